@@ -1,0 +1,88 @@
+"""adops-async: an async client for ad-operations APIs that never breaks a vendor's request rules.
+
+Every call of a client goes through one pipeline: a gate that enforces the vendor's rule (one request in flight,
+N reads per minute, a token bucket, a server-imposed cooldown), credentials, HTTP via httpx, typed errors, and safe
+retries. See :mod:`adops_async.gates` for the gate policies.
+"""
+
+from .core.auth import Auth, HeaderAuth, NoAuth, Token, TokenAuth
+from .core.client import BaseClient, Call, Reply
+from .core.clock import AnyioClock, Clock, VirtualClock
+from .core.codecs import Codec, JsonCodec, XmlCodec
+from .core.dialect import Dialect, ErrorInfo
+from .core.errors import (
+    AdOpsError,
+    AuthError,
+    ClientClosed,
+    Conflict,
+    DecodeError,
+    IntegrityError,
+    NotFound,
+    PermissionDenied,
+    QuotaExceeded,
+    RateLimited,
+    ServerError,
+    TransportError,
+    ValidationFailed,
+)
+from .core.gate import Gate
+from .core.models import VendorModel
+from .core.paging import AsyncPaginator, OffsetPaging, Page, PageNumberPaging, PageRequest, PagingStyle, SinglePage
+from .core.policies import Cooldown, Kind, MaxInFlight, Priority, ReadWriteQuota, Serial, TokenBucket
+from .core.redact import Secret
+from .core.resources import Resource
+from .core.retry import RetryPolicy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdOpsError",
+    "AnyioClock",
+    "AsyncPaginator",
+    "Auth",
+    "AuthError",
+    "BaseClient",
+    "Call",
+    "ClientClosed",
+    "Clock",
+    "Codec",
+    "Conflict",
+    "Cooldown",
+    "DecodeError",
+    "Dialect",
+    "ErrorInfo",
+    "Gate",
+    "HeaderAuth",
+    "IntegrityError",
+    "JsonCodec",
+    "Kind",
+    "MaxInFlight",
+    "NoAuth",
+    "NotFound",
+    "OffsetPaging",
+    "Page",
+    "PageNumberPaging",
+    "PageRequest",
+    "PagingStyle",
+    "PermissionDenied",
+    "Priority",
+    "QuotaExceeded",
+    "RateLimited",
+    "ReadWriteQuota",
+    "Reply",
+    "Resource",
+    "RetryPolicy",
+    "Secret",
+    "Serial",
+    "ServerError",
+    "SinglePage",
+    "Token",
+    "TokenAuth",
+    "TokenBucket",
+    "TransportError",
+    "ValidationFailed",
+    "VendorModel",
+    "VirtualClock",
+    "XmlCodec",
+    "__version__",
+]

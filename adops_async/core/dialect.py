@@ -1,0 +1,100 @@
+"""How a vendor speaks HTTP: its codec, which calls it treats as idempotent, and how it says "error".
+
+The default :class:`Dialect` reads the HTTP status the usual way. Vendors subclass it where they differ (AppNexus puts
+errors in 200 bodies; Adnuntius sends Translatable Messages; PulsePro's 503 means nothing was done).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+
+from .codecs import Codec
+from .errors import (
+    AdOpsError,
+    AuthError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    ValidationFailed,
+)
+from .headers import parse_retry_after
+
+__all__ = ["Dialect", "ErrorInfo"]
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """A vendor's verdict on a response: which error to raise and what the pipeline should do about it."""
+
+    error_class: type[AdOpsError]
+    message: str
+    code: str | None = None
+    rate_limited: bool = False
+    """Close the gate for every task and retry (the vendor refused without acting)."""
+    retry_after: float | None = None
+    renew_auth: bool = False
+    """The credentials were rejected; a fresh login may help (once per call)."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Keyword arguments for the error class (``fields`` of :class:`ValidationFailed`, ...)."""
+
+
+_BY_STATUS: Mapping[int, type[AdOpsError]] = {
+    400: ValidationFailed,
+    401: AuthError,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    410: NotFound,
+    422: ValidationFailed,
+    429: RateLimited,
+}
+
+
+class Dialect:
+    """Plain HTTP semantics; subclass per vendor."""
+
+    vendor: ClassVar[str] = "http"
+    codec: ClassVar[Codec | None] = None
+    idempotent_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+    not_acted_statuses: ClassVar[frozenset[int]] = frozenset({429})
+    """Statuses that mean the server did nothing, so even a non-idempotent write may be sent again."""
+    request_id_headers: ClassVar[tuple[str, ...]] = ("x-request-id", "request-id", "x-correlation-id")
+
+    def idempotent(self, method: str) -> bool:
+        return method.upper() in self.idempotent_methods
+
+    def request_id(self, response: httpx.Response) -> str | None:
+        for name in self.request_id_headers:
+            if name in response.headers:
+                return response.headers[name]
+        return None
+
+    def error_for(self, response: httpx.Response, data: Any) -> ErrorInfo | None:
+        """``None`` for success, else what went wrong. ``data`` is the decoded body (``None`` if unreadable)."""
+        status = response.status_code
+        if status < 400:
+            return None
+        message = self.message_of(response, data)
+        if status == 429:
+            retry_after = parse_retry_after(response.headers)
+            return ErrorInfo(RateLimited, message, rate_limited=True, extra={"retry_after": retry_after})
+        error_class = _BY_STATUS.get(status, ServerError if status >= 500 else AdOpsError)
+        return ErrorInfo(error_class, message, renew_auth=status == 401)
+
+    def message_of(self, response: httpx.Response, data: Any) -> str:
+        """The vendor's explanation: a ``message``/``error``/``detail`` field, else the start of the body."""
+        if isinstance(data, Mapping):
+            for key in ("message", "error_description", "detail", "error"):
+                value = data.get(key)
+                if isinstance(value, str) and value:
+                    return value
+                if isinstance(value, Mapping) and isinstance(value.get("message"), str):
+                    return str(value["message"])
+        text = response.text.strip() if response.content else ""
+        return text[:200] or response.reason_phrase or f"HTTP {response.status_code}"

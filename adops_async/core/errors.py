@@ -1,0 +1,183 @@
+"""The exception hierarchy: every failure a caller can see is an :class:`AdOpsError`.
+
+Each error says which vendor, which HTTP status, the vendor's own error code, the message, the request id when the
+vendor sends one, and the request's method and URL with secrets removed. The text is built once, already redacted,
+so ``str(error)``, ``repr(error)`` and logged tracebacks are safe to ship to a log aggregator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TypedDict
+
+import httpx
+from typing_extensions import Unpack
+
+__all__ = [
+    "AdOpsError",
+    "AuthError",
+    "ClientClosed",
+    "Conflict",
+    "DecodeError",
+    "ErrorContext",
+    "IntegrityError",
+    "NotFound",
+    "PermissionDenied",
+    "QuotaExceeded",
+    "RateLimited",
+    "ServerError",
+    "TransportError",
+    "ValidationFailed",
+]
+
+#: How much of an error body an exception keeps: enough to read the vendor's explanation, bounded for memory.
+BODY_LIMIT = 8192
+
+
+class ErrorContext(TypedDict, total=False):
+    """Where an error happened; the keyword arguments every :class:`AdOpsError` accepts besides its message."""
+
+    vendor: str
+    status: int | None
+    code: str | None
+    method: str | None
+    url: str | None
+    request_id: str | None
+    body: str | None
+    response: httpx.Response | None
+
+
+class AdOpsError(Exception):
+    """Root of every error raised by adops-async.
+
+    Attributes:
+        vendor: which platform answered (``"appnexus"``, ``"adnuntius"``, ...).
+        status: the HTTP status, or ``None`` when no response arrived.
+        code: the vendor's error code (AppNexus ``error_id``, Adnuntius ``code``, Ooyala ``type``, PulsePro key).
+        message: the vendor's explanation, or ours.
+        method, url: the request, with secrets removed from the URL.
+        request_id: the vendor's request id header, for support tickets.
+        body: the start of the response body (at most ``BODY_LIMIT`` characters, secrets removed).
+        response: the :class:`httpx.Response`, when there was one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor: str = "",
+        status: int | None = None,
+        code: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        request_id: str | None = None,
+        body: str | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        self.message = message
+        self.vendor = vendor
+        self.status = status
+        self.code = code
+        self.method = method
+        self.url = url
+        self.request_id = request_id
+        self.body = body[:BODY_LIMIT] if body is not None else None
+        self.response = response
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        head = " ".join(
+            part
+            for part in (
+                self.vendor or None,
+                str(self.status) if self.status is not None else None,
+                self.code,
+            )
+            if part
+        )
+        text = f"{head}: {self.message}" if head else self.message
+        if self.method and self.url:
+            text += f" ({self.method} {self.url})"
+        if self.request_id:
+            text += f" [request id {self.request_id}]"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._describe()!r})"
+
+    def context(self) -> ErrorContext:
+        """Where this error happened, to build another error about the same exchange."""
+        return ErrorContext(
+            vendor=self.vendor,
+            status=self.status,
+            code=self.code,
+            method=self.method,
+            url=self.url,
+            request_id=self.request_id,
+            body=self.body,
+            response=self.response,
+        )
+
+
+class TransportError(AdOpsError):
+    """The request could not be completed on the network (connect failure, timeout, reset, bad HTTP)."""
+
+
+class ClientClosed(AdOpsError):
+    """The client was used after ``aclose()`` / leaving its ``async with`` block."""
+
+
+class DecodeError(AdOpsError):
+    """The vendor answered with a body we cannot read (malformed JSON/XML, refused XML entities, wrong shape)."""
+
+
+class AuthError(AdOpsError):
+    """Credentials are missing, wrong, expired for good, or a login kept failing."""
+
+
+class PermissionDenied(AdOpsError):
+    """Authenticated, but not allowed to do this."""
+
+
+class NotFound(AdOpsError):
+    """The object or endpoint does not exist."""
+
+
+class ValidationFailed(AdOpsError):
+    """The vendor rejected the payload; :attr:`fields` maps a field name to its messages."""
+
+    def __init__(
+        self, message: str, *, fields: Mapping[str, Sequence[str]] | None = None, **context: Unpack[ErrorContext]
+    ) -> None:
+        self.fields: dict[str, list[str]] = {name: list(msgs) for name, msgs in (fields or {}).items()}
+        if self.fields:
+            details = "; ".join(f"{name}: {', '.join(msgs)}" for name, msgs in self.fields.items())
+            message = f"{message} ({details})"
+        super().__init__(message, **context)
+
+
+class Conflict(AdOpsError):
+    """The request conflicts with the object's current state."""
+
+
+class IntegrityError(Conflict):
+    """A referential or uniqueness rule of the vendor was broken (AppNexus ``INTEGRITY``)."""
+
+
+class QuotaExceeded(AdOpsError):
+    """An object-count quota of the account was reached (AppNexus ``LIMIT``, Ooyala template quota)."""
+
+
+class RateLimited(AdOpsError):
+    """The vendor refused the call for rate reasons and retrying did not help within the policy.
+
+    :attr:`retry_after` is the wait the vendor asked for, in seconds, when it said.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **context: Unpack[ErrorContext]) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **context)
+
+
+class ServerError(AdOpsError):
+    """The vendor failed (5xx, or its own ``SYSTEM`` error)."""

@@ -1,0 +1,301 @@
+"""The gate: every request of a client waits here until each of the vendor's rules lets it go.
+
+Fairness rule: waiters are served first by priority, then in arrival order (FIFO). So that bulk work is never starved,
+after ``max_overtakes`` admissions in a row that went ahead of an older waiter of the same kind, the oldest waiter of
+that kind goes next: background pulls keep at least one slot in ``max_overtakes + 1`` while a handler waits at most
+one slot for its turn.
+
+Cancellation rule: a waiter takes its budget only in the instant it leaves the queue, in its own task, with no
+checkpoint in between; a task cancelled while waiting therefore takes nothing, and a task cancelled while holding a
+slot gives its permit back when the ``async with`` block unwinds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import anyio
+import httpx
+
+from .clock import AnyioClock, Clock
+from .policies import Cooldown, Kind, Observation, Policy, Priority
+
+__all__ = ["CooldownEvent", "Gate", "GateStats", "Slot"]
+
+logger = logging.getLogger("adops_async.gate")
+
+
+@dataclass(frozen=True)
+class CooldownEvent:
+    """A rate signal closed the gate: nobody goes before :attr:`until` (clock time), :attr:`wait` seconds from now."""
+
+    until: float
+    wait: float
+    status: int | None
+    reason: str
+
+
+@dataclass
+class GateStats:
+    """A snapshot of a gate, for dashboards and tests."""
+
+    in_flight: int
+    capacity: int | None
+    budgets: dict[str, int]
+    """Calls left now per budget (``reads``, ``writes``, ``bucket``)."""
+    waiters: dict[Priority, int]
+    cooldown_until: float | None
+    """Clock time before which the gate stays closed, or ``None``."""
+    acquisitions: int = 0
+    waits: int = 0
+    """Acquisitions that had to queue."""
+    wait_time: float = 0.0
+    """Seconds spent queueing, summed over acquisitions."""
+    responses_429: int = 0
+    responses_503: int = 0
+    cooldowns: int = 0
+
+
+@dataclass(eq=False)
+class _Waiter:
+    kind: Kind
+    priority: Priority
+    seq: int
+    since: float
+    event: anyio.Event = field(default_factory=anyio.Event)
+    admissible: bool = False
+    deadline: float | None = None
+    queued: bool = True
+
+
+class Gate:
+    """Composes policies into one place to wait: ``async with gate.slot(Kind.READ): ...``.
+
+    Args:
+        policies: the vendor's rules, e.g. ``ReadWriteQuota(100, 60, per=60), MaxInFlight(15), Cooldown()``.
+        clock: where time comes from (virtual in tests).
+        max_overtakes: the anti-starvation bound described in the module docs.
+        on_cooldown: called (synchronously) each time a rate signal closes or extends the pause.
+    """
+
+    def __init__(
+        self,
+        *policies: Policy,
+        clock: Clock | None = None,
+        max_overtakes: int = 10,
+        on_cooldown: Callable[[CooldownEvent], None] | None = None,
+    ) -> None:
+        self.policies = policies
+        self.clock: Clock = clock or AnyioClock()
+        self.max_overtakes = max_overtakes
+        self.on_cooldown = on_cooldown
+        self._capacity = min((p.capacity for p in policies if p.capacity is not None), default=None)
+        self._cooldowns = [p for p in policies if isinstance(p, Cooldown)]
+        self._in_flight = 0
+        self._queues: dict[tuple[Kind, Priority], deque[_Waiter]] = {
+            (kind, prio): deque() for kind in Kind for prio in Priority
+        }
+        self._waiting = 0
+        self._heads: list[_Waiter] = []
+        self._overtakes = dict.fromkeys(Kind, 0)
+        self._seq = itertools.count()
+        self._admitted = 0
+        self._stats = GateStats(0, self._capacity, {}, {}, None)
+
+    def slot(self, kind: Kind, priority: Priority = Priority.NORMAL) -> Slot:
+        """Wait for a turn: ``async with gate.slot(Kind.READ) as slot: ...; slot.observe(response)``."""
+        return Slot(self, kind, priority)
+
+    def cool_down(self, wait: float, *, status: int | None = None, reason: str = "vendor signal") -> None:
+        """Close the gate for every task for ``wait`` seconds (a vendor's own rate signal). Never shortens a pause."""
+        if not self._cooldowns:
+            return
+        now = self.clock.now()
+        if any(c.extend(now + wait) for c in self._cooldowns):
+            self._cooled(now, status, reason)
+
+    def stats(self) -> GateStats:
+        now = self.clock.now()
+        budgets: dict[str, int] = {}
+        for policy in self.policies:
+            budgets.update(policy.budgets(now))
+        waiters = dict.fromkeys(Priority, 0)
+        for (_, prio), queue in self._queues.items():
+            waiters[prio] += sum(1 for w in queue if w.queued)
+        until = max((c.until for c in self._cooldowns), default=float("-inf"))
+        return dataclasses.replace(
+            self._stats,
+            in_flight=self._in_flight,
+            budgets=budgets,
+            waiters=waiters,
+            cooldown_until=until if until > now else None,
+        )
+
+    def __repr__(self) -> str:
+        return f"Gate({', '.join(map(repr, self.policies))})"
+
+    # -- admission ---------------------------------------------------------------------------------------------
+
+    def _ready_at(self, kind: Kind, now: float) -> float:
+        ready = now
+        for policy in self.policies:
+            ready = max(ready, policy.ready_at(kind, now))
+        return ready
+
+    def _has_permit(self) -> bool:
+        return self._capacity is None or self._in_flight < self._capacity
+
+    async def _acquire(self, slot: Slot) -> None:
+        now = self.clock.now()
+        if not self._waiting and self._has_permit() and self._ready_at(slot.kind, now) <= now:
+            self._admit(slot, now)
+            return
+        waiter = _Waiter(slot.kind, slot.priority, next(self._seq), now)
+        self._queues[slot.kind, slot.priority].append(waiter)
+        self._waiting += 1
+        try:
+            while True:
+                self._dispatch()
+                if waiter.admissible:
+                    break
+                waiter.event = anyio.Event()
+                await self.clock.wait(waiter.event, waiter.deadline)
+        except BaseException:
+            self._dequeue(waiter)
+            self._dispatch()
+            raise
+        self._dequeue(waiter)
+        now = self.clock.now()
+        self._count_overtake(waiter)
+        self._stats.waits += 1
+        self._stats.wait_time += now - waiter.since
+        self._admit(slot, now)
+        self._dispatch()
+
+    def _admit(self, slot: Slot, now: float) -> None:
+        self._in_flight += 1
+        for policy in self.policies:
+            policy.admit(slot.kind, now)
+        self._admitted += 1
+        slot.index = self._admitted
+        slot.holding = True
+        self._stats.acquisitions += 1
+
+    def _release(self, slot: Slot) -> None:
+        if slot.holding:
+            slot.holding = False
+            self._in_flight -= 1
+            self._dispatch()
+
+    def _dequeue(self, waiter: _Waiter) -> None:
+        if waiter.queued:
+            waiter.queued = False
+            self._waiting -= 1
+
+    def _count_overtake(self, waiter: _Waiter) -> None:
+        older = [
+            q[0].seq
+            for (kind, _), q in self._queues.items()
+            if kind is waiter.kind and self._trim(q) and q[0].seq < waiter.seq
+        ]
+        self._overtakes[waiter.kind] = self._overtakes[waiter.kind] + 1 if older else 0
+
+    @staticmethod
+    def _trim(queue: deque[_Waiter]) -> bool:
+        """Drop waiters that left (admitted or cancelled) from the front; ``True`` if someone still waits."""
+        while queue and not queue[0].queued:
+            queue.popleft()
+        return bool(queue)
+
+    def _head_of(self, kind: Kind) -> _Waiter | None:
+        fronts = [q[0] for (k, _), q in self._queues.items() if k is kind and self._trim(q)]
+        if not fronts:
+            return None
+        if self._overtakes[kind] >= self.max_overtakes:
+            return min(fronts, key=lambda w: w.seq)
+        return min(fronts, key=lambda w: (w.priority, w.seq))
+
+    def _dispatch(self) -> None:
+        """Tell each kind's first waiter whether it may go now, or until when it must wait. Never awaits."""
+        previous = self._heads
+        heads = [w for w in (self._head_of(kind) for kind in Kind) if w is not None]
+        heads.sort(key=lambda w: (w.priority, w.seq))
+        self._heads = heads
+        for waiter in previous:
+            if waiter not in heads:
+                waiter.admissible, waiter.deadline = False, None
+        if not heads:
+            return
+        now = self.clock.now()
+        free = float("inf") if self._capacity is None else self._capacity - self._in_flight
+        for waiter in heads:
+            if free <= 0:
+                self._tell(waiter, admissible=False, deadline=None)
+                continue
+            ready = self._ready_at(waiter.kind, now)
+            if ready <= now:
+                free -= 1
+                self._tell(waiter, admissible=True, deadline=None)
+            else:
+                self._tell(waiter, admissible=False, deadline=ready)
+
+    @staticmethod
+    def _tell(waiter: _Waiter, *, admissible: bool, deadline: float | None) -> None:
+        if waiter.admissible != admissible or waiter.deadline != deadline:
+            waiter.admissible, waiter.deadline = admissible, deadline
+            waiter.event.set()
+
+    # -- learning from responses -------------------------------------------------------------------------------
+
+    def _observe(self, slot: Slot, status: int, headers: httpx.Headers) -> None:
+        now = self.clock.now()
+        if status == 429:
+            self._stats.responses_429 += 1
+        elif status == 503:
+            self._stats.responses_503 += 1
+        before = [c.until for c in self._cooldowns]
+        seen = Observation(status, headers, now, self._admitted - slot.index)
+        for policy in self.policies:
+            policy.observe(seen)
+        if any(c.until > old for c, old in zip(self._cooldowns, before, strict=False)):
+            self._cooled(now, status, f"HTTP {status}")
+
+    def _cooled(self, now: float, status: int | None, reason: str) -> None:
+        until = max(c.until for c in self._cooldowns)
+        self._stats.cooldowns += 1
+        event = CooldownEvent(until=until, wait=until - now, status=status, reason=reason)
+        logger.warning("gate closed for %.3f s (%s)", event.wait, reason)
+        if self.on_cooldown is not None:
+            self.on_cooldown(event)
+
+
+class Slot:
+    """One admission through a :class:`Gate`; an async context manager. Report the response with :meth:`observe`."""
+
+    __slots__ = ("gate", "holding", "index", "kind", "priority")
+
+    def __init__(self, gate: Gate, kind: Kind, priority: Priority) -> None:
+        self.gate = gate
+        self.kind = kind
+        self.priority = priority
+        self.index = 0
+        self.holding = False
+
+    async def __aenter__(self) -> Slot:
+        await self.gate._acquire(self)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.gate._release(self)
+
+    def observe(self, status: int, headers: httpx.Headers) -> None:
+        """Feed the response to the gate's policies (rate headers, 429/503 with Retry-After)."""
+        self.gate._observe(self, status, headers)

@@ -1,0 +1,106 @@
+"""The two meters behind every rate rule, and the store that keeps their state.
+
+Vendors state two different rules, and one meter cannot serve both (see DESIGN.md "Gates and limits"):
+
+* "N per window" (AppNexus: 100 reads per minute) -> :class:`SlidingLog`. It admits when fewer than N admissions lie
+  in the last window, so no window ever holds more than N, and each request goes at the earliest instant the rule
+  allows. A token bucket of N refilling N per window would let nearly 2N into one window.
+* "token bucket" (PulsePro: ``60;w=60;b=60``) -> :class:`Gcra`, the generic cell rate algorithm: the whole bucket is a
+  single number, the theoretical arrival time (TAT) of the next request.
+
+Both are plain arithmetic over a state object that a :class:`MemoryStore` hands out by key, so several gates (or
+clients of the same account) share a budget by sharing a store and a key.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+__all__ = ["Gcra", "GcraState", "MemoryStore", "SlidingLog"]
+
+
+class SlidingLog:
+    """At most ``limit`` admissions in any ``window`` seconds, with ``margin`` seconds of safety per window.
+
+    The margin exists because two requests sent exactly ``window`` apart can reach the vendor a little closer together
+    (network jitter), and the vendor measures its window on its side.
+    """
+
+    def __init__(self, limit: int, window: float, margin: float = 0.0) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if window <= 0 or margin < 0:
+            raise ValueError("window must be positive and margin not negative")
+        self.limit = limit
+        self.window = window
+        self.margin = margin
+
+    def _expire(self, log: deque[float], now: float) -> None:
+        horizon = now - self.window - self.margin
+        while log and log[0] <= horizon:
+            log.popleft()
+
+    def ready_at(self, log: deque[float], now: float) -> float:
+        """The earliest instant a new admission fits the rule (``<= now`` means now)."""
+        self._expire(log, now)
+        if len(log) < self.limit:
+            return now
+        return log[len(log) - self.limit] + self.window + self.margin
+
+    def admit(self, log: deque[float], now: float) -> None:
+        log.append(now)
+
+    def left(self, log: deque[float], now: float) -> int:
+        self._expire(log, now)
+        return max(0, self.limit - len(log))
+
+
+@dataclass
+class GcraState:
+    """A token bucket as one number: when the bucket would be empty again if no one called (the TAT)."""
+
+    tat: float = float("-inf")
+
+
+class Gcra:
+    """A token bucket refilling ``rate`` calls per ``per`` seconds, holding at most ``burst``."""
+
+    def __init__(self, rate: float, per: float, burst: int) -> None:
+        if rate <= 0 or per <= 0 or burst < 1:
+            raise ValueError("rate and per must be positive, burst at least 1")
+        self.interval = per / rate
+        self.burst = burst
+        self.tolerance = (burst - 1) * self.interval
+
+    def ready_at(self, state: GcraState, now: float) -> float:
+        return max(now, state.tat - self.tolerance)
+
+    def admit(self, state: GcraState, now: float) -> None:
+        state.tat = max(state.tat, now) + self.interval
+
+    def left(self, state: GcraState, now: float) -> int:
+        """Calls the bucket allows right now."""
+        tat = max(state.tat, now)
+        return max(0, min(self.burst, int((now + self.tolerance - tat) / self.interval + 1e-9) + 1))
+
+    def lower_to(self, state: GcraState, now: float, remaining: int) -> None:
+        """Make at most ``remaining`` calls available now; never raises what the bucket allows."""
+        if remaining >= self.left(state, now):
+            return
+        # With TAT = now + tolerance - (remaining - 1) * interval, exactly `remaining` calls fit at `now`.
+        state.tat = max(state.tat, now + self.tolerance - (remaining - 1) * self.interval)
+
+
+@dataclass
+class MemoryStore:
+    """Meter state kept in this process, by key. Share one store (and key) to share one budget."""
+
+    logs: dict[str, deque[float]] = field(default_factory=dict)
+    buckets: dict[str, GcraState] = field(default_factory=dict)
+
+    def log(self, key: str) -> deque[float]:
+        return self.logs.setdefault(key, deque())
+
+    def bucket(self, key: str) -> GcraState:
+        return self.buckets.setdefault(key, GcraState())

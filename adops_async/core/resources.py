@@ -1,0 +1,102 @@
+"""``Resource[Model]``: typed CRUD over the pipeline, declared by a vendor in a line or two.
+
+The defaults are plain REST (``GET path``, ``GET path/id``, ``POST path``, ``PUT path/id``, ``DELETE path/id``,
+``HEAD path/id``). A vendor whose API differs (an envelope, matrix parameters, read-modify-write updates) subclasses
+and overrides the small hooks (:meth:`Resource.item_url`, :meth:`Resource.unwrap`, :meth:`Resource.wrap`), never the
+pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+from .client import BaseClient
+from .errors import DecodeError, NotFound
+from .models import VendorModel
+from .paging import AsyncPaginator, OffsetPaging, Page, PageRequest, PagingStyle
+from .policies import Priority
+
+__all__ = ["Resource"]
+
+M = TypeVar("M", bound=VendorModel)
+
+
+class Resource(Generic[M]):
+    """CRUD for one collection of a vendor API.
+
+    Args:
+        client: the vendor client whose pipeline carries every call.
+        path: the collection's path, relative to the client's base URL.
+        model: the pydantic model items are parsed into.
+        paging: how the collection splits into pages.
+    """
+
+    def __init__(self, client: BaseClient, path: str, model: type[M], paging: PagingStyle | None = None) -> None:
+        self.client = client
+        self.path = path.strip("/")
+        self.model = model
+        self.paging: PagingStyle = paging or OffsetPaging()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.path} of {self.model.__name__}>"
+
+    # -- hooks a vendor overrides ------------------------------------------------------------------------------
+
+    def item_url(self, id: Any) -> str:
+        return f"{self.path}/{id}"
+
+    def unwrap(self, data: Any) -> Any:
+        """The entity inside a single-object response."""
+        return data
+
+    def wrap(self, payload: Mapping[str, Any]) -> Any:
+        """The body that carries ``payload`` on create/update."""
+        return payload
+
+    def parse(self, raw: Any) -> M:
+        try:
+            return self.model.model_validate(raw)
+        except ValueError as exc:
+            raise DecodeError(f"unexpected {self.model.__name__} shape: {exc}", vendor=self.client.vendor) from None
+
+    # -- operations --------------------------------------------------------------------------------------------
+
+    def list(self, *, priority: Priority = Priority.BULK, **filters: Any) -> AsyncPaginator[M]:
+        """Every entity matching ``filters`` (vendor query parameters), page by page through the gate."""
+
+        async def fetch(request: PageRequest) -> Page[M]:
+            reply = await self.client.request("GET", request.url or self.path, params=request.params, priority=priority)
+            page = self.paging.parse(request, reply.data)
+            return Page([self.parse(raw) for raw in page.items], page.next, page.total)
+
+        return AsyncPaginator(fetch, self.paging.first(filters))
+
+    async def get(self, id: Any, *, priority: Priority = Priority.NORMAL) -> M:
+        reply = await self.client.request("GET", self.item_url(id), priority=priority)
+        return self.parse(self.unwrap(reply.data))
+
+    async def create(self, obj: M | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> M:
+        reply = await self.client.request("POST", self.path, payload=self.wrap(_payload(obj)), priority=priority)
+        return self.parse(self.unwrap(reply.data))
+
+    async def update(self, id: Any, changes: M | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> M:
+        """Send ``changes`` to the entity. Whether omitted fields are kept depends on the vendor (see its docs)."""
+        reply = await self.client.request(
+            "PUT", self.item_url(id), payload=self.wrap(_payload(changes)), priority=priority
+        )
+        return self.parse(self.unwrap(reply.data))
+
+    async def delete(self, id: Any, *, priority: Priority = Priority.NORMAL) -> None:
+        await self.client.request("DELETE", self.item_url(id), priority=priority)
+
+    async def exists(self, id: Any, *, priority: Priority = Priority.NORMAL) -> bool:
+        try:
+            await self.client.request("HEAD", self.item_url(id), priority=priority)
+        except NotFound:
+            return False
+        return True
+
+
+def _payload(obj: VendorModel | Mapping[str, Any]) -> dict[str, Any]:
+    return obj.to_payload() if isinstance(obj, VendorModel) else dict(obj)

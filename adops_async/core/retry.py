@@ -1,0 +1,78 @@
+"""When to try a request again, and how long to wait first.
+
+The rule that matters most: a write that is not idempotent is never sent twice once it may have reached the server.
+A connect failure means it did not (safe to retry anything); a read timeout or a reset connection means it may have
+(retry only idempotent calls). A 429 means the server refused without acting (always safe).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+import httpx
+
+__all__ = ["Failure", "RetryPolicy"]
+
+# Errors raised before a single byte of the request left: the server cannot have acted.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed attempt, as the retry policy sees it."""
+
+    retry_safe: bool
+    """The call may be repeated even if the server acted on it (idempotent by HTTP or by the vendor's word)."""
+    status: int | None = None
+    retry_after: float | None = None
+    transport_error: Exception | None = None
+    rate_limited: bool = False
+    """The vendor refused for rate reasons (a 429, or a vendor's own signal in a 200/405 body)."""
+    not_acted: bool = False
+    """The vendor's word that this response means nothing was done (a 429; PulsePro's 503)."""
+
+    @property
+    def reached_server(self) -> bool:
+        return not (self.not_acted or isinstance(self.transport_error, _NOT_SENT))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempts, a total deadline and exponential backoff with full jitter.
+
+    Args:
+        attempts: tries in all, the first included.
+        deadline: seconds from the first attempt after which no new attempt starts.
+        backoff: the first backoff ceiling; the n-th retry waits ``uniform(0, min(max_backoff, backoff * 2**n))``.
+        max_backoff: the largest ceiling.
+        statuses: statuses worth another try (the vendor was overloaded or a proxy failed).
+        rng: the source of jitter (seed it in tests).
+    """
+
+    attempts: int = 8
+    deadline: float = 300.0
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    statuses: Collection[int] = frozenset({429, 502, 503, 504})
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def delay(self, failure: Failure, *, attempt: int, elapsed: float) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or ``None`` to give up.
+
+        ``attempt`` counts from 1; ``elapsed`` is the time since the first attempt started.
+        """
+        if attempt >= self.attempts:
+            return None
+        if failure.transport_error is None and not failure.rate_limited and failure.status not in self.statuses:
+            return None
+        if failure.reached_server and not failure.retry_safe:
+            return None
+        if failure.retry_after is not None:
+            wait = failure.retry_after
+        else:
+            wait = self.rng.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+        if elapsed + wait > self.deadline:
+            return None
+        return wait

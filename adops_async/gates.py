@@ -1,0 +1,36 @@
+"""Gates: where every request waits until each of the vendor's rules lets it go.
+
+    gate = Gate(ReadWriteQuota(reads=100, writes=60, per=60), MaxInFlight(15), Cooldown())
+    async with gate.slot(Kind.READ, priority=Priority.INTERACTIVE) as slot:
+        response = await http.get(url)
+        slot.observe(response.status_code, response.headers)
+
+Every vendor client takes ``gate=`` to replace its default one.
+"""
+
+from .core.clock import AnyioClock, Clock, VirtualClock
+from .core.gate import CooldownEvent, Gate, GateStats, Slot
+from .core.meters import Gcra, GcraState, MemoryStore, SlidingLog
+from .core.policies import Cooldown, Kind, MaxInFlight, Policy, Priority, ReadWriteQuota, Serial, TokenBucket
+
+__all__ = [
+    "AnyioClock",
+    "Clock",
+    "Cooldown",
+    "CooldownEvent",
+    "Gate",
+    "GateStats",
+    "Gcra",
+    "GcraState",
+    "Kind",
+    "MaxInFlight",
+    "MemoryStore",
+    "Policy",
+    "Priority",
+    "ReadWriteQuota",
+    "Serial",
+    "SlidingLog",
+    "Slot",
+    "TokenBucket",
+    "VirtualClock",
+]

@@ -1,0 +1,46 @@
+"""Developer tasks: `nox -s tests` (the README's test command), lint, typecheck, bench, matrix."""
+
+from __future__ import annotations
+
+import glob
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite, every async test on asyncio and trio. Fails when nothing is collected (pytest exit 5)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=["3.10", "3.11", "3.12", "3.13"])
+def matrix(session: nox.Session) -> None:
+    """The test suite on every supported Python found on this machine (missing ones are skipped)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-q", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.install("-e", ".[test]", "mypy>=1.11", "types-xmltodict")
+    session.run("mypy", "--strict", "adops_async")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Every script in benchmarks/ (each prints its figures, as ratios against a baseline run alongside)."""
+    session.install("-e", ".[test]")
+    for script in sorted(glob.glob("benchmarks/[!_]*.py")):
+        session.run("python", script, *session.posargs)
