@@ -276,10 +276,10 @@ class BaseClient:
             info = ErrorInfo(DecodeError, decode_problem, code="decode")
         if info is None:
             return Reply(response, data), None
-        if info.rate_limited:
-            wait = info.retry_after if info.retry_after is not None else parse_retry_after(response.headers)
-            self.gate.cool_down(wait if wait is not None else 1.0, status=response.status_code, reason=info.message)
         retry_after = info.retry_after if info.retry_after is not None else parse_retry_after(response.headers)
+        if info.rate_limited and response.status_code != 429:  # a 429 was already seen by the gate's Cooldown
+            wait = retry_after if retry_after is not None else 1.0
+            self.gate.cool_down(wait, status=response.status_code, reason=info.message)
         failure = Failure(
             retry_safe=retry_safe,
             status=response.status_code,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -191,6 +192,9 @@ class Gate:
         if slot.holding:
             slot.holding = False
             self._in_flight -= 1
+            now = self.clock.now()
+            for policy in self.policies:
+                policy.release(slot.kind, now)
             self._dispatch()
 
     def _dequeue(self, waiter: _Waiter) -> None:
@@ -242,8 +246,8 @@ class Gate:
             if ready <= now:
                 free -= 1
                 self._tell(waiter, admissible=True, deadline=None)
-            else:
-                self._tell(waiter, admissible=False, deadline=ready)
+            else:  # an infinite wait ends with a release, which dispatches again
+                self._tell(waiter, admissible=False, deadline=ready if ready != math.inf else None)
 
     @staticmethod
     def _tell(waiter: _Waiter, *, admissible: bool, deadline: float | None) -> None:
@@ -270,7 +274,7 @@ class Gate:
         until = max(c.until for c in self._cooldowns)
         self._stats.cooldowns += 1
         event = CooldownEvent(until=until, wait=until - now, status=status, reason=reason)
-        logger.warning("gate closed for %.3f s (%s)", event.wait, reason)
+        logger.info("gate closed for %.3f s (%s)", event.wait, reason)
         if self.on_cooldown is not None:
             self.on_cooldown(event)
 

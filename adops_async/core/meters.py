@@ -14,17 +14,29 @@ clients of the same account) share a budget by sharing a store and a key.
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass, field
 
-__all__ = ["Gcra", "GcraState", "MemoryStore", "SlidingLog"]
+__all__ = ["Gcra", "GcraState", "MemoryStore", "SlidingLog", "WindowLog"]
+
+
+@dataclass
+class WindowLog:
+    """The state of one "N per window" budget: when recent requests finished, and how many are still in flight."""
+
+    done: deque[float] = field(default_factory=deque)
+    in_flight: int = 0
 
 
 class SlidingLog:
-    """At most ``limit`` admissions in any ``window`` seconds, with ``margin`` seconds of safety per window.
+    """At most ``limit`` requests in any ``window`` seconds, as the vendor counts them.
 
-    The margin exists because two requests sent exactly ``window`` apart can reach the vendor a little closer together
-    (network jitter), and the vendor measures its window on its side.
+    A request counts from the moment it is admitted, and keeps counting until ``window`` seconds after its response
+    arrived (when the slot is released). The vendor saw it somewhere in between, so whatever the network latency, no
+    window on the vendor's side holds more than ``limit``: a request is only admitted ``window`` seconds after the
+    vendor can last have counted the one it replaces. The cost is one round trip per window (under 1 % of a minute).
+    ``margin`` adds seconds on top, for vendors whose windows are coarser than their clocks.
     """
 
     def __init__(self, limit: int, window: float, margin: float = 0.0) -> None:
@@ -36,24 +48,32 @@ class SlidingLog:
         self.window = window
         self.margin = margin
 
-    def _expire(self, log: deque[float], now: float) -> None:
+    def _expire(self, log: WindowLog, now: float) -> None:
         horizon = now - self.window - self.margin
-        while log and log[0] <= horizon:
-            log.popleft()
+        while log.done and log.done[0] <= horizon:
+            log.done.popleft()
 
-    def ready_at(self, log: deque[float], now: float) -> float:
-        """The earliest instant a new admission fits the rule (``<= now`` means now)."""
+    def ready_at(self, log: WindowLog, now: float) -> float:
+        """The earliest instant a new request fits the rule (``<= now``: now; ``inf``: when one in flight ends)."""
         self._expire(log, now)
-        if len(log) < self.limit:
+        used = len(log.done) + log.in_flight
+        if used < self.limit:
             return now
-        return log[len(log) - self.limit] + self.window + self.margin
+        oldest_to_expire = used - self.limit
+        if oldest_to_expire < len(log.done):
+            return log.done[oldest_to_expire] + self.window + self.margin
+        return float("inf")
 
-    def admit(self, log: deque[float], now: float) -> None:
-        log.append(now)
+    def admit(self, log: WindowLog, now: float) -> None:
+        log.in_flight += 1
 
-    def left(self, log: deque[float], now: float) -> int:
+    def release(self, log: WindowLog, now: float) -> None:
+        log.in_flight -= 1
+        bisect.insort(log.done, now)
+
+    def left(self, log: WindowLog, now: float) -> int:
         self._expire(log, now)
-        return max(0, self.limit - len(log))
+        return max(0, self.limit - len(log.done) - log.in_flight)
 
 
 @dataclass
@@ -96,11 +116,11 @@ class Gcra:
 class MemoryStore:
     """Meter state kept in this process, by key. Share one store (and key) to share one budget."""
 
-    logs: dict[str, deque[float]] = field(default_factory=dict)
+    logs: dict[str, WindowLog] = field(default_factory=dict)
     buckets: dict[str, GcraState] = field(default_factory=dict)
 
-    def log(self, key: str) -> deque[float]:
-        return self.logs.setdefault(key, deque())
+    def log(self, key: str) -> WindowLog:
+        return self.logs.setdefault(key, WindowLog())
 
     def bucket(self, key: str) -> GcraState:
         return self.buckets.setdefault(key, GcraState())

@@ -75,6 +75,10 @@ class Policy:
     def admit(self, kind: Kind, now: float) -> None:
         return None
 
+    def release(self, kind: Kind, now: float) -> None:
+        """The admitted request finished (its response arrived, or it failed or was cancelled)."""
+        return
+
     def observe(self, seen: Observation) -> None:
         return None
 
@@ -113,10 +117,11 @@ def _store_key(key: str | None, kind: str) -> str:
 class ReadWriteQuota(Policy):
     """``reads`` reads and ``writes`` writes in any rolling window of ``per`` seconds (AppNexus, per member).
 
-    Enforced by a sliding log, which is exact: no window of ``per`` seconds ever holds more than the budget, and each
-    request goes at the first instant the rule allows. ``margin`` (default ``per / 200``) is added to the window to
-    absorb network jitter between our send and the vendor's count. Gates that pass the same ``store`` and ``key``
-    share one budget (every client of one AppNexus member should).
+    Enforced by a sliding log, which is exact: no window of ``per`` seconds ever holds more than the budget, as the
+    vendor counts it, and each request goes at the first instant the rule allows. A request counts until ``per``
+    seconds after its response, so network latency can never squeeze two windows' worth into one on the vendor's
+    side; ``margin`` adds seconds on top. Gates that pass the same ``store`` and ``key`` share one budget (every
+    client of one AppNexus member should).
     """
 
     def __init__(
@@ -125,11 +130,10 @@ class ReadWriteQuota(Policy):
         writes: int = 60,
         per: float = 60.0,
         *,
-        margin: float | None = None,
+        margin: float = 0.0,
         store: MemoryStore | None = None,
         key: str | None = None,
     ) -> None:
-        margin = per / 200 if margin is None else margin
         self.reads, self.writes, self.per = reads, writes, per
         self._meters = {Kind.READ: SlidingLog(reads, per, margin), Kind.WRITE: SlidingLog(writes, per, margin)}
         store = store or MemoryStore()
@@ -140,6 +144,9 @@ class ReadWriteQuota(Policy):
 
     def admit(self, kind: Kind, now: float) -> None:
         self._meters[kind].admit(self._logs[kind], now)
+
+    def release(self, kind: Kind, now: float) -> None:
+        self._meters[kind].release(self._logs[kind], now)
 
     def budgets(self, now: float) -> Mapping[str, int]:
         return {f"{kind.value}s": self._meters[kind].left(self._logs[kind], now) for kind in Kind}
