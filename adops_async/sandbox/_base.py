@@ -1,0 +1,287 @@
+"""The ground every vendor sandbox stands on: a tiny ASGI router, a compressible clock, a record of every request
+and every rule violation, fault injection, and a uvicorn runner on 127.0.0.1.
+
+A sandbox is strict on purpose: it enforces the vendor's request rule exactly and writes down each breach in
+:attr:`Sandbox.violations`, so a test (or ``adops demo``) can prove a client kept the rule by asking the server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+
+__all__ = [
+    "Fault",
+    "Request",
+    "RequestRecord",
+    "Response",
+    "Sandbox",
+    "SandboxClock",
+    "Violation",
+    "route",
+    "serve",
+]
+
+
+class SandboxClock:
+    """Vendor time running ``speed`` times faster than real time, so a minute of quota can pass in a second."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+        self._origin = time.monotonic()
+
+    def now(self) -> float:
+        """Vendor seconds since the sandbox started."""
+        return (time.monotonic() - self._origin) * self.speed
+
+    def real(self, vendor_seconds: float) -> float:
+        """How many real seconds ``vendor_seconds`` last."""
+        return vendor_seconds / self.speed
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)
+    """Path parameters captured by the route."""
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        for key, value in self.query:
+            if key == name:
+                return value
+        return default
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+        return cls(status, json.dumps(data).encode(), {"content-type": "application/json", **(headers or {})})
+
+    @classmethod
+    def text(cls, text: str, status: int = 200, content_type: str = "text/plain") -> Response:
+        return cls(status, text.encode(), {"content-type": content_type})
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    at: float
+    """Vendor time of arrival."""
+    method: str
+    path: str
+    status: int
+    account: str | None
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A request that broke the vendor's rule (the sandbox refused it, as the vendor would)."""
+
+    at: float
+    rule: str
+    detail: str
+    account: str | None = None
+
+
+@dataclass
+class Fault:
+    """One injected failure, applied to the next ``count`` requests whose path contains ``path``.
+
+    kinds: ``status`` (answer ``status`` with ``body``/``headers``), ``reset`` (drop the connection, no response),
+    ``slow`` (send the body in pieces, ``delay`` real seconds apart), ``truncate`` (promise more bytes than sent),
+    ``bad_json`` (a 200 with a body that is not JSON). A reset arrives after the status line, as a connection
+    dropped mid-response: the vendor may have acted.
+    """
+
+    kind: str
+    count: int = 1
+    path: str = ""
+    status: int = 503
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.05
+
+
+Handler = Callable[[Any, Request], Awaitable[Response]]
+
+
+def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+    """Declare a handler: ``@route("GET", "/line-item")``; ``{name}`` captures a path segment."""
+
+    def mark(handler: Handler) -> Handler:
+        routes = handler.__dict__.setdefault("_routes", [])
+        routes.append((method.upper(), pattern))
+        return handler
+
+    return mark
+
+
+class Sandbox:
+    """Base ASGI app: routes declared with :func:`route` on methods of a subclass.
+
+    Subclasses set :attr:`vendor`, implement handlers, call :meth:`violation` when a rule is broken, and may
+    override :meth:`account_of` (which account a request counts against).
+    """
+
+    vendor = "sandbox"
+
+    def __init__(self, *, speed: float = 1.0) -> None:
+        self.clock = SandboxClock(speed)
+        self.records: list[RequestRecord] = []
+        self.violations: list[Violation] = []
+        self.faults: list[Fault] = []
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        for klass in reversed(type(self).__mro__):
+            for value in vars(klass).values():
+                for method, pattern in getattr(value, "_routes", ()):
+                    regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
+                    self._routes.append((method, regex, value))
+
+    # -- for subclasses ----------------------------------------------------------------------------------------
+
+    def account_of(self, request: Request) -> str | None:
+        return None
+
+    def violation(self, rule: str, detail: str, account: str | None = None) -> None:
+        self.violations.append(Violation(self.clock.now(), rule, detail, account))
+
+    def inject(self, fault: Fault) -> None:
+        self.faults.append(fault)
+
+    def count(self, method: str | None = None, path: str | None = None) -> int:
+        """Requests recorded, optionally by method and path prefix."""
+        return sum(
+            1
+            for r in self.records
+            if (method is None or r.method == method) and (path is None or r.path.startswith(path))
+        )
+
+    async def handle(self, request: Request) -> Response:
+        for method, regex, handler in self._routes:
+            match = regex.match(request.path)
+            if match and method == request.method:
+                request.params = match.groupdict()
+                return await handler(self, request)
+        return self.not_found(request)
+
+    def not_found(self, request: Request) -> Response:
+        return Response.json({"error": f"no route {request.method} {request.path}"}, 404)
+
+    # -- ASGI --------------------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                done = "startup" if message["type"] == "lifespan.startup" else "shutdown"
+                await send({"type": f"lifespan.{done}.complete"})
+                if done == "shutdown":
+                    return
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        request = Request(
+            scope["method"],
+            scope["path"],
+            parse_qsl(scope["query_string"].decode(), keep_blank_values=True),
+            {k.decode().lower(): v.decode() for k, v in scope["headers"]},
+            body,
+        )
+        fault = self._take_fault(request)
+        if fault is not None and fault.kind == "reset":
+            # ASGI cannot close a socket unanswered: promise a body, then drop the connection before sending it.
+            self.records.append(RequestRecord(self.clock.now(), request.method, request.path, 0, None))
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+            raise ConnectionResetError("sandbox fault: connection reset")
+        response = await self.handle(request) if fault is None or fault.kind != "status" else None
+        if fault is not None and fault.kind == "status":
+            response = Response(fault.status, fault.body, dict(fault.headers))
+        elif fault is not None and fault.kind == "bad_json":
+            response = Response(200, b'{"truncated": ', {"content-type": "application/json"})
+        assert response is not None
+        self.records.append(
+            RequestRecord(self.clock.now(), request.method, request.path, response.status, self.account_of(request))
+        )
+        headers = [(k.lower().encode(), v.encode()) for k, v in response.headers.items()]
+        if fault is not None and fault.kind == "truncate":
+            headers.append((b"content-length", str(len(response.body) + 100).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if fault is not None and fault.kind == "slow":
+            step = max(1, len(response.body) // 10)
+            for start in range(0, len(response.body), step):
+                await send(
+                    {"type": "http.response.body", "body": response.body[start : start + step], "more_body": True}
+                )
+                await anyio.sleep(fault.delay)
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if fault is not None and fault.kind == "truncate":
+            await send({"type": "http.response.body", "body": response.body, "more_body": True})
+            raise ConnectionResetError("sandbox fault: truncated body")
+        await send({"type": "http.response.body", "body": response.body})
+
+    def _take_fault(self, request: Request) -> Fault | None:
+        for fault in self.faults:
+            if fault.path in request.path and fault.count > 0:
+                fault.count -= 1
+                if fault.count == 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+
+@contextmanager
+def serve(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on a real socket in a background thread; yield its base URL.
+
+    ``port=0`` picks a free port. Needs ``uvicorn`` (the ``sandbox`` extra).
+    """
+    import uvicorn
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="critical", lifespan="on", access_log=False, backlog=2048)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"sandbox:{bound_port}")
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the sandbox server did not start")
+        time.sleep(0.005)
+    try:
+        yield f"http://{host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
