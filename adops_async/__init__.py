@@ -29,6 +29,7 @@ from .core.gate import Gate
 from .core.models import VendorModel
 from .core.paging import AsyncPaginator, OffsetPaging, Page, PageNumberPaging, PageRequest, PagingStyle, SinglePage
 from .core.policies import Cooldown, Kind, MaxInFlight, Priority, ReadWriteQuota, Serial, TokenBucket
+from .core.priority import priority
 from .core.redact import Secret
 from .core.resources import Resource
 from .core.retry import RetryPolicy
@@ -85,4 +86,5 @@ __all__ = [
     "VirtualClock",
     "XmlCodec",
     "__version__",
+    "priority",
 ]

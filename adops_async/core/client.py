@@ -31,6 +31,7 @@ from .errors import AdOpsError, ClientClosed, DecodeError, TransportError
 from .gate import Gate
 from .headers import parse_retry_after
 from .policies import Cooldown, Kind, Priority
+from .priority import current_priority
 from .redact import Redactor, watch_third_party_logs
 from .retry import Failure, RetryPolicy
 
@@ -56,7 +57,8 @@ class Call:
     """Form fields (``application/x-www-form-urlencoded``, or multipart with ``files``)."""
     files: Mapping[str, Any] | None = None
     headers: Mapping[str, str] | None = None
-    priority: Priority = Priority.NORMAL
+    priority: Priority | None = None
+    """``None``: the surrounding :func:`~adops_async.priority` block's, else ``NORMAL``."""
     retry_safe: bool | None = None
     """Override the HTTP-method rule: ``True`` for a POST the vendor documents as idempotent (Adnuntius upserts)."""
     authenticate: bool = True
@@ -207,6 +209,7 @@ class BaseClient:
     async def _exchange(self, call: Call) -> AsyncIterator[Reply]:
         self._check_open()
         kind = Kind.of(call.method)  # 1. classify
+        priority = current_priority(call.priority, Priority.NORMAL)
         retry_safe = call.retry_safe if call.retry_safe is not None else self.dialect.idempotent(call.method)
         codec = call.codec or self.codec
         started = self.clock.now()
@@ -218,7 +221,7 @@ class BaseClient:
             request = self._build(call)
             response: httpx.Response | None = None
             outcome: _Outcome | None = None
-            async with self.gate.slot(kind, call.priority) as slot:  # 2. gate
+            async with self.gate.slot(kind, priority) as slot:  # 2. gate
                 if call.authenticate:
                     self.auth.apply(request, credentials)  # 3. auth, inside the slot
                 try:

@@ -1,0 +1,246 @@
+"""``AdOps``: several vendor clients as one, and a normalized ad-ops view across the three ad platforms.
+
+    async with AdOps(appnexus=an, adnuntius=adn, ooyala=pulse) as ops:
+        async with ops.paginate("line_items") as entities:
+            async for item in entities:          # LineItem(vendor="appnexus", id=..., name=..., ...)
+                ...
+
+Each vendor's pages come through that vendor's own client, so its gate keeps its rule; one task per vendor feeds a
+bounded stream, so a slow vendor never holds back the others and memory stays flat.
+
+Field mapping (``raw`` always holds the vendor's own model):
+
+| normalized | AppNexus | Adnuntius | Ooyala Pulse |
+| --- | --- | --- | --- |
+| ``Advertiser`` | ``advertisers`` | ``advertisers`` | ``clients`` of type ADVERTISER |
+| ``Campaign`` | ``insertion_orders`` | ``orders`` | ``campaigns`` |
+| ``LineItem`` | ``line_items`` | ``line_items`` | ``goals`` |
+| ``Creative`` | ``creatives`` | ``creatives`` | ``ads`` (Ad API) |
+| ``status`` | ``state`` | ``objectState`` (``userState``, ``executionState`` in ``raw``) | ``status`` / ``enabled`` |
+| ``start`` / ``end`` | ``start_date`` / ``end_date`` | ``startDate`` / ``endDate`` | ``start`` / ``end`` |
+| ``budget`` | ``lifetime_budget`` | ``objectives`` (``raw``) | ``budget.value`` |
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._merge import ErrorPolicy, Merged, SourceFailure, merge
+from .core.client import BaseClient
+from .core.errors import AdOpsError
+
+__all__ = ["AdOps", "Advertiser", "Campaign", "Creative", "Entity", "LineItem", "SourceFailure"]
+
+
+class Entity(BaseModel):
+    """One object of one vendor, in the fields every ad platform shares."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    kind: ClassVar[str] = "entity"
+
+    vendor: str
+    id: str
+    name: str | None = None
+    status: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    budget: float | None = None
+    raw: Any = Field(default=None, repr=False, exclude=True)
+    """The vendor's own model, with every field it sent."""
+
+
+class Advertiser(Entity):
+    kind = "advertisers"
+
+
+class Campaign(Entity):
+    """AppNexus insertion order, Adnuntius order, Ooyala campaign."""
+
+    kind = "campaigns"
+
+
+class LineItem(Entity):
+    """AppNexus line item, Adnuntius line item, Ooyala goal."""
+
+    kind = "line_items"
+
+
+class Creative(Entity):
+    """AppNexus creative, Adnuntius creative, Ooyala ad."""
+
+    kind = "creatives"
+
+
+NORMALIZED: Mapping[str, type[Entity]] = {c.kind: c for c in (Advertiser, Campaign, LineItem, Creative)}
+
+# Which resource of each vendor client holds each normalized kind.
+_RESOURCE_OF: Mapping[str, Mapping[str, str]] = {
+    "appnexus": {"advertisers": "advertisers", "campaigns": "insertion_orders", "line_items": "line_items"}
+    | {"creatives": "creatives"},
+    "adnuntius": {"advertisers": "advertisers", "campaigns": "orders", "line_items": "line_items"}
+    | {"creatives": "creatives"},
+    "ooyala": {"advertisers": "clients", "campaigns": "campaigns", "line_items": "goals", "creatives": "ads"},
+}
+
+_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "status": {"appnexus": ("state",), "adnuntius": ("object_state", "objectState"), "ooyala": ("status", "enabled")},
+    "start": {"appnexus": ("start_date",), "adnuntius": ("start_date", "startDate"), "ooyala": ("start",)},
+    "end": {"appnexus": ("end_date",), "adnuntius": ("end_date", "endDate"), "ooyala": ("end",)},
+    "budget": {"appnexus": ("lifetime_budget",), "adnuntius": (), "ooyala": ("budget",)},
+}
+
+
+def _pick(raw: Any, names: tuple[str, ...]) -> Any:
+    for name in names:
+        value = raw.get(name) if isinstance(raw, Mapping) else getattr(raw, name, None)
+        if value is None and isinstance(raw, BaseModel) and raw.model_extra:
+            value = raw.model_extra.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        text = value.strip().replace(" ", "T", 1).replace("Z", "+00:00")
+        if len(text) >= 5 and text[-5] in "+-" and text[-4:].isdigit():  # +0200 -> +02:00
+            text = f"{text[:-2]}:{text[-2:]}"
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    return None
+
+
+def _as_budget(value: Any) -> float | None:
+    value = _pick(value, ("value", "amount")) if isinstance(value, (Mapping, BaseModel)) else value
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def normalize(vendor: str, kind: str, raw: Any) -> Entity:
+    """The normalized view of one vendor object (``kind`` is ``advertisers``, ``campaigns``, ...; other kinds give a
+    plain :class:`Entity`)."""
+    status = _pick(raw, _FIELDS["status"].get(vendor, ()))
+    if isinstance(status, bool):
+        status = "ENABLED" if status else "DISABLED"
+    return NORMALIZED.get(kind, Entity)(
+        vendor=vendor,
+        id=str(_pick(raw, ("id",))),
+        name=_pick(raw, ("name",)),
+        status=str(status) if status is not None else None,
+        start=_as_datetime(_pick(raw, _FIELDS["start"].get(vendor, ()))),
+        end=_as_datetime(_pick(raw, _FIELDS["end"].get(vendor, ()))),
+        budget=_as_budget(_pick(raw, _FIELDS["budget"].get(vendor, ()))),
+        raw=raw,
+    )
+
+
+class AdOps:
+    """Several vendor clients at once. Give any subset, as clients (you keep them) or as keyword settings.
+
+    Args:
+        appnexus, adnuntius, ooyala, pulsepro: a vendor client, or a dict of its constructor arguments.
+        buffer: entities held between the vendors and the consumer of :meth:`paginate`.
+    """
+
+    def __init__(
+        self,
+        *,
+        appnexus: BaseClient | Mapping[str, Any] | None = None,
+        adnuntius: BaseClient | Mapping[str, Any] | None = None,
+        ooyala: BaseClient | Mapping[str, Any] | None = None,
+        pulsepro: BaseClient | Mapping[str, Any] | None = None,
+        buffer: int = 256,
+    ) -> None:
+        self._given = {"appnexus": appnexus, "adnuntius": adnuntius, "ooyala": ooyala, "pulsepro": pulsepro}
+        self.buffer = buffer
+        self.clients: dict[str, BaseClient] = {}
+        self._stack: AsyncExitStack | None = None
+
+    async def __aenter__(self) -> AdOps:
+        stack = AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            for vendor, given in self._given.items():
+                if given is None:
+                    continue
+                if isinstance(given, BaseClient):
+                    self.clients[vendor] = given
+                else:
+                    self.clients[vendor] = await stack.enter_async_context(_client_class(vendor)(**given))
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+            self._stack = None
+
+    def _sources(self, what: str, vendors: tuple[str, ...] | None, filters: Mapping[str, Any]) -> dict[str, Any]:
+        sources: dict[str, Callable[[], AsyncIterable[Any]]] = {}
+        for vendor, client in self.clients.items():
+            if vendors is not None and vendor not in vendors:
+                continue
+            if what in NORMALIZED:
+                name = _RESOURCE_OF.get(vendor, {}).get(what)
+                if name is None:
+                    continue  # not an ad platform (PulsePro), or no such kind
+                resource = getattr(client, name)
+                sources[vendor] = _normalized(vendor, what, resource, filters)
+            elif hasattr(client, what):
+                sources[vendor] = _normalized(vendor, what, getattr(client, what), filters)
+        if not sources:
+            raise AdOpsError(f"no configured vendor has {what!r}")
+        return sources
+
+    @asynccontextmanager
+    async def paginate(
+        self,
+        what: str,
+        *,
+        vendors: tuple[str, ...] | None = None,
+        on_error: ErrorPolicy = "raise",
+        **filters: Any,
+    ) -> AsyncIterator[Merged[Any]]:
+        """Every ``what`` of every configured vendor as one stream, in arrival order.
+
+        ``what`` is a normalized kind (``advertisers``, ``campaigns``, ``line_items``, ``creatives``) or any resource
+        name a vendor client has (``inspections``); either way each item is an :class:`Entity` whose ``vendor`` says
+        where it came from and whose ``raw`` is the vendor's own model.
+        ``on_error="collect"`` lets the other vendors finish when one fails; see ``stream.failures`` afterwards.
+        """
+        async with merge(self._sources(what, vendors, filters), buffer=self.buffer, on_error=on_error) as stream:
+            yield stream
+
+
+def _normalized(
+    vendor: str, kind: str, resource: Any, filters: Mapping[str, Any]
+) -> Callable[[], AsyncIterator[Entity]]:
+    async def items() -> AsyncIterator[Entity]:
+        async for raw in resource.list(**filters):
+            yield normalize(vendor, kind, raw)
+
+    return items
+
+
+_CLIENT_CLASSES = {"appnexus": "AppNexus", "adnuntius": "Adnuntius", "ooyala": "OoyalaPulse", "pulsepro": "PulsePro"}
+
+
+def _client_class(vendor: str) -> Callable[..., BaseClient]:
+    module = importlib.import_module(f"{__package__}.vendors.{vendor}")
+    client_class: Callable[..., BaseClient] = getattr(module, _CLIENT_CLASSES[vendor])
+    return client_class
