@@ -6,7 +6,7 @@
     app = FastAPI(lifespan=adops_lifespan(appnexus={"username": ..., "password": ...}))
 
     @app.get("/campaigns")
-    async def campaigns(an: AppNexus = Depends(vendor_client("appnexus"))):
+    async def campaigns(an: Annotated[AppNexus, Depends(vendor_client("appnexus"))]):
         return [c.name async for c in an.insertion_orders.list()]
 
 Every call a handler makes through a client from :func:`vendor_client` or :func:`get_adops` runs at

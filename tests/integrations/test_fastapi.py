@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import anyio
 import httpx
 import pytest
@@ -37,11 +39,11 @@ def make_app(upstream_url: str) -> FastAPI:
     app = FastAPI(lifespan=adops_lifespan(pulsepro=client))
 
     @app.get("/lookup")
-    async def lookup(api: BaseClient = Depends(vendor_client("pulsepro"))) -> object:
+    async def lookup(api: Annotated[BaseClient, Depends(vendor_client("pulsepro"))]) -> object:
         return (await api.request("GET", "/items/handler")).data
 
     @app.get("/bulk")
-    async def bulk(n: int, ops: AdOps = Depends(get_adops)) -> int:
+    async def bulk(n: int, ops: Annotated[AdOps, Depends(get_adops)]) -> int:
         api = ops.clients["pulsepro"]
         # NORMAL, not BULK: the handler must overtake it because its dependency made it INTERACTIVE
         with priority(Priority.NORMAL):
@@ -59,7 +61,8 @@ async def test_handler_call_overtakes_a_saturating_bulk_pull() -> None:
         async with httpx.AsyncClient(base_url=app_url, timeout=30) as http, anyio.create_task_group() as tg:
             tg.start_soon(http.get, "/bulk?n=40")
             with anyio.fail_after(10):
-                while len(upstream.arrivals) < 5:  # the bulk pull is saturating the serial quota
+                # The upstream runs on another thread's loop, so no event can be shared: poll its record.
+                while len(upstream.arrivals) < 5:  # noqa: ASYNC110 - the bulk pull is saturating the serial quota
                     await anyio.sleep(0.005)
             seen_before = len(upstream.arrivals)
             response = await http.get("/lookup")
@@ -76,7 +79,7 @@ async def test_lifespan_refuses_unknown_vendors_and_missing_setup() -> None:
     app = FastAPI()
 
     @app.get("/x")
-    async def x(ops: AdOps = Depends(get_adops)) -> int:
+    async def x(ops: Annotated[AdOps, Depends(get_adops)]) -> int:
         return len(ops.clients)
 
     transport = httpx.ASGITransport(app=app)
