@@ -34,6 +34,9 @@ class StrictWindowApp:
             return
         now = time.monotonic()
         status, body, headers = 200, b'{"ok":true}', [(b"content-type", b"application/json")]
+        if scope["path"] == "/__report":
+            await self.report(scope, send)
+            return
         if scope["path"] == "/__stats":
             body = json.dumps({"served": self.served, "rejected": self.rejected}).encode()
         elif self.limit is None:
@@ -51,6 +54,26 @@ class StrictWindowApp:
                 self.served += 1
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def report(self, scope: dict[str, Any], send: Any) -> None:
+        """A generated CSV of ``mb`` megabytes, streamed in 64 KiB chunks."""
+        mb = int(dict(pair.split("=") for pair in scope["query_string"].decode().split("&") if pair).get("mb", "1"))
+        row = b"2024-01-01,advertiser 123,line item 4567,creative 890,1000,12,0.012,3.4500\n"
+        chunk = row * (65536 // len(row))
+        total = mb * 1024 * 1024
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/csv")]})
+        await send(
+            {
+                "type": "http.response.body",
+                "body": b"day,advertiser,line_item,creative,imps,clicks,ctr,cost\n",
+                "more_body": True,
+            }
+        )
+        sent = 0
+        while sent < total:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            sent += len(chunk)
+        await send({"type": "http.response.body", "body": b""})
 
 
 @contextmanager
