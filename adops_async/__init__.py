@@ -33,12 +33,14 @@ from .core.priority import priority
 from .core.redact import Secret
 from .core.resources import Resource
 from .core.retry import RetryPolicy
+from .vendors.appnexus import AppNexus
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AdOpsError",
     "AnyioClock",
+    "AppNexus",
     "AsyncPaginator",
     "Auth",
     "AuthError",

@@ -221,6 +221,7 @@ class BaseClient:
             request = self._build(call)
             response: httpx.Response | None = None
             outcome: _Outcome | None = None
+            observed_at = 0.0
             async with self.gate.slot(kind, priority) as slot:  # 2. gate
                 if call.authenticate:
                     self.auth.apply(request, credentials)  # 3. auth, inside the slot
@@ -230,6 +231,7 @@ class BaseClient:
                 except httpx.TransportError as exc:  # 4. send
                     outcome = self._transport_failure(request, exc, retry_safe)
                 else:
+                    observed_at = self.clock.now()
                     slot.observe(response.status_code, response.headers)  # 5. observe
                     self.auth.observe(response)
                     if call.stream and response.is_success:
@@ -245,7 +247,7 @@ class BaseClient:
                     finally:
                         await response.aclose()
             if outcome is None and response is not None:  # 6. decode, outside the slot
-                reply, outcome = self._decode(response, codec, retry_safe)
+                reply, outcome = self._decode(response, codec, retry_safe, observed_at)
                 if reply is not None:
                     self._log(request, response)
                     yield reply
@@ -267,7 +269,9 @@ class BaseClient:
             logger.info("retrying in %.3f s after %s", delay, outcome.error)
             await self.clock.sleep_until(self.clock.now() + delay)
 
-    def _decode(self, response: httpx.Response, codec: Codec, retry_safe: bool) -> tuple[Reply | None, _Outcome | None]:
+    def _decode(
+        self, response: httpx.Response, codec: Codec, retry_safe: bool, observed_at: float
+    ) -> tuple[Reply | None, _Outcome | None]:
         data: Any = None
         decode_problem: str | None = None
         try:
@@ -280,9 +284,10 @@ class BaseClient:
         if info is None:
             return Reply(response, data), None
         retry_after = info.retry_after if info.retry_after is not None else parse_retry_after(response.headers)
-        if info.rate_limited and response.status_code != 429:  # a 429 was already seen by the gate's Cooldown
+        if info.rate_limited:
+            # Measured from when the gate saw the response, so a 429/503 its Cooldown already read is not counted twice.
             wait = retry_after if retry_after is not None else 1.0
-            self.gate.cool_down(wait, status=response.status_code, reason=info.message)
+            self.gate.cool_down(wait, since=observed_at, status=response.status_code, reason=info.message)
         failure = Failure(
             retry_safe=retry_safe,
             status=response.status_code,

@@ -113,12 +113,15 @@ class Gate:
         """Wait for a turn: ``async with gate.slot(Kind.READ) as slot: ...; slot.observe(response)``."""
         return Slot(self, kind, priority)
 
-    def cool_down(self, wait: float, *, status: int | None = None, reason: str = "vendor signal") -> None:
-        """Close the gate for every task for ``wait`` seconds (a vendor's own rate signal). Never shortens a pause."""
+    def cool_down(
+        self, wait: float, *, since: float | None = None, status: int | None = None, reason: str = "vendor signal"
+    ) -> None:
+        """Close the gate for every task for ``wait`` seconds from ``since`` (default: now), for a vendor's own rate
+        signal. Never shortens a pause."""
         if not self._cooldowns:
             return
         now = self.clock.now()
-        if any(c.extend(now + wait) for c in self._cooldowns):
+        if any(c.extend((now if since is None else since) + wait) for c in self._cooldowns):
             self._cooled(now, status, reason)
 
     def stats(self) -> GateStats:

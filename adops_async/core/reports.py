@@ -61,19 +61,24 @@ class ReportJob(ABC):
             buffer = _LineBuffer()
             async for row in self.rows():
                 if format == "jsonl":
-                    await out.write(json.dumps(row, default=str) + "\n")
+                    buffer.write(json.dumps(row, default=str) + "\n")
                 else:
                     if writer is None:
                         writer = csv.DictWriter(buffer, fieldnames=list(row))
                         writer.writeheader()
                     writer.writerow(row)
-                    await out.write(buffer.take())
                 count += 1
+                if buffer.size >= _WRITE_BATCH:  # one thread hop per batch, not per row
+                    await out.write(buffer.take())
                 if progress is not None and count % 10_000 == 0:
                     progress(Progress("saving", rows=count))
+            await out.write(buffer.take())
         if progress is not None:
             progress(Progress("saved", rows=count))
         return count
+
+
+_WRITE_BATCH = 256 * 1024
 
 
 class _LineBuffer:
@@ -81,14 +86,17 @@ class _LineBuffer:
 
     def __init__(self) -> None:
         self._parts: list[str] = []
+        self.size = 0
 
     def write(self, text: str) -> int:
         self._parts.append(text)
+        self.size += len(text)
         return len(text)
 
     def take(self) -> str:
         text = "".join(self._parts)
         self._parts.clear()
+        self.size = 0
         return text
 
 

@@ -1,0 +1,170 @@
+"""AppNexus reports: ``POST /report``, poll ``GET /report?id=``, then stream ``GET /report-download?id=``
+(VENDORS.md 2.7).
+
+Quirks handled here:
+
+* a report taking more than 15 minutes times out on the API's side, so polling gives up at 15 minutes too;
+* when older ready reports exist, the poll answer may stack several under ``"reports"`` and drop the top-level
+  ``execution_status`` (mathemads-nexusadspy PR #21): ours is picked by id;
+* a failed report has a status other than ``pending``/``processing``/``queued``/``ready`` (the exact string is not
+  documented), which raises :class:`ReportFailed` instead of polling until the timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ...core.errors import AdOpsError, DecodeError
+from ...core.policies import Priority
+from ...core.reports import ReportJob, csv_rows, poll
+from ._dialect import envelope
+
+if TYPE_CHECKING:
+    from ._client import AppNexus
+
+__all__ = ["AppNexusReportJob", "ReportFailed", "Reports"]
+
+_WAITING = frozenset({"pending", "processing", "queued", "running", "new"})
+
+#: "Reports that take more than 15 min time out."
+REPORT_TIMEOUT = 900.0
+
+_DELIMITERS = {"csv": ",", "excel": "\t"}
+
+
+class ReportFailed(AdOpsError):
+    """The API says the report failed (or timed out on its side)."""
+
+
+class AppNexusReportJob(ReportJob):
+    """A submitted report. ``await job.wait()`` until ready, then ``async for row in job.rows()``."""
+
+    vendor = "appnexus"
+
+    def __init__(self, client: AppNexus, report_id: str, *, format: str = "csv") -> None:
+        self.client = client
+        self.id = report_id
+        self.format = format
+        self.status = "pending"
+        self.info: dict[str, Any] = {}
+        """The report's description from the last poll (``row_count``, ``url``, ``created_on``, ...)."""
+
+    def __repr__(self) -> str:
+        return f"<AppNexusReportJob {self.id} {self.status}>"
+
+    async def check(self) -> bool:
+        """Ask once whether the report is ready; raise :class:`ReportFailed` if the API gave up on it."""
+        reply = await self.client.request("GET", "report", params={"id": self.id}, priority=Priority.BULK)
+        body = envelope(reply.data)
+        status, info = _status_of(body, self.id)
+        self.status = status
+        self.info = info
+        if status == "ready":
+            return True
+        if status in _WAITING:
+            return False
+        raise ReportFailed(
+            f"report {self.id} ended with execution_status {status!r}",
+            vendor=self.client.vendor,
+            status=reply.status,
+            code=status,
+        )
+
+    async def wait(self, *, first: float = 2.0, longest: float = 30.0, give_up_after: float = REPORT_TIMEOUT) -> None:
+        """Poll with backoff (``first`` seconds, x1.5 each time, at most ``longest``) until ready."""
+        scale = self.client.speed
+
+        async def ready() -> bool | None:
+            return True if await self.check() else None
+
+        await poll(
+            ready,
+            self.client.clock,
+            first=first / scale,
+            longest=longest / scale,
+            give_up_after=give_up_after / scale,
+            what=f"AppNexus report {self.id}",
+            vendor=self.client.vendor,
+        )
+
+    async def rows(self) -> AsyncIterator[dict[str, Any]]:
+        """Stream ``report-download`` and parse rows as they arrive (memory: one chunk and one line)."""
+        delimiter = _DELIMITERS.get(self.format)
+        if delimiter is None:
+            raise ValueError(f"rows() reads csv or excel (tab-separated) reports, not {self.format!r}")
+        async with self.client.stream(
+            "GET", "report-download", params={"id": self.id}, priority=Priority.BULK
+        ) as response:
+            async for row in csv_rows(response.aiter_bytes(), delimiter=delimiter):
+                yield row
+
+
+def _status_of(body: Mapping[str, Any], report_id: str) -> tuple[str, dict[str, Any]]:
+    status = body.get("execution_status")
+    report = body.get("report")
+    info = dict(report) if isinstance(report, Mapping) else {}
+    if isinstance(status, str):
+        return status.lower(), info
+    stacked = body.get("reports")
+    if isinstance(stacked, Sequence) and not isinstance(stacked, str):
+        for entry in stacked:
+            if isinstance(entry, Mapping) and report_id in (entry.get("id"), entry.get("report_id")):
+                found = entry.get("execution_status") or entry.get("status")
+                if isinstance(found, str):
+                    return found.lower(), dict(entry)
+                return ("ready" if entry.get("url") else "pending"), dict(entry)
+        return "pending", info  # ours is not listed yet
+    raise DecodeError(f"report {report_id}: poll answer has no execution_status", vendor="appnexus")
+
+
+class Reports:
+    """``an.reports``: run reports and get jobs that stream their rows."""
+
+    def __init__(self, client: AppNexus) -> None:
+        self.client = client
+
+    async def submit(
+        self,
+        *,
+        report_type: str,
+        columns: Sequence[str],
+        report_interval: str | None = None,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        filters: Sequence[Mapping[str, Any]] | None = None,
+        orders: Sequence[Mapping[str, Any] | str] | None = None,
+        format: str = "csv",
+        timezone: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> AppNexusReportJob:
+        """``POST /report`` and return the (pending) job. ``params`` go in the query (``advertiser_id=``)."""
+        if (report_interval is None) == (start_date is None):
+            raise ValueError("give either report_interval or start_date (and end_date), not both and not neither")
+        if not columns:
+            raise ValueError("columns is required")
+        spec: dict[str, Any] = {"report_type": report_type, "columns": list(columns), "format": format, **extra}
+        if report_interval is not None:
+            spec["report_interval"] = report_interval
+        else:
+            spec["start_date"] = start_date
+            if end_date is not None:
+                spec["end_date"] = end_date
+        for key, value in (("filters", filters), ("orders", orders), ("timezone", timezone)):
+            if value is not None:
+                spec[key] = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value
+        reply = await self.client.request("POST", "report", params=dict(params or {}), payload={"report": spec})
+        report_id = envelope(reply.data).get("report_id")
+        if not isinstance(report_id, str) or not report_id:
+            raise DecodeError("POST /report answered without a report_id", vendor=self.client.vendor)
+        return AppNexusReportJob(self.client, report_id, format=format)
+
+    async def run(self, *, give_up_after: float = REPORT_TIMEOUT, **spec: Any) -> AppNexusReportJob:
+        """Submit a report and wait until it is ready (polling with backoff, at most the API's 15 minutes).
+
+        Takes the arguments of :meth:`submit`. Then ``async for row in job.rows()`` or ``await job.save(path)``.
+        """
+        job = await self.submit(**spec)
+        await job.wait(give_up_after=give_up_after)
+        return job
