@@ -34,6 +34,7 @@ from .core.redact import Secret
 from .core.resources import Resource
 from .core.retry import RetryPolicy
 from .vendors.appnexus import AppNexus
+from .vendors.ooyala import OoyalaPulse
 
 __version__ = "0.1.0"
 
@@ -62,6 +63,7 @@ __all__ = [
     "MaxInFlight",
     "NoAuth",
     "NotFound",
+    "OoyalaPulse",
     "OffsetPaging",
     "Page",
     "PageNumberPaging",

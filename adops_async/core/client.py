@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+import anyio.lowlevel
 import httpx
 from typing_extensions import Self
 
@@ -246,6 +247,9 @@ class BaseClient:
                         outcome = self._transport_failure(request, exc, retry_safe)
                     finally:
                         await response.aclose()
+            if self.gate.waiting:
+                # Let the request we just made way for go out before we spend CPU decoding this one.
+                await anyio.lowlevel.checkpoint()
             if outcome is None and response is not None:  # 6. decode, outside the slot
                 reply, outcome = self._decode(response, codec, retry_safe, observed_at)
                 if reply is not None:

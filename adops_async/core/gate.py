@@ -109,6 +109,11 @@ class Gate:
         self._admitted = 0
         self._stats = GateStats(0, self._capacity, {}, {}, None)
 
+    @property
+    def waiting(self) -> int:
+        """Requests queued at this gate now."""
+        return self._waiting
+
     def slot(self, kind: Kind, priority: Priority = Priority.NORMAL) -> Slot:
         """Wait for a turn: ``async with gate.slot(Kind.READ) as slot: ...; slot.observe(response)``."""
         return Slot(self, kind, priority)

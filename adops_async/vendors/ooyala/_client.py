@@ -1,0 +1,95 @@
+"""``OoyalaPulse``: the client, wired for the vendor's one rule.
+
+SEED-000, "Things every developer should know": "Only one request at a time towards Ooyala Pulse REST endpoints is
+allowed for a client." So the default gate is ``Serial()`` (one request in flight, logins and report polls included:
+they are requests like any other) plus ``Cooldown()`` (a 429 or a 503 with ``Retry-After`` pauses every task). Any
+number of tasks may await the client at once; they queue at the gate (FIFO within a priority), never on the server.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from ...core.client import BaseClient
+from ...core.clock import Clock
+from ...core.gate import Gate
+from ...core.policies import Cooldown, Serial
+from ...core.redact import Secret
+from ...core.retry import RetryPolicy
+from ._adapi import Ads, Assets
+from ._auth import ApiKeyAuth, SessionLogin
+from ._booking import Campaigns, Clients, Goals
+from ._dialect import OoyalaDialect
+from ._forecast import Forecasts
+from ._reports import Reports
+from ._templates import TargetingTemplates
+
+__all__ = ["OoyalaPulse"]
+
+DEFAULT_BASE_URL = "https://api.videoplaza.com"
+
+
+class OoyalaPulse(BaseClient):
+    """Async client for the Ooyala Pulse (videoplaza) REST APIs.
+
+    Give either ``api_key`` (the current ``x-o-api-key`` header) or ``username`` and ``password`` (the legacy
+    ``/login_process`` session, renewed from ``Set-Cookie`` and re-opened once on a 401).
+
+    Attributes:
+        campaigns, goals, clients: the Booking API (XML; ``update`` is read-modify-write).
+        ads, assets: the Ad API (JSON).
+        reports: the Reporting API 2.0.
+        templates: targeting templates.
+        forecasts: inventory and campaign forecasts.
+
+    Args:
+        base_url: the API host; the families live under ``/api/1.0``, ``/v1`` and ``/api/2.0``.
+        gate: replaces ``Gate(Serial(), Cooldown())``. Share one gate between clients of the same credentials.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | Secret | None = None,
+        username: str | None = None,
+        password: str | Secret | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        gate: Gate | None = None,
+        http: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        clock: Clock | None = None,
+    ) -> None:
+        session: SessionLogin | None = None
+        if api_key is not None:
+            if username is not None or password is not None:
+                raise ValueError("give api_key, or username and password, not both")
+            auth: ApiKeyAuth | SessionLogin = ApiKeyAuth(api_key)
+        elif username is not None and password is not None:
+            auth = session = SessionLogin(username, password)
+        else:
+            raise ValueError("OoyalaPulse needs api_key=, or username= and password=")
+        if gate is None:
+            gate = Gate(Serial(), Cooldown(), clock=clock) if clock is not None else Gate(Serial(), Cooldown())
+        super().__init__(
+            base_url=base_url,
+            dialect=OoyalaDialect(legacy=session is not None),
+            auth=auth,
+            gate=gate,
+            retry=retry,
+            http=http,
+            timeout=timeout,
+            clock=clock,
+        )
+        if session is not None:
+            session.bind(self)
+        self.session = session
+        """The legacy login session (``logins``, ``renewals`` counters), or ``None`` with an API key."""
+        self.campaigns = Campaigns(self)
+        self.goals = Goals(self)
+        self.clients = Clients(self)
+        self.ads = Ads(self)
+        self.assets = Assets(self)
+        self.reports = Reports(self)
+        self.templates = TargetingTemplates(self)
+        self.forecasts = Forecasts(self)

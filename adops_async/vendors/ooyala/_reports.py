@@ -1,0 +1,237 @@
+"""Reporting API 2.0 and Forecast jobs: submit, poll, then stream the result.
+
+VENDORS.md 1.6: ``POST /api/2.0/report`` answers ``202`` + ``Location``; the job answers ``200`` while it runs (and
+also when it FAILED, so the body is read), ``201`` + ``Location`` when done, ``404`` for an unknown id; the result is
+JSON ``{"id", "headers": [...], "rows": [[...], ...]}``. :func:`json_table_rows` parses that shape while the body
+streams, so a report of any size costs one row of memory, not the whole document.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from typing_extensions import Self
+
+from ...core.errors import DecodeError
+from ...core.policies import Priority
+from ...core.reports import ReportJob, poll
+from ._dialect import JSON_CODEC, ReportFailed
+from ._models import ReportDefinition
+
+if TYPE_CHECKING:
+    from ._client import OoyalaPulse
+
+__all__ = ["OoyalaReportJob", "Reports", "json_table_rows"]
+
+_HEADERS = re.compile(r'"headers"\s*:\s*')
+_ROWS = re.compile(r'"rows"\s*:\s*\[')
+_SPACE = re.compile(r"[\s,]*")
+_decoder = json.JSONDecoder()
+
+
+async def json_table_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
+    """Rows of ``{"headers": [...], "rows": [[...], ...]}`` as dicts, parsed as the bytes arrive.
+
+    When ``rows`` comes before ``headers`` (JSON does not fix key order), the body is read whole instead.
+    """
+    text = ""
+    headers: list[str] | None = None
+    at = 0  # where the next row starts, once inside "rows": [
+    buffered = False
+    async for chunk in chunks:
+        text += chunk.decode("utf-8")  # the server sends ASCII JSON; a split multibyte char would need a decoder
+        if buffered:
+            continue
+        if headers is None:
+            found = _HEADERS.search(text)
+            rows_key = _ROWS.search(text)
+            if rows_key is not None and (found is None or rows_key.start() < found.start()):
+                buffered = True
+                continue
+            if found is None:
+                continue
+            try:
+                value, end = _decoder.raw_decode(text, found.end())
+            except json.JSONDecodeError:
+                continue  # not all of the header list has arrived yet
+            headers = [str(h) for h in value]
+            text, at = text[end:], -1
+        if at < 0:
+            rows_key = _ROWS.search(text)
+            if rows_key is None:
+                continue
+            at = rows_key.end()
+        while True:
+            at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+            if at >= len(text) or text[at] == "]":
+                break
+            try:
+                row, end = _decoder.raw_decode(text, at)
+            except json.JSONDecodeError:
+                break  # a partial row: wait for more bytes
+            yield dict(zip(headers, row, strict=False))
+            at = end
+        text, at = text[at:], 0
+    if buffered or headers is None:
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise DecodeError(f"malformed report JSON: {exc}", vendor="ooyala") from None
+        names = [str(h) for h in data.get("headers") or []]
+        for row in data.get("rows") or []:
+            yield dict(zip(names, row, strict=False))
+    elif at >= 0 and not text.lstrip().startswith("]"):
+        raise DecodeError("the report body ended inside its rows", vendor="ooyala")
+
+
+def _job_id(location: str) -> str:
+    return location.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+
+
+class OoyalaReportJob(ReportJob):
+    """A submitted report (or forecast): :meth:`wait` polls the job, :meth:`rows` streams the result.
+
+    Args:
+        client: the client whose serial gate every poll and the download pass through.
+        job_url: where the job's status lives (``/api/2.0/report/job/{id}``).
+        result_url: the result's URL when the job does not give one in its ``201 Location``.
+        result_params: query parameters of the result (``repeatDimensionValues=true``).
+    """
+
+    vendor = "ooyala"
+
+    def __init__(
+        self,
+        client: OoyalaPulse,
+        job_url: str,
+        result_url: str,
+        result_params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.client = client
+        self.id = _job_id(job_url)
+        self.job_url = job_url
+        self.result_url = result_url
+        self.result_params = dict(result_params or {})
+        self.state = "SUBMITTED"
+        self.done = False
+
+    def __repr__(self) -> str:
+        return f"<OoyalaReportJob {self.id} {self.state}>"
+
+    async def check(self) -> bool:
+        """Ask once: ``True`` when done; raise :class:`ReportFailed` with the vendor's reason when it failed."""
+        if self.done:
+            return True
+        reply = await self.client.request("GET", self.job_url, codec=JSON_CODEC, priority=Priority.BULK)
+        if reply.status == 201:
+            self.state, self.done = "DONE", True
+            location = reply.headers.get("location")
+            if location:
+                self.result_url = location
+            return True
+        body = reply.data if isinstance(reply.data, Mapping) else {}
+        self.state = str(body.get("status") or body.get("state") or "RUNNING").upper()
+        if self.state in ("FAILED", "CANCELLED", "CANCELED"):
+            reason = body.get("message") or body.get("reason") or body.get("error") or "no reason given"
+            raise ReportFailed(
+                f"report job {self.id} {self.state.lower()}: {reason}",
+                vendor="ooyala",
+                status=reply.status,
+                code=self.state,
+            )
+        return False
+
+    async def wait(self, *, first: float = 1.0, longest: float = 30.0, give_up_after: float = 3600.0) -> Self:
+        """Poll until done (backoff from ``first`` to ``longest`` seconds); raise on FAILED or on timeout."""
+
+        async def ready() -> bool | None:
+            return True if await self.check() else None
+
+        await poll(
+            ready,
+            self.client.clock,
+            first=first,
+            longest=longest,
+            give_up_after=give_up_after,
+            what=f"report job {self.id}",
+            vendor="ooyala",
+        )
+        return self
+
+    async def fetch(self) -> dict[str, Any]:
+        """The whole result in memory (forecasts are small; use :meth:`rows` for reports)."""
+        if not self.done:
+            await self.wait()
+        reply = await self.client.request("GET", self.result_url, params=self.result_params, codec=JSON_CODEC)
+        return dict(reply.data or {})
+
+    async def rows(self) -> AsyncIterator[dict[str, Any]]:
+        """Each row as ``{header: value}``, parsed while the body streams (waits for the job first).
+
+        The download holds the client's one request slot until the loop ends (the vendor's one-request rule), so
+        do not await other calls of the same client inside the loop: collect or hand rows to another task.
+        """
+        if not self.done:
+            await self.wait()
+        async with self.client.stream(
+            "GET", self.result_url, params=self.result_params, codec=JSON_CODEC, priority=Priority.BULK
+        ) as response:
+            async for row in json_table_rows(response.aiter_bytes()):
+                yield row
+
+
+REPORTING = "api/2.0"
+
+
+class Reports:
+    """``/api/2.0/report-definition`` and ``/api/2.0/report``."""
+
+    def __init__(self, client: OoyalaPulse) -> None:
+        self.client = client
+
+    async def definitions(self) -> list[ReportDefinition]:
+        reply = await self.client.request("GET", f"{REPORTING}/report-definition", codec=JSON_CODEC)
+        return [ReportDefinition.model_validate(raw) for raw in reply.data or []]
+
+    async def definition(self, id: str) -> ReportDefinition:
+        url = f"{REPORTING}/report-definition/{quote(id, safe='')}"
+        reply = await self.client.request("GET", url, codec=JSON_CODEC)
+        return ReportDefinition.model_validate(reply.data)
+
+    async def run(
+        self,
+        definition_id: str,
+        filters: Sequence[Mapping[str, Any]] = (),
+        *,
+        use_names: bool = False,
+        repeat_dimension_values: bool = True,
+    ) -> OoyalaReportJob:
+        """Submit a report of definition ``definition_id``; ``await job.wait()`` or iterate ``job.rows()``.
+
+        ``filters``: ``{"type": "CAMPAIGN", "id": ...}``, ``{"type": "TIME_PERIOD", "dynamicTimePeriodType":
+        "LAST_7_DAYS"}``, ... (VENDORS.md 1.6). ``use_names`` returns names instead of ids.
+        """
+        reply = await self.client.request(
+            "POST",
+            f"{REPORTING}/report",
+            params={"useNames": "true" if use_names else "false"},
+            payload={"filters": [dict(f) for f in filters], "id": definition_id},
+            codec=JSON_CODEC,
+        )
+        location = reply.headers.get("location")
+        if not location:
+            raise DecodeError("the report request was accepted without a Location", vendor="ooyala")
+        job_id = _job_id(location)
+        job_url = location if "/job/" in location else f"{REPORTING}/report/job/{job_id}"
+        params = {"repeatDimensionValues": "true" if repeat_dimension_values else "false"}
+        return OoyalaReportJob(self.client, job_url, f"{REPORTING}/report/{job_id}", params)
+
+    def job(self, job_id: str) -> OoyalaReportJob:
+        """A handle on a report job submitted earlier (for example by another process)."""
+        quoted = quote(job_id, safe="")
+        params = {"repeatDimensionValues": "true"}
+        return OoyalaReportJob(self.client, f"{REPORTING}/report/job/{quoted}", f"{REPORTING}/report/{quoted}", params)

@@ -1,0 +1,59 @@
+"""Targeting templates (``/api/2.0/targeting-template``, JSON; VENDORS.md 1.7).
+
+The account has a template quota: creating past it answers ``403 {"type": "ForbiddenError", "message": "You have
+used 5 (100%) of your 5 templates. ..."}``, raised as :class:`TemplateQuotaExceeded` with the vendor's text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from ...core.client import BaseClient
+from ...core.policies import Priority
+from ._dialect import JSON_CODEC
+from ._models import Rules, TargetingTemplate, TemplateUsage
+
+__all__ = ["TargetingTemplates"]
+
+PATH = "api/2.0/targeting-template"
+
+
+class TargetingTemplates:
+    """List, create, rename, delete targeting templates; read the quota (:meth:`usage`) and a template's rules."""
+
+    def __init__(self, client: BaseClient) -> None:
+        self.client = client
+
+    def _url(self, id: str, tail: str = "") -> str:
+        return f"{PATH}/{quote(id, safe='')}{tail}"
+
+    async def usage(self) -> TemplateUsage:
+        """``{"active": 5, "max": 10, ...}``: how much of the quota is used."""
+        reply = await self.client.request("GET", f"{PATH}/usage", codec=JSON_CODEC)
+        return TemplateUsage.model_validate(reply.data)
+
+    async def list(self, *, campaign_id: str | None = None, goal_id: str | None = None) -> list[TargetingTemplate]:
+        params = {k: v for k, v in (("campaignId", campaign_id), ("goalId", goal_id)) if v is not None}
+        reply = await self.client.request("GET", PATH, params=params, codec=JSON_CODEC, priority=Priority.BULK)
+        return [TargetingTemplate.model_validate(raw) for raw in reply.data or []]
+
+    async def create(self, name: str) -> TargetingTemplate:
+        """Raises :class:`TemplateQuotaExceeded` (a :class:`QuotaExceeded` and :class:`PermissionDenied`) when full."""
+        reply = await self.client.request("POST", PATH, payload={"name": name}, codec=JSON_CODEC)
+        return TargetingTemplate.model_validate(reply.data)
+
+    async def rename(self, template: TargetingTemplate, name: str) -> TargetingTemplate:
+        """``PUT /{id}`` with ``{id, name, siteId}``: only the name can change."""
+        if not template.id:
+            raise ValueError("the template has no id")
+        body: dict[str, Any] = {"id": template.id, "name": name, "siteId": template.site_id}
+        await self.client.request("PUT", self._url(template.id), payload=body, codec=JSON_CODEC)
+        return template.model_copy(update={"name": name})
+
+    async def delete(self, id: str) -> None:
+        await self.client.request("DELETE", self._url(id), codec=JSON_CODEC)
+
+    async def rules(self, id: str) -> Rules:
+        reply = await self.client.request("GET", self._url(id, "/rules"), codec=JSON_CODEC)
+        return Rules.model_validate(reply.data or {})
