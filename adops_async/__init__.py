@@ -33,6 +33,7 @@ from .core.priority import priority
 from .core.redact import Secret
 from .core.resources import Resource
 from .core.retry import RetryPolicy
+from .vendors.adnuntius import Adnuntius
 from .vendors.appnexus import AppNexus
 from .vendors.ooyala import OoyalaPulse
 
@@ -40,6 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AdOpsError",
+    "Adnuntius",
     "AnyioClock",
     "AppNexus",
     "AsyncPaginator",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 import httpx
@@ -140,8 +140,13 @@ class TokenAuth(Auth):
             return token
         return await self._obtain(client, stale=token)
 
+    refresh_on_rejection: ClassVar[bool] = False
+    """Try :meth:`refresh` before a full login when the vendor rejects a token (when its refresh token outlives the
+    access token, as Adnuntius' does); by default a rejected token costs a login."""
+
     async def renew(self, client: BaseClient, rejected: Any) -> bool:
-        await self._obtain(client, stale=rejected if isinstance(rejected, Token) else None, rejected=True)
+        stale = rejected if isinstance(rejected, Token) else None
+        await self._obtain(client, stale=stale, rejected=not self.refresh_on_rejection)
         return True
 
     async def _obtain(self, client: BaseClient, *, stale: Token | None, rejected: bool = False) -> Token:

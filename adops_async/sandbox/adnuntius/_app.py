@@ -1,0 +1,437 @@
+"""The Adnuntius sandbox app (see the package docs)."""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import json
+import secrets
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .._base import Request, Response, Sandbox, route
+from ._parts import READ_ONLY, TokenLimit, error, multipart, retry_after, validate, warnings_for
+
+__all__ = ["AdnuntiusSandbox"]
+
+_CONNECTION: contextvars.ContextVar[Any] = contextvars.ContextVar("adnuntius_connection", default=None)
+_TWO_FACTOR = "TWO_FACTOR_AUTH"
+
+
+@dataclass
+class _Grant:
+    user: str
+    expires_at: float
+    scope: str = "ng_api"
+
+
+class AdnuntiusSandbox(Sandbox):
+    """In-memory Adnuntius: networks of objects behind ``/api/authenticate`` and ``/api/v1/...``.
+
+    Args:
+        speed: vendor seconds per real second (token lifetimes and rate windows are in vendor seconds).
+        users: username -> password. ``two_factor``: username -> the TOTP code that user must give.
+        api_keys: keys accepted as Bearer tokens (they never expire here).
+        token_lifetime: access-token lifetime in vendor seconds (``expires_in`` is sent as a string, as documented).
+        rate_limit: ``(requests, window)`` per access token; beyond it, 429 + Retry-After until the window frees.
+        retry_after_style: ``delta``, ``date`` or ``body`` (see :func:`._parts.retry_after`).
+        page_base: 0 (the docs) or 1 (the official example). ``below_base``: what a 1-based server does with
+            ``page=0``: ``clamp`` (serve page 1) or ``empty``. ``echo_page``: put ``page`` in list answers.
+        deletable: resources that accept ``DELETE`` (none by default: "domain objects cannot be deleted").
+    """
+
+    vendor = "adnuntius"
+
+    def __init__(
+        self,
+        *,
+        speed: float = 1.0,
+        users: Mapping[str, str] | None = None,
+        two_factor: Mapping[str, str] | None = None,
+        api_keys: Iterable[str] = (),
+        networks: Iterable[str] = ("network_1",),
+        token_lifetime: float = 3600.0,
+        rate_limit: tuple[int, float] | None = None,
+        retry_after_style: str = "delta",
+        page_base: int = 0,
+        below_base: str = "clamp",
+        echo_page: bool = True,
+        deletable: Iterable[str] = (),
+    ) -> None:
+        super().__init__(speed=speed)
+        self.users = dict(users if users is not None else {"user@example.com": "secret"})
+        self.two_factor = dict(two_factor or {})
+        self.api_keys = set(api_keys)
+        self.token_lifetime = token_lifetime
+        self.rate_limit = rate_limit
+        self.retry_after_style = retry_after_style
+        self.page_base, self.below_base, self.echo_page = page_base, below_base, echo_page
+        self.deletable = set(deletable)
+        self.store: dict[str, dict[str, dict[str, dict[str, Any]]]] = {n: {} for n in networks}
+        self.files: dict[str, bytes] = {}
+        self.grants: Counter[str] = Counter()
+        """Successful token grants by kind: ``password``, ``refresh_token``, ``2fa``."""
+        self.cooldowns = 0
+        """Distinct Retry-After windows opened (429s that started a pause, not the ones inside it)."""
+        self.responses_429 = 0
+        self._access: dict[str, _Grant] = {}
+        self._refresh: dict[str, str] = {}
+        self._limits: dict[str, TokenLimit] = {}
+        self._blocked_connections: dict[Any, float] = {}
+
+    # -- seeding and inspection --------------------------------------------------------------------------------
+
+    def seed(self, resource: str, objects: Iterable[Mapping[str, Any]], network: str = "network_1") -> None:
+        table = self.store.setdefault(network, {}).setdefault(resource, {})
+        for obj in objects:
+            table[str(obj["id"])] = self._finish(resource, dict(obj), None, network)
+
+    def objects(self, resource: str, network: str = "network_1") -> dict[str, dict[str, Any]]:
+        return self.store.get(network, {}).get(resource, {})
+
+    def expire_tokens(self) -> None:
+        """Every access token expires now (refresh tokens stay valid), as an hour passing would do."""
+        for grant in self._access.values():
+            grant.expires_at = self.clock.now()
+
+    # -- plumbing ----------------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        client = scope.get("client")
+        marker = _CONNECTION.set(tuple(client) if client else None)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            _CONNECTION.reset(marker)
+
+    def account_of(self, request: Request) -> str | None:
+        token = self._bearer(request)
+        grant = self._access.get(token or "")
+        return grant.user if grant else ("api-key" if token in self.api_keys else None)
+
+    @staticmethod
+    def _bearer(request: Request) -> str | None:
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            return header[7:].strip()
+        return request.arg("auth_token")
+
+    def _issue(self, user: str, kind: str) -> dict[str, Any]:
+        access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        self._access[access] = _Grant(user, self.clock.now() + self.token_lifetime)
+        self._refresh[refresh] = user
+        self.grants[kind] += 1
+        return {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": f"{self.token_lifetime:g}",
+            "refresh_token": refresh,
+        }
+
+    def _guard(self, request: Request) -> tuple[str | None, Response | None]:
+        """Authenticate, check ``context`` and the per-token rate limit. Returns (network, refusal)."""
+        token = self._bearer(request)
+        if token not in self.api_keys:
+            grant = self._access.get(token or "")
+            if grant is None or grant.scope != "ng_api":
+                return None, error(401, "error.unauthorised", "Invalid access token")
+            if grant.expires_at <= self.clock.now():
+                return None, error(
+                    401,
+                    "error.token.expired",
+                    "Access token expired {{ago}} seconds ago",
+                    ago=round(self.clock.now() - grant.expires_at, 3),
+                )
+        refusal = self._rate(token or "")
+        if refusal is not None:
+            return None, refusal
+        network = request.arg("context")
+        if network not in self.store:
+            return None, error(400, "error.context.required", "Unknown or missing context {{context}}", context=network)
+        return network, None
+
+    def _rate(self, token: str) -> Response | None:
+        if self.rate_limit is None:
+            return None
+        now, connection = self.clock.now(), _CONNECTION.get()
+        limit = self._limits.setdefault(token, TokenLimit(*self.rate_limit))
+        during = now < limit.blocked_until
+        if during and self._blocked_connections.get(connection, float("-inf")) > now:
+            self.violation(
+                "retry-after",
+                f"request {limit.blocked_until - now:.3f} s before Retry-After ended",
+                self._access[token].user if token in self._access else token[:6],
+            )
+        wait = limit.check(now)
+        if wait is None:
+            return None
+        if not during:
+            self.cooldowns += 1
+        self.responses_429 += 1
+        self._blocked_connections[connection] = limit.blocked_until
+        headers, body = retry_after(self.clock.real(wait), self.clock.speed, self.retry_after_style)
+        return Response.json(body, 429, headers)
+
+    # -- authentication ----------------------------------------------------------------------------------------
+
+    @route("POST", "/api/authenticate")
+    async def authenticate(self, request: Request) -> Response:
+        body = self._form_or_json(request)
+        grant_type = body.get("grant_type")
+        if grant_type == "password":
+            user, password = str(body.get("username", "")), str(body.get("password", ""))
+            if self.users.get(user) != password or not password:
+                return error(401, "error.bad.credentials", "Bad credentials for {{user}}", user=user)
+            target = str(body.get("masqueradeAsUser") or user)
+            if target not in self.users:
+                return error(400, "error.masquerade", "Cannot masquerade as {{user}}", user=target)
+            if user in self.two_factor:
+                temporary = secrets.token_urlsafe(16)
+                self._access[temporary] = _Grant(target, self.clock.now() + 300, scope=_TWO_FACTOR)
+                return Response.json(
+                    {"access_token": temporary, "token_type": "bearer", "scope": _TWO_FACTOR, "expires_in": "300"}, 401
+                )
+            return Response.json(self._issue(target, "password"))
+        if grant_type == "refresh_token":
+            refreshed: str | None = self._refresh.pop(str(body.get("refresh_token", "")), None)
+            if refreshed is None:
+                return error(401, "error.invalid.refresh.token", "Invalid refresh token")
+            return Response.json(self._issue(refreshed, "refresh_token"))
+        return error(400, "error.grant.type", "Unsupported grant_type {{grant}}", grant=grant_type)
+
+    @route("POST", "/api/authenticate/2fa")
+    async def second_factor(self, request: Request) -> Response:
+        grant = self._access.get(self._bearer(request) or "")
+        if grant is None or grant.scope != _TWO_FACTOR or grant.expires_at <= self.clock.now():
+            return error(401, "error.unauthorised", "No two-factor login in progress")
+        code = str((request.json() or {}).get("code", ""))
+        if code != self.two_factor.get(grant.user) and code not in self.two_factor.values():
+            return error(401, "error.two.factor.code", "Wrong two-factor code")
+        return Response.json(self._issue(grant.user, "2fa"))
+
+    @staticmethod
+    def _form_or_json(request: Request) -> dict[str, Any]:
+        # The docs send JSON; the seed's curl sends form fields; both are accepted (VENDORS.md 4.1).
+        if "json" in request.headers.get("content-type", ""):
+            data = request.json()
+            return dict(data) if isinstance(data, dict) else {}
+        return dict(parse_qsl(request.body.decode()))
+
+    # -- stats and assets (declared before the generic routes, which would match them too) ---------------------
+
+    @route("GET", "/api/v1/stats")
+    async def stats(self, request: Request) -> Response:
+        network, refusal = self._guard(request)
+        if refusal is not None or network is None:
+            return refusal or error(400, "error", "no network")
+        if not request.arg("startDate") or not request.arg("endDate"):
+            return error(400, "error.stats.dates", "startDate and endDate are required")
+        orders = self.store[network].get("orders", {})
+        items = self.store[network].get("lineitems", {})
+        chunks: list[dict[str, Any]] = []
+        for order in orders.values():
+            inner: list[dict[str, Any]] = []
+            for item in items.values():
+                if (item.get("order") or {}).get("id") == order["id"]:
+                    impressions = zlib.crc32(item["id"].encode()) % 10_000
+                    inner.append(
+                        {
+                            "lineItem": {"id": item["id"], "name": item.get("name")},
+                            "impressions": impressions,
+                            "clicks": impressions // 50,
+                            "cost": {"currency": "NOK", "amount": impressions / 100},
+                        }
+                    )
+            totals = {k: sum(int(c[k]) for c in inner) for k in ("impressions", "clicks")}
+            chunks.append(
+                {
+                    "order": {"id": order["id"], "name": order.get("name"), "url": order["url"]},
+                    "chunks": inner,
+                    "totals": totals,
+                }
+            )
+        grand = {k: sum(int(c["totals"][k]) for c in chunks) for k in ("impressions", "clicks")}
+        return Response.json({"chunks": chunks, "totals": grand})
+
+    @route("POST", "/api/v1/assets/{creative}/{asset}")
+    async def upload(self, request: Request) -> Response:
+        network, refusal = self._guard(request)
+        if refusal is not None or network is None:
+            return refusal or error(400, "error", "no network")
+        creative, asset = request.params["creative"], request.params["asset"]
+        if creative not in self.objects("creatives", network):
+            return error(
+                400,
+                "error.referenced.object.not.found",
+                "Referenced object {{type}} {{id}} not found",
+                type="Creative",
+                id=creative,
+            )
+        parts = multipart(request.headers.get("content-type", ""), request.body)
+        if "file" not in parts:
+            return error(400, "error.asset.missing", "Expected a multipart field named {{field}}", field="file")
+        name, ctype, content = parts["file"]
+        cdn_id = f"{creative}-{asset}-{zlib.crc32(content):08x}"
+        self.files[cdn_id] = content
+        stored = {"id": asset, "fileName": name, "mimeType": ctype, "cdnId": cdn_id, "fileSizeBytes": len(content)}
+        table = self.store[network].setdefault("assets", {})
+        table[f"{creative}/{asset}"] = self._finish("assets", stored, None, network)
+        return Response.json(table[f"{creative}/{asset}"])
+
+    @route("GET", "/api/v1/assets/{creative}/{asset}")
+    async def asset(self, request: Request) -> Response:
+        request.params = {"resource": "assets", "id": f"{request.params['creative']}/{request.params['asset']}"}
+        return await self.get_one(request)
+
+    @route("GET", "/cdn/{cdn_id}")
+    async def cdn(self, request: Request) -> Response:
+        content = self.files.get(request.params["cdn_id"])
+        if content is None:
+            return Response(404)
+        return Response(200, content, {"content-type": "application/octet-stream"})
+
+    # -- objects -----------------------------------------------------------------------------------------------
+
+    @route("GET", "/api/v1/{resource}")
+    async def list_objects(self, request: Request) -> Response:
+        network, refusal = self._guard(request)
+        if refusal is not None or network is None:
+            return refusal or error(400, "error", "no network")
+        rows = list(self.objects(request.params["resource"], network).values())
+        ids = request.arg("id")
+        if ids:
+            wanted = set(ids.split(";"))
+            rows = [r for r in rows if r["id"] in wanted]
+        if request.arg("includeHidden") != "true":
+            rows = [r for r in rows if r.get("objectState") != "HIDDEN"]
+        if request.arg("filterBy") and request.arg("filterByValue") is not None:
+            rows = [r for r in rows if str(r.get(request.arg("filterBy") or "")) == request.arg("filterByValue")]
+        size = max(1, int(request.arg("pageSize") or 50))
+        page = int(request.arg("page") or self.page_base)
+        if page < self.page_base:
+            if self.below_base == "empty":
+                return self._page([], page, size, len(rows))
+            page = self.page_base
+        start = (page - self.page_base) * size
+        return self._page(rows[start : start + size], page, size, len(rows))
+
+    def _page(self, rows: list[dict[str, Any]], page: int, size: int, total: int) -> Response:
+        body: dict[str, Any] = {"pageSize": size, "totalCount": total, "results": rows}
+        if self.echo_page:
+            body["page"] = page
+        return Response.json(body)
+
+    @route("GET", "/api/v1/{resource}/{id}")
+    async def get_one(self, request: Request) -> Response:
+        network, refusal = self._guard(request)
+        if refusal is not None or network is None:
+            return refusal or error(400, "error", "no network")
+        obj = self.objects(request.params["resource"], network).get(request.params["id"])
+        if obj is None:
+            return error(
+                404,
+                "error.object.not.found",
+                "{{type}} {{id}} not found",
+                type=request.params["resource"],
+                id=request.params["id"],
+            )
+        return Response.json(obj)
+
+    @route("HEAD", "/api/v1/{resource}/{id}")
+    async def head_one(self, request: Request) -> Response:
+        network, refusal = self._guard(request)
+        if refusal is not None or network is None:
+            return Response(refusal.status, b"", refusal.headers) if refusal else Response(400)
+        found = request.params["id"] in self.objects(request.params["resource"], network)
+        return Response(200 if found else 404)
+
+    @route("POST", "/api/v1/{resource}/{id}")
+    async def post_one(self, request: Request) -> Response:
+        return await self._upsert(request, single=True)
+
+    @route("PUT", "/api/v1/{resource}/{id}")
+    async def put_one(self, request: Request) -> Response:
+        return await self._upsert(request, single=True)
+
+    @route("POST", "/api/v1/{resource}")
+    async def post_many(self, request: Request) -> Response:
+        return await self._upsert(request, single=False)
+
+    @route("PUT", "/api/v1/{resource}")
+    async def put_many(self, request: Request) -> Response:
+        return await self._upsert(request, single=False)
+
+    @route("DELETE", "/api/v1/{resource}/{id}")
+    async def delete_one(self, request: Request) -> Response:
+        network, refusal = self._guard(request)
+        if refusal is not None or network is None:
+            return refusal or error(400, "error", "no network")
+        resource = request.params["resource"]
+        if resource not in self.deletable:
+            return error(405, "error.delete.not.supported", "{{type}} objects cannot be deleted", type=resource)
+        self.objects(resource, network).pop(request.params["id"], None)
+        return Response(204)
+
+    async def _upsert(self, request: Request, *, single: bool) -> Response:
+        network, refusal = self._guard(request)
+        if refusal is not None or network is None:
+            return refusal or error(400, "error", "no network")
+        resource = request.params["resource"]
+        try:
+            body = json.loads(request.body or b"null")
+        except ValueError:
+            return error(400, "error.json", "The request body is not JSON")
+        batch = [body] if single else body
+        if not isinstance(batch, list) or not all(isinstance(o, dict) for o in batch):
+            return error(400, "error.body", "Expected {{shape}}", shape="an object" if single else "an array")
+        if single:
+            batch[0]["id"] = request.params["id"]
+        table = self.store[network].setdefault(resource, {})
+        staged: dict[str, dict[str, Any]] = {}
+
+        def exists(target: str, target_id: str) -> bool:
+            in_batch = target == resource and target_id in staged
+            return in_batch or target_id in self.store[network].get(target, {})
+
+        problems: list[dict[str, Any]] = []
+        for obj in batch:
+            oid = str(obj.get("id") or "")
+            if not oid:
+                problems.append(
+                    {
+                        "type": "ValidationErrorMessage",
+                        "code": "validation.error.required",
+                        "text": "{{field}} is required",
+                        "params": {"field": "id"},
+                        "field": "id",
+                    }
+                )
+                continue
+            current = staged.get(oid) or copy.deepcopy(table.get(oid)) or {}
+            merged = {**current, **{k: v for k, v in obj.items() if k not in READ_ONLY}}
+            problems += validate(resource, obj, merged, exists)
+            staged[oid] = self._finish(resource, merged, table.get(oid), network)
+        if problems:  # one transaction: nothing is stored (SEED-004 "Transactionality")
+            return Response.json(problems, 400)
+        table.update(staged)
+        stored = [table[str(o["id"])] for o in batch]
+        return Response.json(stored[0] if single else stored)
+
+    def _finish(
+        self, resource: str, obj: dict[str, Any], before: dict[str, Any] | None, network: str
+    ) -> dict[str, Any]:
+        obj.setdefault("objectState", "ACTIVE")
+        obj["url"] = f"/api/v1/{resource}/{obj['id']}"
+        obj["network"] = {"id": network}
+        obj["validationWarnings"] = warnings_for(resource, obj)
+        now = f"2025-01-01T00:00:{min(59, int(self.clock.now()) % 60):02d}Z"
+        obj["createTime"] = (before or {}).get("createTime", now)
+        unchanged = before is not None and {k: v for k, v in before.items() if k != "updateTime"} == {
+            k: v for k, v in obj.items() if k != "updateTime"
+        }
+        obj["updateTime"] = before["updateTime"] if unchanged and before else now
+        return obj

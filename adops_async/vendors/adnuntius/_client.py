@@ -1,0 +1,198 @@
+"""``Adnuntius``: the client (VENDORS.md section 4; SEED-004).
+
+Its rule: the API limits each access token and answers ``429 Too Many Requests`` with ``Retry-After`` (and a text
+saying how many seconds) when it is exceeded; the numbers are not published. So the default gate is a
+:class:`~adops_async.gates.Cooldown` (one 429 closes the gate for every task of the client until Retry-After has
+passed) plus a polite :class:`~adops_async.gates.MaxInFlight` of :data:`DEFAULT_MAX_IN_FLIGHT`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from ...core.auth import Auth, HeaderAuth
+from ...core.client import BaseClient
+from ...core.clock import Clock
+from ...core.gate import Gate
+from ...core.models import VendorModel
+from ...core.policies import Cooldown, MaxInFlight
+from ...core.redact import Secret
+from ...core.retry import RetryPolicy
+from ._auth import AdnuntiusAuth, TwoFactorCodeProvider
+from ._dialect import AdnuntiusDialect
+from ._models import (
+    AdnuntiusObject,
+    AdUnit,
+    Advertiser,
+    Asset,
+    Creative,
+    Layout,
+    LineItem,
+    Network,
+    Order,
+    Segment,
+    Site,
+    Team,
+    Tier,
+    User,
+)
+from ._paging import AdnuntiusPaging
+from ._resources import AdnuntiusResource, AssetResource
+from ._stats import StatsReport, StatsResult, iso_utc
+
+__all__ = ["DEFAULT_MAX_IN_FLIGHT", "Adnuntius"]
+
+DEFAULT_MAX_IN_FLIGHT = 1
+"""Requests in flight per client by default. Adnuntius publishes no number and its official client (ADN-TOOLS) is
+synchronous, so we are as polite: with one request in flight, a 429 is the only refused call of its pause and nothing
+is ever sent during a Retry-After window. With ``max_in_flight=n`` a pause can cost up to ``n`` refused calls, and up
+to ``n - 1`` requests admitted just before a 429 arrived may still leave during the pause (tests measure both).
+Vectorized reads (``get_many``) and batch upserts keep one-at-a-time fast."""
+
+
+def default_gate(max_in_flight: int = DEFAULT_MAX_IN_FLIGHT, *, clock: Clock | None = None) -> Gate:
+    """``Gate(Cooldown(), MaxInFlight(max_in_flight))``: the gate :class:`Adnuntius` builds when given none."""
+    return Gate(Cooldown(), MaxInFlight(max_in_flight), clock=clock)
+
+
+class Adnuntius(BaseClient):
+    """Async client for the Adnuntius API (``https://api.adnuntius.com``).
+
+    Args:
+        username, password: an API user; or
+        api_key: an API key from the admin UI, sent as ``Authorization: Bearer <key>`` (needed for 2FA users who
+            cannot use a TOTP provider; "querying publisher data" is not supported with keys, per SEED-004).
+        context: the network id sent as ``?context=`` on every network-scoped call.
+        two_factor_code: a TOTP code provider for a 2FA user (completes ``/api/authenticate/2fa``).
+        masquerade_as: act as another user (``masqueradeAsUser``).
+        max_in_flight: the default gate's concurrency cap (ignored when ``gate`` is given).
+        gate, retry, http, timeout, clock: as for :class:`~adops_async.BaseClient`.
+        page_size: ``pageSize`` for lists.
+        refresh_margin: refresh the token this many seconds before it expires.
+
+    Resources: ``advertisers``, ``orders``, ``line_items``, ``creatives``, ``assets``, ``sites``, ``ad_units``,
+    ``users``, ``teams``, ``networks``, ``tiers``, ``layouts``, ``segments``; any other with :meth:`resource`.
+    """
+
+    def __init__(
+        self,
+        *,
+        username: str | None = None,
+        password: str | Secret | None = None,
+        api_key: str | Secret | None = None,
+        context: str = "network_1",
+        base_url: str = "https://api.adnuntius.com",
+        two_factor_code: TwoFactorCodeProvider | None = None,
+        masquerade_as: str | None = None,
+        gate: Gate | None = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        retry: RetryPolicy | None = None,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 30.0,
+        clock: Clock | None = None,
+        page_size: int = 100,
+        refresh_margin: float = 600.0,
+    ) -> None:
+        auth: Auth
+        if api_key is not None:
+            auth = HeaderAuth(api_key, scheme="Bearer")
+        elif username is not None and password is not None:
+            auth = AdnuntiusAuth(
+                username,
+                password,
+                two_factor_code=two_factor_code,
+                masquerade_as=masquerade_as,
+                refresh_margin=refresh_margin,
+            )
+        else:
+            raise ValueError("Adnuntius needs username= and password=, or api_key=")
+        dialect = AdnuntiusDialect()
+        gate = gate or default_gate(max_in_flight, clock=clock)
+        super().__init__(
+            base_url=base_url,
+            dialect=dialect,
+            auth=auth,
+            gate=gate,
+            retry=retry,
+            http=http,
+            timeout=timeout,
+            clock=clock,
+        )
+        self.context = context
+        self.paging = AdnuntiusPaging(size=page_size)
+        self.advertisers = self._declare("advertisers", Advertiser)
+        self.orders = self._declare("orders", Order)
+        self.line_items = self._declare("lineitems", LineItem)
+        self.creatives = self._declare("creatives", Creative)
+        self.assets = AssetResource(self, "api/v1/assets", Asset, paging=self.paging)
+        self.sites = self._declare("sites", Site)
+        self.ad_units = self._declare("adunits", AdUnit)
+        self.users = self._declare("users", User)
+        self.teams = self._declare("teams", Team)
+        self.networks = self._declare("networks", Network)
+        self.tiers = self._declare("tiers", Tier)
+        self.layouts = self._declare("layouts", Layout)
+        self.segments = self._declare("segments", Segment)
+
+    def _declare(self, name: str, model: type[Any]) -> Any:
+        return AdnuntiusResource(self, f"api/v1/{name}", model, paging=self.paging)
+
+    def resource(
+        self, name: str, model: type[VendorModel] = AdnuntiusObject, *, allow_delete: bool = False
+    ) -> AdnuntiusResource[Any]:
+        """Any of the ~90 Adnuntius resources by its path name (``"sitegroups"``, ``"keyvalues"`` ...)."""
+        return AdnuntiusResource(
+            self, f"api/v1/{name.strip('/')}", model, paging=self.paging, allow_delete=allow_delete
+        )
+
+    def scoped(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``params`` plus ``context=<network>`` (every network-scoped call needs it, SEED-004 "Context Parameter")."""
+        return {**(params or {}), "context": self.context}
+
+    @property
+    def logins(self) -> int:
+        """Password logins performed so far (0 with an API key)."""
+        return self.auth.logins if isinstance(self.auth, AdnuntiusAuth) else 0
+
+    # -- stats -------------------------------------------------------------------------------------------------
+
+    def stats_report(
+        self,
+        start: datetime | str,
+        end: datetime | str,
+        *,
+        group_by: str | None = None,
+        all: str | None = None,
+        **filters: Any,
+    ) -> StatsReport:
+        """A stats query as a report job: ``async for row in client.stats_report(...).rows()`` yields flat rows.
+
+        ``group_by``: ``ORDER``, ``LINE_ITEM``, ``ADVERTISER``, ``CREATIVE`` or ``daily``; ``all``: ``lineItem``,
+        ``order``, ``creative``, ``advertiser``, ``adUnit``; ``filters``: e.g. ``orderId=``, ``currency=``.
+        """
+        params: dict[str, Any] = {"startDate": iso_utc(start), "endDate": iso_utc(end), **filters}
+        if group_by:
+            params["groupBy"] = group_by
+        if all:
+            params["all"] = all
+        return StatsReport(self, params)
+
+    async def stats(
+        self,
+        start: datetime | str,
+        end: datetime | str,
+        *,
+        group_by: str | None = None,
+        all: str | None = None,
+        **filters: Any,
+    ) -> StatsResult:
+        """``GET /api/v1/stats``: synchronous, returns ``chunks`` and ``totals`` (see :class:`StatsResult`)."""
+        report = self.stats_report(start, end, group_by=group_by, all=all, **filters)
+        async for _ in report.rows():
+            break
+        assert report.result is not None
+        return report.result

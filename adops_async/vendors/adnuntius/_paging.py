@@ -1,0 +1,106 @@
+"""Adnuntius lists: ``page``/``pageSize``/``totalCount``/``results``, with a disputed page base, and filter helpers.
+
+The docs say ``page`` is 0-based; the official example (ADN-TOOLS ``test/example_query.py``) starts at 1 (VENDORS.md
+4.3). So the paging never trusts arithmetic alone:
+
+* the next page is the page the server *says* it served (``page`` in the body) plus one, when it says;
+* a page whose first id equals the previous page's first id is a repeat (a 1-based server that served page 1 for
+  ``page=0``): its items are dropped and the walk moves on;
+* an empty answer to ``page=0`` while ``totalCount`` promises more means a 1-based server: page 1 is asked next;
+* the walk stops on an empty page, on ``seen >= totalCount``, on a short page without ``totalCount``, and on a bare
+  list ("in some cases all results are returned in a single page").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ...core.paging import Page, PageRequest
+
+__all__ = ["AdnuntiusPaging", "filter_by", "where"]
+
+
+@dataclass(frozen=True)
+class _Request(PageRequest):
+    marker: str | None = None
+    """The first id of the previous page (to spot a repeated page)."""
+
+
+def _first_id(items: list[Any]) -> str | None:
+    first = items[0] if items else None
+    return str(first.get("id")) if isinstance(first, Mapping) and first.get("id") is not None else None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class AdnuntiusPaging:
+    """The paging style of ``GET /api/v1/<resource>`` (see the module docs).
+
+    Args:
+        size: ``pageSize`` asked for (the maximum is not documented).
+        start: the first ``page`` asked for; 0 as the docs say (a 1-based server is detected).
+    """
+
+    size: int = 100
+    start: int = 0
+
+    def first(self, params: Mapping[str, Any]) -> PageRequest:
+        return _Request({**params, "page": self.start, "pageSize": self.size})
+
+    def parse(self, request: PageRequest, data: Any) -> Page[Any]:
+        if isinstance(data, list):
+            return Page(data, None, len(data))
+        items: list[Any] = list(data.get("results") or []) if isinstance(data, Mapping) else []
+        total = _int(data.get("totalCount")) if isinstance(data, Mapping) else None
+        asked = _int(request.params.get("page")) or 0
+        served = _int(data.get("page")) if isinstance(data, Mapping) else None
+        marker = request.marker if isinstance(request, _Request) else None
+        first = _first_id(items)
+        if items and marker is not None and first == marker:
+            # The same page again: this server's pages start at 1 and it served page 1 for page 0.
+            return Page([], self._at(request, asked + 1, request.seen, marker), total)
+        seen = request.seen + len(items)
+        if not items:
+            if asked == 0 and served in (None, 0) and total is not None and request.seen < total:
+                return Page([], self._at(request, 1, request.seen, marker), total)
+            return Page(items, None, total)
+        if total is not None and seen >= total:
+            return Page(items, None, total)
+        if total is None and len(items) < (_int(request.params.get("pageSize")) or self.size):
+            return Page(items, None, total)
+        following = (served if served is not None else asked) + 1
+        return Page(items, self._at(request, following, seen, first), total)
+
+    @staticmethod
+    def _at(request: PageRequest, page: int, seen: int, marker: str | None) -> PageRequest:
+        params = {**request.params, "page": page}
+        if isinstance(request, _Request):
+            return replace(request, params=params, seen=seen, marker=marker)
+        return _Request(params, request.url, seen, marker)
+
+
+def where(*conditions: str) -> str:
+    """``where=`` conditions joined by ``;`` (all must hold): ``where("updateTime>1 day ago", "name+is+not+null")``.
+
+    Operators (ADN-DOC ``api-filters.md``): ``=``, ``!=``, ``>``, ``>=``, ``<``, ``<=``, ``+in+A,B``, ``+not+in+``,
+    ``+is+null``, ``+is+not+null``; relative times such as ``2 hours ago`` or ``1 month later``.
+    """
+    return ";".join(c.strip() for c in conditions if c.strip())
+
+
+def filter_by(
+    field: str, value: str | None = None, *, like: str | None = None, not_like: str | None = None
+) -> dict[str, str]:
+    """``filterBy`` with exactly one of ``filterByValue``, ``filterByLike`` or ``filterByNotLike``."""
+    given = [(k, v) for k, v in (("filterByValue", value), ("filterByLike", like), ("filterByNotLike", not_like)) if v]
+    if len(given) != 1:
+        raise ValueError("give exactly one of value=, like=, not_like=")
+    return {"filterBy": field, given[0][0]: str(given[0][1])}

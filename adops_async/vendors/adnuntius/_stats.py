@@ -1,0 +1,124 @@
+"""Adnuntius stats: the synchronous ``GET /api/v1/stats`` (VENDORS.md 4.5), typed, and flattened into rows.
+
+The answer nests ``chunks``: each chunk names an entity (``order``, ``lineItem``, ``creative``, ``advertiser``,
+``adUnit`` ...) as a reference, holds metrics (``impressions``, ``clicks``, ``cost{currency,amount}`` ...) and may
+hold deeper ``chunks`` and its own ``totals``. :meth:`StatsReport.rows` walks to the leaves and yields one flat row per
+leaf, keyed ``order_id``, ``order_name``, ``lineItem_id``, ..., ``impressions``, ``cost_amount``, ``cost_currency``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from ...core.models import VendorModel
+from ...core.reports import ReportJob
+
+if TYPE_CHECKING:
+    from ._client import Adnuntius
+
+__all__ = ["StatsChunk", "StatsMetrics", "StatsReport", "StatsResult", "iso_utc"]
+
+_METRICS = frozenset(
+    {
+        "impressions",
+        "clicks",
+        "ctr",
+        "rendered",
+        "visibles",
+        "viewables",
+        "viewability",
+        "visibility",
+        "uniqueUsers",
+        "impressionsPerUniqueUser",
+        "averageAuctionRank",
+        "cost",
+        "eCpm",
+    }
+)
+
+
+def iso_utc(value: datetime | str) -> str:
+    """An ISO-8601 UTC string as Adnuntius wants (``2024-01-01T00:00:00.000Z``); a naive datetime is taken as UTC,
+    and an aware one is converted (ADN-TOOLS refuses non-UTC input; we convert instead)."""
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
+class StatsMetrics(VendorModel):
+    impressions: int = 0
+    clicks: int = 0
+    ctr: float | None = None
+    rendered: int | None = None
+    viewables: int | None = None
+    unique_users: int | None = Field(default=None, alias="uniqueUsers")
+    cost: dict[str, Any] | None = None
+    e_cpm: dict[str, Any] | None = Field(default=None, alias="eCpm")
+
+
+class StatsChunk(StatsMetrics):
+    """One group: its entity reference (an extra field such as ``order``), metrics, and maybe deeper chunks."""
+
+    chunks: list[StatsChunk] = Field(default_factory=list)
+    totals: StatsMetrics | None = None
+
+    def entities(self) -> dict[str, Mapping[str, Any]]:
+        """The references that name this chunk (``{"order": {"id": ..., "name": ...}}``)."""
+        extra = self.model_extra or {}
+        return {k: v for k, v in extra.items() if isinstance(v, Mapping) and "id" in v and k not in _METRICS}
+
+
+class StatsResult(VendorModel):
+    chunks: list[StatsChunk] = Field(default_factory=list)
+    totals: StatsMetrics | None = None
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """One flat dict per leaf chunk (see the module docs)."""
+        for chunk in self.chunks:
+            yield from _leaves(chunk, {})
+
+
+def _leaves(chunk: StatsChunk, prefix: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    row = dict(prefix)
+    for name, ref in chunk.entities().items():
+        row[f"{name}_id"] = ref.get("id")
+        row[f"{name}_name"] = ref.get("name")
+    if chunk.chunks:
+        for inner in chunk.chunks:
+            yield from _leaves(inner, row)
+        return
+    raw = chunk.model_dump(by_alias=True, exclude={"chunks", "totals"})
+    for key, value in raw.items():
+        if key not in _METRICS:
+            continue
+        if isinstance(value, Mapping):
+            for sub, sub_value in value.items():
+                row[f"{key}_{sub}"] = sub_value
+        else:
+            row[key] = value
+    yield row
+
+
+class StatsReport(ReportJob):
+    """``client.stats_report(...)``: the stats query as a report job (``rows()``, ``save(path)``)."""
+
+    vendor = "adnuntius"
+
+    def __init__(self, client: Adnuntius, params: Mapping[str, Any]) -> None:
+        self._client = client
+        self._params = dict(params)
+        self.id = "stats"
+        self.result: StatsResult | None = None
+
+    async def rows(self) -> AsyncIterator[dict[str, Any]]:
+        if self.result is None:
+            reply = await self._client.request("GET", "/api/v1/stats", params=self._client.scoped(self._params))
+            self.result = StatsResult.model_validate(reply.data or {})
+        for row in self.result.rows():
+            yield row
