@@ -7,7 +7,7 @@ retries. See :mod:`adops_async.gates` for the gate policies.
 
 from .core.auth import Auth, HeaderAuth, NoAuth, Token, TokenAuth
 from .core.client import BaseClient, Call, Reply
-from .core.clock import AnyioClock, Clock, VirtualClock
+from .core.clock import AnyioClock, Clock, ScaledClock, VirtualClock
 from .core.codecs import Codec, JsonCodec, XmlCodec
 from .core.dialect import Dialect, ErrorInfo
 from .core.errors import (
@@ -36,6 +36,7 @@ from .core.retry import RetryPolicy
 from .vendors.adnuntius import Adnuntius
 from .vendors.appnexus import AppNexus
 from .vendors.ooyala import OoyalaPulse
+from .vendors.pulsepro import PulsePro
 
 __version__ = "0.1.0"
 
@@ -73,12 +74,14 @@ __all__ = [
     "PagingStyle",
     "PermissionDenied",
     "Priority",
+    "PulsePro",
     "QuotaExceeded",
     "RateLimited",
     "ReadWriteQuota",
     "Reply",
     "Resource",
     "RetryPolicy",
+    "ScaledClock",
     "Secret",
     "Serial",
     "ServerError",

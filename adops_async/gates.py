@@ -8,7 +8,7 @@
 Every vendor client takes ``gate=`` to replace its default one.
 """
 
-from .core.clock import AnyioClock, Clock, VirtualClock
+from .core.clock import AnyioClock, Clock, ScaledClock, VirtualClock
 from .core.gate import CooldownEvent, Gate, GateStats, Slot
 from .core.meters import Gcra, GcraState, MemoryStore, SlidingLog
 from .core.policies import Cooldown, Kind, MaxInFlight, Policy, Priority, ReadWriteQuota, Serial, TokenBucket
@@ -28,6 +28,7 @@ __all__ = [
     "Policy",
     "Priority",
     "ReadWriteQuota",
+    "ScaledClock",
     "Serial",
     "SlidingLog",
     "Slot",

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 import anyio
 import anyio.lowlevel
 
-__all__ = ["AnyioClock", "Clock", "VirtualClock"]
+__all__ = ["AnyioClock", "Clock", "ScaledClock", "VirtualClock"]
 
 
 @runtime_checkable
@@ -52,6 +52,37 @@ class AnyioClock:
 
     def __repr__(self) -> str:
         return "AnyioClock()"
+
+
+class ScaledClock:
+    """The event loop's clock running ``speed`` times faster: vendor time for a client of a compressed sandbox.
+
+    A sandbox at ``speed=60`` lives a vendor minute per real second and speaks in vendor seconds (``Retry-After: 1``,
+    ``RateLimit-Reset: 50``, ``Organization-RateLimit-Limit: 60;w=60``). A client given
+    ``ScaledClock(60)`` (``sandbox.client_clock()``) measures, waits and meters in the same vendor seconds, so it keeps
+    the vendor's own numbers (``per=60``) and reads every header as the vendor means it.
+    """
+
+    def __init__(self, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+
+    def now(self) -> float:
+        return anyio.current_time() * self.speed
+
+    async def sleep_until(self, deadline: float) -> None:
+        await anyio.sleep_until(deadline / self.speed)
+
+    async def wait(self, event: anyio.Event, deadline: float | None) -> None:
+        if deadline is None:
+            await event.wait()
+            return
+        with anyio.move_on_after(max(0.0, deadline - self.now()) / self.speed):
+            await event.wait()
+
+    def __repr__(self) -> str:
+        return f"ScaledClock(speed={self.speed!r})"
 
 
 class VirtualClock:

@@ -11,6 +11,7 @@ import enum
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import httpx
 
@@ -161,8 +162,11 @@ class TokenBucket(Policy):
     Enforced by GCRA. Every response's rate headers can only make it stricter, never looser:
 
     * ``RateLimit-Remaining: r`` lowers the calls available now to ``r`` (minus requests we sent after that one).
-    * with ``RateLimit-Reset: s``, at most ``r`` more calls go before ``s`` seconds have passed. This covers a server
-      that refills continuously and one that refills everything at once when Reset reaches 0.
+    * with ``reset="refill"`` (default), ``RateLimit-Reset: s`` means calls come back in ``s`` seconds: at most ``r``
+      more go before then. This is exact for a server that refills everything at once when Reset reaches 0, and for
+      one that refills continuously and says when the next call comes back.
+    * with ``reset="full"``, Reset is when a continuously refilling bucket will be full again: the bucket keeps
+      refilling meanwhile, so only Remaining is followed (holding until Reset would waste the refill).
     * ``Organization-RateLimit-Limit: 60;w=60;b=60`` (or ``RateLimit-Policy``) switches to the server's rate and burst
       when they are lower than ours.
     """
@@ -173,10 +177,14 @@ class TokenBucket(Policy):
         per: float = 60.0,
         burst: int = 60,
         *,
+        reset: Literal["refill", "full"] = "refill",
         store: MemoryStore | None = None,
         key: str | None = None,
     ) -> None:
+        if reset not in ("refill", "full"):
+            raise ValueError('reset is "refill" or "full"')
         self.rate, self.per, self.burst = rate, per, burst
+        self.reset = reset
         self._meter = Gcra(rate, per, burst)
         self._state = (store or MemoryStore()).bucket(_store_key(key, "bucket"))
         self._held_left = 0
@@ -211,7 +219,7 @@ class TokenBucket(Policy):
             return
         left = max(0, state.remaining - seen.later)
         self._meter.lower_to(self._state, seen.now, left)
-        if state.reset is not None and state.reset > 0:
+        if self.reset == "refill" and state.reset is not None and state.reset > 0:
             until = seen.now + state.reset
             if self._holding(seen.now):
                 self._held_left = min(self._held_left, left)

@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl
 
 import anyio
 
+from ..core.clock import ScaledClock
+
 __all__ = [
     "Fault",
     "Request",
@@ -159,6 +161,11 @@ class Sandbox:
                 for method, pattern in getattr(value, "_routes", ()):
                     regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
                     self._routes.append((method, regex, value))
+
+    def client_clock(self) -> ScaledClock:
+        """A clock for clients of this sandbox: it runs at the sandbox's speed, so headers in vendor seconds
+        (``Retry-After``, ``RateLimit-Reset``) and the vendor's own quotas (``per=60``) mean the same to both sides."""
+        return ScaledClock(self.clock.speed)
 
     # -- for subclasses ----------------------------------------------------------------------------------------
 
