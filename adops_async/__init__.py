@@ -33,6 +33,7 @@ from .core.priority import priority
 from .core.redact import Secret
 from .core.resources import Resource
 from .core.retry import RetryPolicy
+from .ops import AdOps, Advertiser, Campaign, Creative, Entity, LineItem, SourceFailure
 from .vendors.adnuntius import Adnuntius
 from .vendors.appnexus import AppNexus
 from .vendors.ooyala import OoyalaPulse
@@ -41,7 +42,9 @@ from .vendors.pulsepro import PulsePro
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdOps",
     "AdOpsError",
+    "Advertiser",
     "Adnuntius",
     "AnyioClock",
     "AppNexus",
@@ -50,19 +53,23 @@ __all__ = [
     "AuthError",
     "BaseClient",
     "Call",
+    "Campaign",
     "ClientClosed",
     "Clock",
     "Codec",
     "Conflict",
     "Cooldown",
+    "Creative",
     "DecodeError",
     "Dialect",
+    "Entity",
     "ErrorInfo",
     "Gate",
     "HeaderAuth",
     "IntegrityError",
     "JsonCodec",
     "Kind",
+    "LineItem",
     "MaxInFlight",
     "NoAuth",
     "NotFound",
@@ -86,6 +93,7 @@ __all__ = [
     "Serial",
     "ServerError",
     "SinglePage",
+    "SourceFailure",
     "Token",
     "TokenAuth",
     "TokenBucket",

@@ -14,7 +14,7 @@ Field mapping (``raw`` always holds the vendor's own model):
 | --- | --- | --- | --- |
 | ``Advertiser`` | ``advertisers`` | ``advertisers`` | ``clients`` of type ADVERTISER |
 | ``Campaign`` | ``insertion_orders`` | ``orders`` | ``campaigns`` |
-| ``LineItem`` | ``line_items`` | ``line_items`` | ``goals`` |
+| ``LineItem`` | ``line_items`` | ``line_items`` | ``goals`` (listed campaign by campaign) |
 | ``Creative`` | ``creatives`` | ``creatives`` | ``ads`` (Ad API) |
 | ``status`` | ``state`` | ``objectState`` (``userState``, ``executionState`` in ``raw``) | ``status`` / ``enabled`` |
 | ``start`` / ``end`` | ``start_date`` / ``end_date`` | ``startDate`` / ``endDate`` | ``start`` / ``end`` |
@@ -24,7 +24,7 @@ Field mapping (``raw`` always holds the vendor's own model):
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any, ClassVar
@@ -79,13 +79,23 @@ class Creative(Entity):
 
 NORMALIZED: Mapping[str, type[Entity]] = {c.kind: c for c in (Advertiser, Campaign, LineItem, Creative)}
 
-# Which resource of each vendor client holds each normalized kind.
-_RESOURCE_OF: Mapping[str, Mapping[str, str]] = {
+Lister = Callable[[Any, Mapping[str, Any]], AsyncIterator[Any]]
+
+
+async def _ooyala_goals(client: Any, filters: Mapping[str, Any]) -> AsyncIterator[Any]:
+    # The Booking API lists goals per campaign only: one request for the campaigns, then one per campaign.
+    async for campaign in client.campaigns.list(**filters):
+        async for goal in client.goals.of_campaign(campaign.id):
+            yield goal
+
+
+# Which resource of each vendor client holds each normalized kind (or how to list it, where it takes more).
+_RESOURCE_OF: Mapping[str, Mapping[str, str | Lister]] = {
     "appnexus": {"advertisers": "advertisers", "campaigns": "insertion_orders", "line_items": "line_items"}
     | {"creatives": "creatives"},
     "adnuntius": {"advertisers": "advertisers", "campaigns": "orders", "line_items": "line_items"}
     | {"creatives": "creatives"},
-    "ooyala": {"advertisers": "clients", "campaigns": "campaigns", "line_items": "goals", "creatives": "ads"},
+    "ooyala": {"advertisers": "clients", "campaigns": "campaigns", "line_items": _ooyala_goals, "creatives": "ads"},
 }
 
 _FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
@@ -190,19 +200,23 @@ class AdOps:
             await self._stack.aclose()
             self._stack = None
 
-    def _sources(self, what: str, vendors: tuple[str, ...] | None, filters: Mapping[str, Any]) -> dict[str, Any]:
-        sources: dict[str, Callable[[], AsyncIterable[Any]]] = {}
-        for vendor, client in self.clients.items():
-            if vendors is not None and vendor not in vendors:
-                continue
-            if what in NORMALIZED:
-                name = _RESOURCE_OF.get(vendor, {}).get(what)
-                if name is None:
-                    continue  # not an ad platform (PulsePro), or no such kind
-                resource = getattr(client, name)
-                sources[vendor] = _normalized(vendor, what, resource, filters)
-            elif hasattr(client, what):
-                sources[vendor] = _normalized(vendor, what, getattr(client, what), filters)
+    def _sources(
+        self, what: str | Mapping[str, str], filters: Mapping[str, Any]
+    ) -> dict[str, Callable[[], AsyncIterator[Entity]]]:
+        wanted = dict(what) if isinstance(what, Mapping) else dict.fromkeys(self.clients, what)
+        sources: dict[str, Callable[[], AsyncIterator[Entity]]] = {}
+        for vendor, kind in wanted.items():
+            client = self.clients.get(vendor)
+            if client is None:
+                raise AdOpsError(f"{vendor} is not configured", vendor=vendor)
+            lister: str | Lister | None = _RESOURCE_OF.get(vendor, {}).get(kind) if kind in NORMALIZED else kind
+            if isinstance(lister, str):
+                lister = _resource_lister(lister) if hasattr(client, lister) else None
+            if lister is None:
+                if isinstance(what, Mapping):
+                    raise AdOpsError(f"{vendor} has no {kind!r}", vendor=vendor)
+                continue  # not an ad platform (PulsePro) or no such kind: the others still answer
+            sources[vendor] = _entities(vendor, kind, client, lister, filters)
         if not sources:
             raise AdOpsError(f"no configured vendor has {what!r}")
         return sources
@@ -210,28 +224,36 @@ class AdOps:
     @asynccontextmanager
     async def paginate(
         self,
-        what: str,
+        what: str | Mapping[str, str],
         *,
-        vendors: tuple[str, ...] | None = None,
         on_error: ErrorPolicy = "raise",
         **filters: Any,
-    ) -> AsyncIterator[Merged[Any]]:
+    ) -> AsyncIterator[Merged[Entity]]:
         """Every ``what`` of every configured vendor as one stream, in arrival order.
 
-        ``what`` is a normalized kind (``advertisers``, ``campaigns``, ``line_items``, ``creatives``) or any resource
-        name a vendor client has (``inspections``); either way each item is an :class:`Entity` whose ``vendor`` says
-        where it came from and whose ``raw`` is the vendor's own model.
-        ``on_error="collect"`` lets the other vendors finish when one fails; see ``stream.failures`` afterwards.
+        ``what`` is a normalized kind (``advertisers``, ``campaigns``, ``line_items``, ``creatives``), any resource
+        name a vendor client has (``inspections``), or a mapping of vendor to either
+        (``{"appnexus": "line_items", "pulsepro": "inspections"}``). Each item is an :class:`Entity` whose ``vendor``
+        says where it came from and whose ``raw`` is the vendor's own model. ``on_error="collect"`` lets the other
+        vendors finish when one fails; see ``stream.failures`` afterwards.
         """
-        async with merge(self._sources(what, vendors, filters), buffer=self.buffer, on_error=on_error) as stream:
+        async with merge(self._sources(what, filters), buffer=self.buffer, on_error=on_error) as stream:
             yield stream
 
 
-def _normalized(
-    vendor: str, kind: str, resource: Any, filters: Mapping[str, Any]
+def _resource_lister(name: str) -> Lister:
+    async def items(client: Any, filters: Mapping[str, Any]) -> AsyncIterator[Any]:
+        async for raw in getattr(client, name).list(**filters):
+            yield raw
+
+    return items
+
+
+def _entities(
+    vendor: str, kind: str, client: BaseClient, lister: Lister, filters: Mapping[str, Any]
 ) -> Callable[[], AsyncIterator[Entity]]:
     async def items() -> AsyncIterator[Entity]:
-        async for raw in resource.list(**filters):
+        async for raw in lister(client, filters):
             yield normalize(vendor, kind, raw)
 
     return items

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from typing import Any
 
 import anyio
 
-from .._merge import merge
 from ..core.client import BaseClient
 from ..core.policies import Priority
 from ..core.priority import priority
-from ..ops import normalize
+from ..ops import AdOps
 from ..sandbox import Sandbox
 from ._vendors import VENDORS
 
@@ -51,14 +49,13 @@ async def demo(apps: Mapping[str, Sandbox], urls: Mapping[str, str], speed: floa
             spec = VENDORS[name]
             client = spec.client(**spec.sandbox_settings(apps[name], urls[name]))
             clients[name] = await stack.enter_async_context(client)
-
-        def pull(name: str) -> Callable[[], AsyncIterator[Any]]:
-            async def entities() -> AsyncIterator[Any]:
-                async for raw in VENDORS[name].demo_pull(clients[name]):
-                    yield normalize(name, VENDORS[name].demo_kind, raw)
-                tally.pull_done[name] = time.perf_counter() - started
-
-            return entities
+        ops = AdOps(
+            appnexus=clients["appnexus"],
+            adnuntius=clients["adnuntius"],
+            ooyala=clients["ooyala"],
+            pulsepro=clients["pulsepro"],
+        )
+        await stack.enter_async_context(ops)
 
         async def report(name: str) -> None:
             spec = VENDORS[name]
@@ -84,9 +81,11 @@ async def demo(apps: Mapping[str, Sandbox], urls: Mapping[str, str], speed: floa
                     for name in names:
                         if VENDORS[name].run_report is not None:
                             work.start_soon(report, name)
-                    async with merge({n: pull(n) for n in names}, on_error="collect") as stream:
+                    wanted = {name: VENDORS[name].demo_pull for name in names}
+                    async with ops.paginate(wanted, on_error="collect") as stream:
                         async for entity in stream:
                             tally.entities[entity.vendor] += 1
+                            tally.pull_done[entity.vendor] = time.perf_counter() - started
                     for failure in stream.failures:
                         tally.errors[failure.source] = str(failure.error)
             progress.cancel_scope.cancel()

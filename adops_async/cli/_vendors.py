@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,8 @@ class VendorSpec:
     build_sandbox: Callable[[float], Sandbox]
     sandbox_settings: Callable[[Sandbox, str], dict[str, Any]]
     """Client arguments for a sandbox served at a URL."""
-    demo_pull: Callable[[Any], AsyncIterator[Any]]
-    """The objects the demo lists through a client."""
-    demo_kind: str
+    demo_pull: str
+    """What the demo lists (a normalized kind or a resource; see :meth:`adops_async.AdOps.paginate`)."""
     run_report: Callable[[Any, Mapping[str, Any]], Awaitable[ReportJob]] | None = None
     demo_report: Mapping[str, Any] = field(default_factory=dict)
     sandbox_hint: str = ""
@@ -88,11 +87,6 @@ def _appnexus_sandbox(speed: float) -> Sandbox:
     return app
 
 
-async def _appnexus_pull(client: Any) -> AsyncIterator[Any]:
-    async for item in client.line_items.list():
-        yield item
-
-
 async def _appnexus_report(client: Any, options: Mapping[str, Any]) -> ReportJob:
     job: ReportJob = await client.reports.run(**options)
     return job
@@ -104,7 +98,7 @@ async def _appnexus_report(client: Any, options: Mapping[str, Any]) -> ReportJob
 def _adnuntius_sandbox(speed: float) -> Sandbox:
     from ..sandbox.adnuntius import AdnuntiusSandbox
 
-    app = AdnuntiusSandbox(speed=speed, rate_limit=(30, 60.0))  # tight: the demo shows its 429 cooldowns
+    app = AdnuntiusSandbox(speed=speed, rate_limit=(12, 60.0))  # tight: the demo shows its 429 cooldowns
     app.seed("orders", ({"id": f"order_{i}", "name": f"Order {i}"} for i in range(50)))
     app.seed(
         "lineitems",
@@ -121,11 +115,6 @@ def _adnuntius_sandbox(speed: float) -> Sandbox:
         ),
     )
     return app
-
-
-async def _adnuntius_pull(client: Any) -> AsyncIterator[Any]:
-    async for item in client.line_items.list():
-        yield item
 
 
 async def _adnuntius_report(client: Any, options: Mapping[str, Any]) -> ReportJob:
@@ -164,13 +153,6 @@ def _ooyala_sandbox(speed: float) -> Sandbox:
     return app
 
 
-async def _ooyala_pull(client: Any) -> AsyncIterator[Any]:
-    # The Booking API lists goals per campaign only: one request for the campaigns, one per campaign.
-    async for campaign in client.campaigns.list():
-        async for goal in client.goals.of_campaign(campaign.id):
-            yield goal
-
-
 async def _ooyala_report(client: Any, options: Mapping[str, Any]) -> ReportJob:
     definition = options.get("definition_id") or (await client.reports.definitions())[0].id
     filters = options.get("filters", [{"type": "TIME_PERIOD", "dynamicTimePeriodType": "LAST_7_DAYS"}])
@@ -187,11 +169,6 @@ def _pulsepro_sandbox(speed: float) -> Sandbox:
     return PulseProSandbox(speed=speed, inspections=3_000)
 
 
-async def _pulsepro_pull(client: Any) -> AsyncIterator[Any]:
-    async for item in client.inspections.list():
-        yield item
-
-
 VENDORS: Mapping[str, VendorSpec] = {
     "appnexus": VendorSpec(
         name="appnexus",
@@ -205,8 +182,7 @@ VENDORS: Mapping[str, VendorSpec] = {
             "base_url": url,
             "speed": app.clock.speed,
         },
-        demo_pull=_appnexus_pull,
-        demo_kind="line_items",
+        demo_pull="line_items",
         run_report=_appnexus_report,
         demo_report={"report_type": "network_analytics", "columns": ["day", "advertiser_id", "imps", "clicks"]}
         | {"report_interval": "last_7_days"},
@@ -225,8 +201,7 @@ VENDORS: Mapping[str, VendorSpec] = {
             "context": "network_1",
             "base_url": url,
         },
-        demo_pull=_adnuntius_pull,
-        demo_kind="line_items",
+        demo_pull="line_items",
         run_report=_adnuntius_report,
         demo_report={"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z", "group_by": "LINE_ITEM"},
         sandbox_hint="curl -H 'Content-Type: application/json' -d "
@@ -240,8 +215,7 @@ VENDORS: Mapping[str, VendorSpec] = {
         | {"password": "ADOPS_OOYALA_PASSWORD", "base_url": "ADOPS_OOYALA_BASE_URL"},
         build_sandbox=_ooyala_sandbox,
         sandbox_settings=lambda app, url: {"api_key": "sandbox-key", "base_url": url},
-        demo_pull=_ooyala_pull,
-        demo_kind="line_items",
+        demo_pull="line_items",
         run_report=_ooyala_report,
         sandbox_hint="curl -H 'x-o-api-key: sandbox-key' URL/api/1.0/campaign",
     ),
@@ -256,8 +230,7 @@ VENDORS: Mapping[str, VendorSpec] = {
             "clock": app.client_clock(),
             "page_size": 20,
         },
-        demo_pull=_pulsepro_pull,
-        demo_kind="inspections",
+        demo_pull="inspections",
         sandbox_hint="curl -H 'Authorization: Api-key test-key' URL/api/v1/inspections",
     ),
 }
