@@ -24,16 +24,20 @@ Field mapping (``raw`` always holds the vendor's own model):
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Callable, Mapping
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
+import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._merge import ErrorPolicy, Merged, SourceFailure, merge
 from .core.client import BaseClient
 from .core.errors import AdOpsError
+from .core.reports import ReportJob
 
 __all__ = ["AdOps", "Advertiser", "Campaign", "Creative", "Entity", "LineItem", "SourceFailure"]
 
@@ -221,6 +225,47 @@ class AdOps:
             raise AdOpsError(f"no configured vendor has {what!r}")
         return sources
 
+    async def reports(
+        self,
+        requests: Mapping[str, Mapping[str, Any]],
+        *,
+        directory: str | Path | None = None,
+        merged: str | Path | None = None,
+        format: Literal["csv", "jsonl"] = "csv",
+    ) -> dict[str, int]:
+        """Run several vendors' reports at once and write them; return the rows written per vendor.
+
+        ``requests`` maps a vendor to the arguments of its ``client.reports.run(...)``. Either ``directory`` gets one
+        file per vendor (``appnexus.csv``, ...), or ``merged`` gets one JSON-lines file whose rows carry a ``vendor``
+        field (vendors' columns differ, so a merged file is JSON lines). Rows stream to disk: memory stays flat. The
+        first failure cancels the other reports and is raised.
+        """
+        if (directory is None) == (merged is None):
+            raise ValueError("give directory= (one file per vendor) or merged= (one JSON-lines file)")
+        clients = {vendor: self.clients[vendor] for vendor in requests if vendor in self.clients}
+        if missing := set(requests) - set(clients):
+            raise AdOpsError(f"not configured: {', '.join(sorted(missing))}")
+        jobs: dict[str, ReportJob] = {}
+
+        async def submit(vendor: str) -> None:
+            jobs[vendor] = await getattr(clients[vendor], "reports").run(**requests[vendor])  # noqa: B009
+
+        async with merge({v: _awaiting(submit, v) for v in clients}) as done:
+            async for _ in done:
+                pass
+        if directory is not None:
+            counts: dict[str, int] = {}
+
+            async def save(vendor: str) -> None:
+                counts[vendor] = await jobs[vendor].save(Path(directory) / f"{vendor}.{format}", format=format)
+
+            async with merge({v: _awaiting(save, v) for v in jobs}) as saved:
+                async for _ in saved:
+                    pass
+            return counts
+        assert merged is not None
+        return await _write_merged(Path(merged), jobs)
+
     @asynccontextmanager
     async def paginate(
         self,
@@ -239,6 +284,40 @@ class AdOps:
         """
         async with merge(self._sources(what, filters), buffer=self.buffer, on_error=on_error) as stream:
             yield stream
+
+
+def _awaiting(step: Callable[[str], Awaitable[None]], vendor: str) -> Callable[[], AsyncIterator[None]]:
+    """One awaitable as a source of :func:`merge` (which gives fail-fast cancellation and a plain exception)."""
+
+    async def source() -> AsyncIterator[None]:
+        await step(vendor)
+        yield None
+
+    return source
+
+
+def _tagged_rows(vendor: str, job: ReportJob) -> Callable[[], AsyncIterator[dict[str, Any]]]:
+    async def rows() -> AsyncIterator[dict[str, Any]]:
+        async for row in job.rows():
+            yield {"vendor": vendor, **row}
+
+    return rows
+
+
+async def _write_merged(path: Path, jobs: Mapping[str, ReportJob]) -> dict[str, int]:
+    counts = dict.fromkeys(jobs, 0)
+    lines: list[str] = []
+    async with await anyio.open_file(path, "w", encoding="utf-8") as out:
+        async with merge({vendor: _tagged_rows(vendor, job) for vendor, job in jobs.items()}) as rows:
+            async for row in rows:
+                counts[row["vendor"]] += 1
+                lines.append(json.dumps(row, default=str))
+                if len(lines) >= 1_000:  # one thread hop per batch, not per row
+                    await out.write("\n".join(lines) + "\n")
+                    lines.clear()
+        if lines:
+            await out.write("\n".join(lines) + "\n")
+    return counts
 
 
 def _resource_lister(name: str) -> Lister:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import gc
+import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +31,10 @@ def seeded() -> dict[str, Sandbox]:
     appnexus = AppNexusSandbox(speed=SPEED)
     appnexus.seed_line_items(8_000)
     adnuntius = AdnuntiusSandbox(speed=SPEED)
-    adnuntius.seed("lineitems", ({"id": f"li_{i}", "name": f"Line {i}"} for i in range(6_000)))
+    adnuntius.seed("orders", ({"id": f"order_{i}", "name": f"Order {i}"} for i in range(10)))
+    adnuntius.seed(
+        "lineitems", ({"id": f"li_{i}", "name": f"Line {i}", "order": {"id": f"order_{i % 10}"}} for i in range(6_000))
+    )
     ooyala = OoyalaSandbox(speed=SPEED)
     for c in range(20):
         campaign = f"00000000-0000-4000-8000-{c:012d}"
@@ -140,3 +146,30 @@ def test_normalize_maps_vendor_fields() -> None:
     assert (campaign.status, campaign.budget) == ("ENABLED", 12.5)
     assert campaign.end is not None
     assert campaign.end.utcoffset() == timedelta(hours=2)
+
+
+REPORTS = {
+    "appnexus": {"report_type": "network_analytics", "columns": ["day", "imps"], "report_interval": "last_7_days"},
+    "ooyala": {"definition_id": "56de9277498ed663342784c7"},
+    "adnuntius": {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z", "group_by": "LINE_ITEM"},
+}
+
+
+async def test_reports_of_three_vendors_at_once_per_vendor_files_and_merged(tmp_path: Path) -> None:
+    apps = seeded()
+    with running(apps) as ops:
+        async with ops:
+            counts = await ops.reports(REPORTS, directory=tmp_path)
+            merged = await ops.reports(REPORTS, merged=tmp_path / "all.jsonl")
+    assert counts == merged
+    assert counts["appnexus"] == 1_000  # the sandbox's default report size
+    assert counts["adnuntius"] == 6_000  # one row per line item
+    assert counts["ooyala"] > 0
+    for vendor, rows in counts.items():
+        with (tmp_path / f"{vendor}.csv").open(newline="") as f:
+            assert sum(1 for _ in csv.DictReader(f)) == rows
+    lines = [json.loads(line) for line in (tmp_path / "all.jsonl").read_text().splitlines()]
+    assert Counter(line["vendor"] for line in lines) == counts
+    assert [v for app in apps.values() for v in app.violations] == []
+    with pytest.raises(ValueError, match=r"directory= .* or merged="):
+        await ops.reports(REPORTS)

@@ -87,7 +87,7 @@ def _appnexus_sandbox(speed: float) -> Sandbox:
     return app
 
 
-async def _appnexus_report(client: Any, options: Mapping[str, Any]) -> ReportJob:
+async def _run_report(client: Any, options: Mapping[str, Any]) -> ReportJob:
     job: ReportJob = await client.reports.run(**options)
     return job
 
@@ -116,10 +116,6 @@ def _adnuntius_sandbox(speed: float) -> Sandbox:
     )
     return app
 
-
-async def _adnuntius_report(client: Any, options: Mapping[str, Any]) -> ReportJob:
-    job: ReportJob = client.stats_report(**options)
-    return job
 
 
 # -- Ooyala Pulse ------------------------------------------------------------------------------------------------
@@ -183,7 +179,7 @@ VENDORS: Mapping[str, VendorSpec] = {
             "speed": app.clock.speed,
         },
         demo_pull="line_items",
-        run_report=_appnexus_report,
+        run_report=_run_report,
         demo_report={"report_type": "network_analytics", "columns": ["day", "advertiser_id", "imps", "clicks"]}
         | {"report_interval": "last_7_days"},
         sandbox_hint='curl -d \'{"auth":{"username":"api-user","password":"secret"}}\' URL/auth',
@@ -202,7 +198,7 @@ VENDORS: Mapping[str, VendorSpec] = {
             "base_url": url,
         },
         demo_pull="line_items",
-        run_report=_adnuntius_report,
+        run_report=_run_report,
         demo_report={"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z", "group_by": "LINE_ITEM"},
         sandbox_hint="curl -H 'Content-Type: application/json' -d "
         '\'{"grant_type":"password","scope":"ng_api","username":"user@example.com","password":"secret"}\' '

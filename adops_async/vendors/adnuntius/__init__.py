@@ -28,7 +28,7 @@ from ._models import (
 )
 from ._paging import AdnuntiusPaging, filter_by, where
 from ._resources import AdnuntiusResource, AssetResource, new_id
-from ._stats import StatsChunk, StatsMetrics, StatsReport, StatsResult, iso_utc
+from ._stats import StatsChunk, StatsMetrics, StatsReport, StatsReports, StatsResult, iso_utc
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
@@ -55,6 +55,7 @@ __all__ = [
     "StatsChunk",
     "StatsMetrics",
     "StatsReport",
+    "StatsReports",
     "StatsResult",
     "Team",
     "Tier",

@@ -42,7 +42,7 @@ from ._models import (
 )
 from ._paging import AdnuntiusPaging
 from ._resources import AdnuntiusResource, AssetResource
-from ._stats import StatsReport, StatsResult, iso_utc
+from ._stats import StatsReport, StatsReports, StatsResult, iso_utc
 
 __all__ = ["DEFAULT_MAX_IN_FLIGHT", "Adnuntius"]
 
@@ -123,6 +123,7 @@ class Adnuntius(BaseClient):
             clock=clock,
         )
         self.context = context
+        self.reports = StatsReports(self)
         self.paging = AdnuntiusPaging(size=page_size)
         self.advertisers = self._declare("advertisers", Advertiser)
         self.orders = self._declare("orders", Order)

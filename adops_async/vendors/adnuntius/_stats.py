@@ -122,3 +122,17 @@ class StatsReport(ReportJob):
             self.result = StatsResult.model_validate(reply.data or {})
         for row in self.result.rows():
             yield row
+
+
+class StatsReports:
+    """``client.reports.run(start, end, ...)``: the library's common report interface over the stats API.
+
+    Adnuntius answers stats synchronously, so the job is ready at once; ``rows()`` flattens ``chunks``.
+    """
+
+    def __init__(self, client: Adnuntius) -> None:
+        self._client = client
+
+    async def run(self, start: datetime | str, end: datetime | str, **options: Any) -> StatsReport:
+        """The same arguments as :meth:`Adnuntius.stats_report`."""
+        return self._client.stats_report(start, end, **options)
