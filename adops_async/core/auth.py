@@ -100,7 +100,7 @@ class TokenAuth(Auth):
     def __init__(self, *, refresh_margin: float = 60.0) -> None:
         self.refresh_margin = refresh_margin
         self._token: Token | None = None
-        self._lock = anyio.Lock()
+        self._lock: anyio.Lock | None = None  # made on first use, on the event loop that uses it
         self._attempts = 0
         self._failure: AdOpsError | None = None
         self.logins = 0
@@ -151,6 +151,8 @@ class TokenAuth(Auth):
 
     async def _obtain(self, client: BaseClient, *, stale: Token | None, rejected: bool = False) -> Token:
         attempts_seen = self._attempts
+        if self._lock is None:
+            self._lock = anyio.Lock()
         async with self._lock:
             current = self._token
             if current is not None and current is not stale and self._fresh(current, client.clock.now()):

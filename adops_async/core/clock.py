@@ -102,14 +102,15 @@ class VirtualClock:
         self._now = start
         self._timers: list[tuple[float, int, anyio.Event]] = []
         self._seq = itertools.count()
-        self._timer_added = anyio.Event()
+        self._timer_added: anyio.Event | None = None
 
     def now(self) -> float:
         return self._now
 
     def _add_timer(self, deadline: float, event: anyio.Event) -> None:
         heapq.heappush(self._timers, (deadline, next(self._seq), event))
-        self._timer_added.set()
+        if self._timer_added is not None:
+            self._timer_added.set()
 
     async def sleep_until(self, deadline: float) -> None:
         if deadline <= self._now:

@@ -1,0 +1,147 @@
+"""A small ad-ops service: campaigns across vendors, reports kicked off in the background, reports streamed as CSV.
+
+Run it against real accounts (credentials from the environment, see ``adops --help``)::
+
+    uvicorn --factory examples.fastapi_app:from_environment
+
+or against the built-in sandboxes::
+
+    ADOPS_EXAMPLE_SANDBOX=1 uvicorn --factory examples.fastapi_app:from_environment
+
+Every call a handler makes runs at interactive priority (the ``vendor_client``/``get_adops`` dependencies), so it
+overtakes the background report pulls waiting on the same vendor quota.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException
+from fastapi.responses import StreamingResponse
+
+from adops_async import AdOps, AdOpsError, Priority, priority
+from adops_async.integrations.fastapi import adops_lifespan, get_adops
+
+REPORTS = {
+    "appnexus": {"report_type": "network_analytics", "columns": ["day", "imps", "clicks"], "report_interval": "today"},
+    "adnuntius": {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z", "group_by": "LINE_ITEM"},
+    "ooyala": {"definition_id": "56de9277498ed663342784c7"},
+}
+
+
+def create_app(clients: Mapping[str, Any], report_dir: Path) -> FastAPI:
+    """The service, for the given vendor clients (or their settings)."""
+    app = FastAPI(title="adops example", lifespan=adops_lifespan(**clients))
+    finished: dict[str, int] = {}
+
+    @app.get("/campaigns")
+    async def campaigns(ops: Annotated[AdOps, Depends(get_adops)]) -> list[dict[str, Any]]:
+        """Campaigns (AppNexus insertion orders, Adnuntius orders, Ooyala campaigns), normalized."""
+        async with ops.paginate("campaigns") as entities:
+            return [entity.model_dump(mode="json") async for entity in entities]
+
+    async def pull_report(ops: AdOps, vendor: str) -> None:
+        with priority(Priority.BULK):  # background work must not compete with handlers
+            counts = await ops.reports({vendor: REPORTS[vendor]}, directory=report_dir)
+        finished[vendor] = counts[vendor]
+
+    @app.post("/reports/{vendor}", status_code=202)
+    async def start_report(
+        vendor: str, background: BackgroundTasks, ops: Annotated[AdOps, Depends(get_adops)]
+    ) -> dict[str, str]:
+        """Kick off a report pull; it is written to ``<report_dir>/<vendor>.csv`` in the background."""
+        if vendor not in REPORTS or vendor not in ops.clients:
+            raise HTTPException(404, f"no report for {vendor}")
+        background.add_task(pull_report, ops, vendor)
+        return {"status": "started", "poll": f"/reports/{vendor}/status"}
+
+    synced: dict[str, int] = {}
+
+    async def sync_line_items(ops: AdOps, vendor: str) -> None:
+        synced[vendor] = 0
+        with priority(Priority.BULK):
+            async with ops.paginate({vendor: "line_items"}) as entities:
+                async for _ in entities:
+                    synced[vendor] += 1
+        finished[f"sync:{vendor}"] = synced[vendor]
+
+    @app.post("/sync/{vendor}", status_code=202)
+    async def start_sync(
+        vendor: str, background: BackgroundTasks, ops: Annotated[AdOps, Depends(get_adops)]
+    ) -> dict[str, str]:
+        """Kick off a full listing of a vendor's line items in the background (a bulk pull on the vendor's quota)."""
+        if vendor not in ops.clients:
+            raise HTTPException(404, f"{vendor} is not configured")
+        background.add_task(sync_line_items, ops, vendor)
+        return {"status": "started", "poll": f"/sync/{vendor}/status"}
+
+    @app.get("/sync/{vendor}/status")
+    async def sync_status(vendor: str) -> dict[str, Any]:
+        done = finished.get(f"sync:{vendor}")
+        return {"status": "done" if done is not None else "running", "line_items": synced.get(vendor, 0)}
+
+    @app.get("/reports/{vendor}/status")
+    async def report_status(vendor: str) -> dict[str, Any]:
+        rows = finished.get(vendor)
+        return {"status": "done", "rows": rows} if rows is not None else {"status": "running"}
+
+    @app.get("/reports/{vendor}.csv")
+    async def stream_report(vendor: str, ops: Annotated[AdOps, Depends(get_adops)]) -> StreamingResponse:
+        """Run a report and stream it to the caller as CSV while it downloads."""
+        if vendor not in REPORTS or vendor not in ops.clients:
+            raise HTTPException(404, f"no report for {vendor}")
+        job = await ops.clients[vendor].reports.run(**REPORTS[vendor])  # type: ignore[attr-defined]
+
+        async def lines() -> AsyncIterator[str]:
+            out = io.StringIO()
+            writer: csv.DictWriter[str] | None = None
+            async for row in job.rows():
+                if writer is None:
+                    writer = csv.DictWriter(out, fieldnames=list(row))
+                    writer.writeheader()
+                writer.writerow(row)
+                if out.tell() > 65_536:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+            yield out.getvalue()
+
+        return StreamingResponse(lines(), media_type="text/csv")
+
+    @app.exception_handler(AdOpsError)
+    async def vendor_error(request: Any, exc: AdOpsError) -> Any:
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse({"vendor": exc.vendor, "status": exc.status, "code": exc.code, "error": exc.message}, 502)
+
+    return app
+
+
+def from_environment() -> FastAPI:
+    """The app for ``uvicorn --factory``: vendors configured in the environment, or the sandboxes."""
+    from adops_async.cli._vendors import VENDORS, load_config
+
+    if os.environ.get("ADOPS_EXAMPLE_SANDBOX"):
+        from contextlib import ExitStack
+
+        from adops_async.sandbox import serve
+
+        stack = ExitStack()  # the sandboxes live as long as the process
+        clients = {}
+        for name in ("appnexus", "adnuntius", "ooyala"):
+            sandbox = VENDORS[name].make_sandbox(1.0)
+            clients[name] = VENDORS[name].sandbox_settings(sandbox, stack.enter_context(serve(sandbox)))
+    else:
+        config = load_config(os.environ.get("ADOPS_CONFIG"))
+        clients = {}
+        for name in ("appnexus", "adnuntius", "ooyala"):
+            try:
+                clients[name] = VENDORS[name].settings(config.get(name, {}))
+            except ValueError:
+                continue  # not configured: the service runs with the vendors it has
+    return create_app(clients, Path(os.environ.get("ADOPS_REPORT_DIR", ".")))
