@@ -117,7 +117,6 @@ def _adnuntius_sandbox(speed: float) -> Sandbox:
     return app
 
 
-
 # -- Ooyala Pulse ------------------------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from .errors import DecodeError, NotFound
 from .models import VendorModel
 from .paging import AsyncPaginator, OffsetPaging, Page, PageRequest, PagingStyle
 from .policies import Priority
+from .priority import current_priority
 
 __all__ = ["Resource"]
 
@@ -62,8 +63,9 @@ class Resource(Generic[M]):
 
     # -- operations --------------------------------------------------------------------------------------------
 
-    def list(self, *, priority: Priority = Priority.BULK, **filters: Any) -> AsyncPaginator[M]:
+    def list(self, *, priority: Priority | None = None, **filters: Any) -> AsyncPaginator[M]:
         """Every entity matching ``filters`` (vendor query parameters), page by page through the gate."""
+        priority = current_priority(priority, Priority.BULK)
 
         async def fetch(request: PageRequest) -> Page[M]:
             reply = await self.client.request("GET", request.url or self.path, params=request.params, priority=priority)
@@ -72,25 +74,25 @@ class Resource(Generic[M]):
 
         return AsyncPaginator(fetch, self.paging.first(filters))
 
-    async def get(self, id: Any, *, priority: Priority = Priority.NORMAL) -> M:
+    async def get(self, id: Any, *, priority: Priority | None = None) -> M:
         reply = await self.client.request("GET", self.item_url(id), priority=priority)
         return self.parse(self.unwrap(reply.data))
 
-    async def create(self, obj: M | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> M:
+    async def create(self, obj: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
         reply = await self.client.request("POST", self.path, payload=self.wrap(_payload(obj)), priority=priority)
         return self.parse(self.unwrap(reply.data))
 
-    async def update(self, id: Any, changes: M | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> M:
+    async def update(self, id: Any, changes: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
         """Send ``changes`` to the entity. Whether omitted fields are kept depends on the vendor (see its docs)."""
         reply = await self.client.request(
             "PUT", self.item_url(id), payload=self.wrap(_payload(changes)), priority=priority
         )
         return self.parse(self.unwrap(reply.data))
 
-    async def delete(self, id: Any, *, priority: Priority = Priority.NORMAL) -> None:
+    async def delete(self, id: Any, *, priority: Priority | None = None) -> None:
         await self.client.request("DELETE", self.item_url(id), priority=priority)
 
-    async def exists(self, id: Any, *, priority: Priority = Priority.NORMAL) -> bool:
+    async def exists(self, id: Any, *, priority: Priority | None = None) -> bool:
         try:
             await self.client.request("HEAD", self.item_url(id), priority=priority)
         except NotFound:

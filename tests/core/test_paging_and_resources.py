@@ -125,3 +125,29 @@ async def test_single_page_and_map() -> None:
     assert await paginator.map(lambda n: n * 10).collect() == [10, 20, 30]
     assert await paginator.collect(limit=0) == []
     assert calls == 1
+
+
+async def test_priority_block_applies_to_resource_calls_and_explicit_arguments_win() -> None:
+    from adops_async import Priority, priority
+    from adops_async.gates import Gate, Kind, Slot
+
+    seen: list[Priority] = []
+
+    class RecordingGate(Gate):
+        def slot(self, kind: Kind, priority: Priority = Priority.NORMAL) -> Slot:
+            seen.append(priority)
+            return super().slot(kind, priority)
+
+    server = Collection(3)
+    async with VirtualClock().running() as clock:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app(server)))  # type: ignore[arg-type]
+        client = BaseClient(base_url="http://vendor.test", http=http, clock=clock, gate=RecordingGate(clock=clock))
+        async with client:
+            things = Resource(client, "things", Thing)
+            await things.list().collect()
+            await things.get(1)
+            with priority(Priority.INTERACTIVE):
+                await things.list().collect()
+                await things.get(1)
+                await things.get(1, priority=Priority.BULK)
+    assert seen == [Priority.BULK, Priority.NORMAL, Priority.INTERACTIVE, Priority.INTERACTIVE, Priority.BULK]

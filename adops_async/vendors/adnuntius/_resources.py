@@ -21,6 +21,7 @@ from ...core.errors import AdOpsError, NotFound
 from ...core.models import VendorModel
 from ...core.paging import AsyncPaginator, Page, PageRequest
 from ...core.policies import Priority
+from ...core.priority import current_priority
 from ...core.resources import Resource
 from ._models import Asset, ObjectState
 from ._paging import AdnuntiusPaging
@@ -76,7 +77,7 @@ class AdnuntiusResource(Resource[M]):
         include_hidden: bool = False,
         include_inactive: bool | None = None,
         where: str | None = None,
-        priority: Priority = Priority.BULK,
+        priority: Priority | None = None,
         **filters: Any,
     ) -> AsyncPaginator[M]:
         """Every object matching ``filters`` (query parameters such as ``filterBy``, ``orderBy``), page by page.
@@ -84,6 +85,7 @@ class AdnuntiusResource(Resource[M]):
         Hidden objects are left out unless ``include_hidden``; see :func:`~adops_async.vendors.adnuntius.where`
         and :func:`~adops_async.vendors.adnuntius.filter_by` for the filter syntax.
         """
+        priority = current_priority(priority, Priority.BULK)
         query: dict[str, Any] = dict(filters)
         if include_hidden:
             query["includeHidden"] = "true"
@@ -100,13 +102,13 @@ class AdnuntiusResource(Resource[M]):
 
         return AsyncPaginator(fetch, paging.first(query))
 
-    async def get(self, id: Any, *, priority: Priority = Priority.NORMAL) -> M:
+    async def get(self, id: Any, *, priority: Priority | None = None) -> M:
         """One object by id (hidden ones too, as the API returns them by id)."""
         reply = await self.client.request("GET", self.item_url(id), params=self._params(), priority=priority)
         return self.parse(self.unwrap(reply.data))
 
     async def get_many(
-        self, ids: Iterable[str], *, include_hidden: bool = True, priority: Priority = Priority.NORMAL
+        self, ids: Iterable[str], *, include_hidden: bool = True, priority: Priority | None = None
     ) -> builtins.list[M]:
         """Several objects in as few requests as possible with the vectorized ``?id=a;b;c`` parameter.
 
@@ -126,7 +128,7 @@ class AdnuntiusResource(Resource[M]):
                     found[str(key)] = item
         return [found[i] for i in wanted if i in found]
 
-    async def exists(self, id: Any, *, priority: Priority = Priority.NORMAL) -> bool:
+    async def exists(self, id: Any, *, priority: Priority | None = None) -> bool:
         """``HEAD /api/v1/<resource>/<id>``: 200 if it exists, 404 if not."""
         try:
             await self.client.request("HEAD", self.item_url(id), params=self._params(), priority=priority)
@@ -136,7 +138,7 @@ class AdnuntiusResource(Resource[M]):
 
     # -- writes (upserts) --------------------------------------------------------------------------------------
 
-    async def upsert(self, obj: M | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> M:
+    async def upsert(self, obj: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
         """Create or update one object (``POST /<resource>/<id>``); an object without an id gets a fresh one.
 
         Idempotent on Adnuntius, so it is retried after a timeout like a GET. Returns the stored object, with its
@@ -150,12 +152,12 @@ class AdnuntiusResource(Resource[M]):
         )
         return self.parse(self.unwrap(reply.data))
 
-    async def create(self, obj: M | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> M:
+    async def create(self, obj: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
         """Same as :meth:`upsert` (Adnuntius makes no difference between creating and updating)."""
         return await self.upsert(obj, priority=priority)
 
     async def upsert_many(
-        self, objs: Sequence[M | Mapping[str, Any]], *, priority: Priority = Priority.NORMAL
+        self, objs: Sequence[M | Mapping[str, Any]], *, priority: Priority | None = None
     ) -> builtins.list[M]:
         """Upsert many objects in one request and one transaction: if any object is invalid, nothing is stored and
         :class:`~adops_async.ValidationFailed` names the fields (SEED-004 "Transactionality")."""
@@ -170,7 +172,7 @@ class AdnuntiusResource(Resource[M]):
         items = data.get("results", []) if isinstance(data, Mapping) else data
         return [self.parse(raw) for raw in (items if isinstance(items, list) else [])]
 
-    async def update(self, id: Any, changes: M | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> M:
+    async def update(self, id: Any, changes: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
         """A partial update (SEED-004 "Updating fields"):
 
         * fields left out of ``changes`` are not modified; fields included are set (some may be set to ``None``);
@@ -185,14 +187,14 @@ class AdnuntiusResource(Resource[M]):
         )
         return self.parse(self.unwrap(reply.data))
 
-    async def set_state(self, id: Any, state: ObjectState, *, priority: Priority = Priority.NORMAL) -> M:
+    async def set_state(self, id: Any, state: ObjectState, *, priority: Priority | None = None) -> M:
         return await self.update(id, {"objectState": state.value}, priority=priority)
 
-    async def archive(self, id: Any, *, priority: Priority = Priority.NORMAL) -> M:
+    async def archive(self, id: Any, *, priority: Priority | None = None) -> M:
         """Hide the object (``objectState: HIDDEN``): the API's way to delete (it disappears from lists)."""
         return await self.set_state(id, ObjectState.HIDDEN, priority=priority)
 
-    async def delete(self, id: Any, *, priority: Priority = Priority.NORMAL) -> None:
+    async def delete(self, id: Any, *, priority: Priority | None = None) -> None:
         """``DELETE``: refused unless this resource was declared with ``allow_delete=True``; use :meth:`archive`."""
         if not self.allow_delete:
             raise AdOpsError(
@@ -214,7 +216,7 @@ class AssetResource(AdnuntiusResource[Asset]):
         asset_id: str | None = None,
         file_name: str = "asset",
         mime_type: str = "application/octet-stream",
-        priority: Priority = Priority.NORMAL,
+        priority: Priority | None = None,
     ) -> Asset:
         """Upload a file as multipart form data, field ``file`` (what ADN-TOOLS and the Node docs send; the seed's
         curl uses ``asset``, unconfirmed). Idempotent by id, so retry-safe. Link it to the creative afterwards with
@@ -230,5 +232,5 @@ class AssetResource(AdnuntiusResource[Asset]):
         )
         return self.parse(self.unwrap(reply.data))
 
-    async def get_asset(self, creative_id: str, asset_id: str, *, priority: Priority = Priority.NORMAL) -> Asset:
+    async def get_asset(self, creative_id: str, asset_id: str, *, priority: Priority | None = None) -> Asset:
         return await self.get(f"{creative_id}/{asset_id}", priority=priority)

@@ -24,6 +24,7 @@ from ...core.errors import DecodeError, NotFound
 from ...core.models import VendorModel
 from ...core.paging import AsyncPaginator, Page, PageRequest
 from ...core.policies import Priority
+from ...core.priority import current_priority
 from ...core.resources import Resource
 from ._dialect import envelope
 
@@ -121,11 +122,12 @@ class AppNexusResource(Resource[M]):
     def wrap(self, payload: Mapping[str, Any]) -> Any:
         return {self.service: dict(payload)}
 
-    def list(self, *, priority: Priority = Priority.BULK, prefetch: int = 4, **filters: Any) -> AsyncPaginator[M]:
+    def list(self, *, priority: Priority | None = None, prefetch: int = 4, **filters: Any) -> AsyncPaginator[M]:
         """Every object matching ``filters``.
 
         ``fields=["id", "name"]``, ``sort="id.desc"``, ``min_id=``, ``like_name=``, ``search=``, ``advertiser_id=``,
         ``id=[1, 2]``... (lists are sent comma-separated, booleans as ``true``/``false``)."""
+        priority = current_priority(priority, Priority.BULK)
         ahead = _Prefetcher(self, priority, max(1, prefetch))
         return AsyncPaginator(ahead.fetch, self.paging.first(query(filters)))
 
@@ -134,7 +136,7 @@ class AppNexusResource(Resource[M]):
         page = self.paging.parse(request, reply.data)
         return Page([self.parse(raw) for raw in page.items], page.next, page.total)
 
-    async def get(self, id: Any, *, priority: Priority = Priority.NORMAL, **params: Any) -> M:
+    async def get(self, id: Any, *, priority: Priority | None = None, **params: Any) -> M:
         reply = await self.client.request("GET", self.path, params=query({**params, "id": id}), priority=priority)
         found = self.unwrap(reply.data)
         if isinstance(found, list):  # some services answer a one-item list
@@ -144,7 +146,7 @@ class AppNexusResource(Resource[M]):
         return self.parse(found)
 
     async def get_many(
-        self, ids: Iterable[Any], *, priority: Priority = Priority.NORMAL, **params: Any
+        self, ids: Iterable[Any], *, priority: Priority | None = None, **params: Any
     ) -> builtins.list[M]:
         """The objects with these ids (``?id=1,2,3``), 100 per request. Ids that do not exist are simply absent."""
         wanted = list(dict.fromkeys(ids))
@@ -158,7 +160,7 @@ class AppNexusResource(Resource[M]):
             found.extend(self.parse(item) for item in items)
         return found
 
-    async def create(self, obj: M | Mapping[str, Any], *, priority: Priority = Priority.NORMAL, **params: Any) -> M:
+    async def create(self, obj: M | Mapping[str, Any], *, priority: Priority | None = None, **params: Any) -> M:
         """POST the object; the API answers its new ``id`` (some services echo the object too).
 
         Never retried once it may have reached the API: AppNexus POST is not idempotent.
@@ -175,7 +177,7 @@ class AppNexusResource(Resource[M]):
         changes: M | Mapping[str, Any],
         *,
         append: bool = False,
-        priority: Priority = Priority.NORMAL,
+        priority: Priority | None = None,
         **params: Any,
     ) -> M:
         """PUT ``changes``: fields left out are kept, but arrays given are *replaced* unless ``append=True``.
@@ -195,17 +197,17 @@ class AppNexusResource(Resource[M]):
         )
         return self._written(reply.data, {**payload, "id": id})
 
-    async def delete(self, id: Any, *, priority: Priority = Priority.NORMAL, **params: Any) -> None:
+    async def delete(self, id: Any, *, priority: Priority | None = None, **params: Any) -> None:
         await self.client.request("DELETE", self.path, params=query({**params, "id": id}), priority=priority)
 
-    async def exists(self, id: Any, *, priority: Priority = Priority.NORMAL) -> bool:
+    async def exists(self, id: Any, *, priority: Priority | None = None) -> bool:
         try:
             await self.get(id, priority=priority, fields="id")
         except NotFound:
             return False
         return True
 
-    async def meta(self, *, priority: Priority = Priority.NORMAL) -> dict[str, Any]:
+    async def meta(self, *, priority: Priority | None = None) -> dict[str, Any]:
         """``GET /<service>/meta``: the service's fields and which can be filtered or sorted on."""
         reply = await self.client.request("GET", f"{self.path}/meta", priority=priority)
         return dict(envelope(reply.data))

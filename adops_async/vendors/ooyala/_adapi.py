@@ -43,11 +43,11 @@ class Ads(Resource[Ad]):
         except ValueError as exc:
             raise ValidationFailed(f"bad Ad fields: {exc}", vendor=self.client.vendor) from None
 
-    async def get(self, id: Any, *, priority: Priority = Priority.NORMAL) -> Ad:
+    async def get(self, id: Any, *, priority: Priority | None = None) -> Ad:
         reply = await self.client.request("GET", self.item_url(id), codec=JSON_CODEC, priority=priority)
         return self.parse(reply.data)
 
-    async def create(self, obj: Ad | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> Ad:
+    async def create(self, obj: Ad | Mapping[str, Any], *, priority: Priority | None = None) -> Ad:
         """``POST /v1/ads`` -> ``201`` + ``Location``, body = the ad."""
         body = self._body(obj)
         reply = await self.client.request("POST", self.path, payload=body, codec=JSON_CODEC, priority=priority)
@@ -55,7 +55,7 @@ class Ads(Resource[Ad]):
             return self.parse(reply.data)
         return self.parse({**body, "id": id_from_location(reply.headers.get("location"))})
 
-    async def replace(self, obj: Ad | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> Ad:
+    async def replace(self, obj: Ad | Mapping[str, Any], *, priority: Priority | None = None) -> Ad:
         """``PUT /v1/ads`` with every field; the id goes in the body. Fields left out are not kept."""
         body = self._body(obj)
         if not body.get("id"):
@@ -63,7 +63,7 @@ class Ads(Resource[Ad]):
         reply = await self.client.request("PUT", self.path, payload=body, codec=JSON_CODEC, priority=priority)
         return self.parse(reply.data if isinstance(reply.data, Mapping) else body)
 
-    async def update(self, id: Any, changes: Ad | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> Ad:
+    async def update(self, id: Any, changes: Ad | Mapping[str, Any], *, priority: Priority | None = None) -> Ad:
         """Change some fields and keep the rest: GET the ad, merge, PUT it whole."""
         delta = self._body(changes)
         async with self._locks.hold(str(id)):
@@ -87,7 +87,7 @@ class Assets:
         *,
         download_uri: str | None = None,
         data: bytes | None = None,
-        priority: Priority = Priority.NORMAL,
+        priority: Priority | None = None,
     ) -> str:
         """Create a video asset; return its id."""
         if (download_uri is None) == (data is None):

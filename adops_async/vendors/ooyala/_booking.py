@@ -21,6 +21,7 @@ from ...core.errors import DecodeError, NotFound, ValidationFailed
 from ...core.models import VendorModel
 from ...core.paging import AsyncPaginator, Page, PageRequest
 from ...core.policies import Priority
+from ...core.priority import current_priority
 from ...core.resources import Resource
 from ._dialect import TEXT_CODEC
 from ._models import Campaign, Client, Goal, Rules
@@ -117,8 +118,9 @@ class BookingResource(Resource[M]):
         except ValueError as exc:
             raise ValidationFailed(f"bad {self.model.__name__} fields: {exc}", vendor=self.client.vendor) from None
 
-    def list_by(self, by: str, id: str, *, priority: Priority = Priority.BULK) -> AsyncPaginator[M]:
+    def list_by(self, by: str, id: str, *, priority: Priority | None = None) -> AsyncPaginator[M]:
         """Beans found through a matrix lookup, e.g. the goals of a campaign (``goal/by_campaign_id;id=``)."""
+        priority = current_priority(priority, Priority.BULK)
 
         async def fetch(request: PageRequest) -> Page[M]:
             reply = await self.client.request("GET", matrix(self.path, by, id), priority=priority)
@@ -126,7 +128,7 @@ class BookingResource(Resource[M]):
 
         return AsyncPaginator(fetch, PageRequest())
 
-    async def create(self, obj: M | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> M:
+    async def create(self, obj: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
         """POST the bean; the vendor answers the new id as plain text. Returns what was sent, with that id."""
         payload = self._changes(obj)
         payload.pop("id", None)
@@ -144,7 +146,7 @@ class BookingResource(Resource[M]):
             raise DecodeError(f"create did not answer an id: {str(reply.data)[:80]!r}", vendor=self.client.vendor)
         return self.parse({**payload, "id": new_id})
 
-    async def replace(self, obj: M | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> M:
+    async def replace(self, obj: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
         """Write the whole bean as given (``id`` required). Fields it leaves out are CLEARED by the vendor."""
         payload = self._changes(obj)
         entity_id = payload.get("id")
@@ -153,7 +155,7 @@ class BookingResource(Resource[M]):
         await self.client.request("PUT", self.item_url(entity_id), payload=self.wrap(payload), priority=priority)
         return self.parse(payload)
 
-    async def update(self, id: Any, changes: M | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> M:
+    async def update(self, id: Any, changes: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
         """Change some fields and keep the rest: GET the bean, merge ``changes`` into it, PUT it whole.
 
         Both requests go through the client's serial gate; concurrent updates of the same id by this client wait
@@ -167,7 +169,7 @@ class BookingResource(Resource[M]):
             await self.client.request("PUT", self.item_url(id), payload=self.wrap(merged), priority=priority)
         return self.parse(merged)
 
-    async def exists(self, id: Any, *, priority: Priority = Priority.NORMAL) -> bool:
+    async def exists(self, id: Any, *, priority: Priority | None = None) -> bool:
         """The Booking API has no HEAD; a GET tells."""
         try:
             await self.get(id, priority=priority)
@@ -175,7 +177,9 @@ class BookingResource(Resource[M]):
             return False
         return True
 
-    async def _rules(self, get_path: str, put_path: str | None, rules: Rules | None, priority: Priority) -> Rules:
+    async def _rules(
+        self, get_path: str, put_path: str | None, rules: Rules | None, priority: Priority | None
+    ) -> Rules:
         if rules is None:
             reply = await self.client.request("GET", get_path, priority=priority)
             data = reply.data.get("rulesBean") if isinstance(reply.data, Mapping) else None
@@ -191,21 +195,22 @@ class Campaigns(BookingResource[Campaign]):
     def __init__(self, client: BaseClient) -> None:
         super().__init__(client, "campaign", Campaign, bean="campaignBean", by="by_campaign_id")
 
-    def archived(self, year: int, month: int, *, priority: Priority = Priority.BULK) -> AsyncPaginator[Campaign]:
+    def archived(self, year: int, month: int, *, priority: Priority | None = None) -> AsyncPaginator[Campaign]:
         """Campaigns archived in ``year``/``month`` (``GET /campaign/archived?year=YYYY&month=M``)."""
+        priority = current_priority(priority, Priority.BULK)
         return Resource(self.client, f"{self.path}/archived", Campaign, CollectionPage(self.bean)).list(
             priority=priority, year=year, month=month
         )
 
-    async def rules(self, id: str, *, priority: Priority = Priority.NORMAL) -> Rules:
+    async def rules(self, id: str, *, priority: Priority | None = None) -> Rules:
         return await self._rules(matrix(f"{self.path}/rule", self.by, id), None, None, priority)
 
-    async def set_rules(self, id: str, rules: Rules, *, priority: Priority = Priority.NORMAL) -> Rules:
+    async def set_rules(self, id: str, rules: Rules, *, priority: Priority | None = None) -> Rules:
         """Replace the campaign's rules (the doc PUTs to ``rules/``, plural, while it GETs ``rule/``)."""
         put = matrix(f"{self.path}/rules", self.by, id)
         return await self._rules("", put, rules, priority)
 
-    async def notifications(self, id: str, *, priority: Priority = Priority.NORMAL) -> list[dict[str, Any]]:
+    async def notifications(self, id: str, *, priority: Priority | None = None) -> list[dict[str, Any]]:
         """The campaign's notifications (``<map><entry key=id><notificationList><notificationBeans>...``)."""
         reply = await self.client.request("GET", matrix(f"{self.path}/notification", self.by, id), priority=priority)
         entries = (reply.data or {}).get("map") or {}
@@ -222,13 +227,14 @@ class Goals(BookingResource[Goal]):
     def __init__(self, client: BaseClient) -> None:
         super().__init__(client, "goal", Goal, bean="goalBean", by="by_goal_id")
 
-    def of_campaign(self, campaign_id: str, *, priority: Priority = Priority.BULK) -> AsyncPaginator[Goal]:
+    def of_campaign(self, campaign_id: str, *, priority: Priority | None = None) -> AsyncPaginator[Goal]:
+        priority = current_priority(priority, Priority.BULK)
         return self.list_by("by_campaign_id", campaign_id, priority=priority)
 
-    async def rules(self, id: str, *, priority: Priority = Priority.NORMAL) -> Rules:
+    async def rules(self, id: str, *, priority: Priority | None = None) -> Rules:
         return await self._rules(matrix(f"{self.path}/rule", self.by, id), None, None, priority)
 
-    async def set_rules(self, id: str, rules: Rules, *, priority: Priority = Priority.NORMAL) -> Rules:
+    async def set_rules(self, id: str, rules: Rules, *, priority: Priority | None = None) -> Rules:
         return await self._rules("", matrix(f"{self.path}/rules", self.by, id), rules, priority)
 
 
@@ -238,5 +244,6 @@ class Clients(BookingResource[Client]):
     def __init__(self, client: BaseClient) -> None:
         super().__init__(client, "client", Client, bean="clientBean", by="by_client_id")
 
-    def of_campaign(self, campaign_id: str, *, priority: Priority = Priority.BULK) -> AsyncPaginator[Client]:
+    def of_campaign(self, campaign_id: str, *, priority: Priority | None = None) -> AsyncPaginator[Client]:
+        priority = current_priority(priority, Priority.BULK)
         return self.list_by("by_campaign_id", campaign_id, priority=priority)

@@ -22,6 +22,7 @@ from ...core.gate import Gate
 from ...core.models import VendorModel
 from ...core.paging import AsyncPaginator, PagingStyle
 from ...core.policies import Cooldown, MaxInFlight, Priority, TokenBucket
+from ...core.priority import current_priority
 from ...core.redact import Secret
 from ...core.resources import Resource
 from ...core.retry import RetryPolicy
@@ -77,7 +78,7 @@ class PulseProResource(Resource[M]):
     def item_url(self, id: Any) -> str:
         return f"{self.path.rstrip('/')}/{id}{'/' if self.trailing_slash else ''}"
 
-    async def patch(self, id: Any, changes: M | Mapping[str, Any], *, priority: Priority = Priority.NORMAL) -> M:
+    async def patch(self, id: Any, changes: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
         """Change only the fields given (PATCH); :meth:`update` sends a PUT."""
         payload = changes.to_payload() if isinstance(changes, VendorModel) else dict(changes)
         reply = await self.client.request("PATCH", self.item_url(id), payload=payload, priority=priority)
@@ -92,15 +93,17 @@ class PulseProAnalytics:
         self._scores = client.resource(client.paths["analytics_scores"], AnalyticsScore)
         self._trends = client.resource(client.paths["analytics_trends"], AnalyticsTrend)
 
-    def scores(self, *, priority: Priority = Priority.BULK, **filters: Any) -> AsyncPaginator[AnalyticsScore]:
+    def scores(self, *, priority: Priority | None = None, **filters: Any) -> AsyncPaginator[AnalyticsScore]:
         """Aggregate scores, e.g. ``scores(location_id=7, period="2024-05")``."""
+        priority = current_priority(priority, Priority.BULK)
         return self._scores.list(priority=priority, **filters)
 
-    def trends(self, *, priority: Priority = Priority.BULK, **filters: Any) -> AsyncPaginator[AnalyticsTrend]:
+    def trends(self, *, priority: Priority | None = None, **filters: Any) -> AsyncPaginator[AnalyticsTrend]:
         """Score over time, one point per period."""
+        priority = current_priority(priority, Priority.BULK)
         return self._trends.list(priority=priority, **filters)
 
-    async def get(self, path: str, *, priority: Priority = Priority.NORMAL, **params: Any) -> Any:
+    async def get(self, path: str, *, priority: Priority | None = None, **params: Any) -> Any:
         """Any other analytics endpoint, decoded JSON as it comes: ``get("performance", location_id=7)``."""
         base = self._client.paths["analytics_scores"].rsplit("/", 1)[0]
         reply = await self._client.request("GET", f"{base}/{path.strip('/')}", params=params, priority=priority)
