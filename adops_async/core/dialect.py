@@ -25,7 +25,7 @@ from .errors import (
 )
 from .headers import parse_retry_after
 
-__all__ = ["Dialect", "ErrorInfo"]
+__all__ = ["STATUS_ERRORS", "Dialect", "ErrorInfo", "error_class_for"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ErrorInfo:
     """Keyword arguments for the error class (``fields`` of :class:`ValidationFailed`, ...)."""
 
 
-_BY_STATUS: Mapping[int, type[AdOpsError]] = {
+STATUS_ERRORS: Mapping[int, type[AdOpsError]] = {
     400: ValidationFailed,
     401: AuthError,
     403: PermissionDenied,
@@ -54,6 +54,11 @@ _BY_STATUS: Mapping[int, type[AdOpsError]] = {
     422: ValidationFailed,
     429: RateLimited,
 }
+
+
+def error_class_for(status: int) -> type[AdOpsError]:
+    """The error an HTTP status means when the vendor says nothing more precise."""
+    return STATUS_ERRORS.get(status, ServerError if status >= 500 else AdOpsError)
 
 
 class Dialect:
@@ -84,7 +89,7 @@ class Dialect:
         if status == 429:
             retry_after = parse_retry_after(response.headers)
             return ErrorInfo(RateLimited, message, rate_limited=True, extra={"retry_after": retry_after})
-        error_class = _BY_STATUS.get(status, ServerError if status >= 500 else AdOpsError)
+        error_class = error_class_for(status)
         return ErrorInfo(error_class, message, renew_auth=status == 401)
 
     def message_of(self, response: httpx.Response, data: Any) -> str:

@@ -15,15 +15,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ...core.dialect import Dialect, ErrorInfo
+from ...core.dialect import Dialect, ErrorInfo, error_class_for
 from ...core.errors import (
-    AdOpsError,
-    AuthError,
-    Conflict,
-    NotFound,
-    PermissionDenied,
     RateLimited,
-    ServerError,
     ValidationFailed,
 )
 from ...core.headers import parse_retry_after
@@ -33,15 +27,6 @@ __all__ = ["AdnuntiusDialect", "messages_of", "render"]
 _PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
 _SECONDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s\b|sec|second)", re.IGNORECASE)
 _TWO_FACTOR_SCOPES = frozenset({"TWO_FACTOR_AUTH", "FORCED_TWO_FACTOR_AUTH"})
-_BY_STATUS: Mapping[int, type[AdOpsError]] = {
-    400: ValidationFailed,
-    401: AuthError,
-    403: PermissionDenied,
-    404: NotFound,
-    409: Conflict,
-    410: NotFound,
-    422: ValidationFailed,
-}
 
 
 def params_of(message: Mapping[str, Any]) -> dict[str, str]:
@@ -129,7 +114,7 @@ class AdnuntiusDialect(Dialect):
             for item in validation:
                 fields.setdefault(field_of(item), []).append(render(item))
             return ErrorInfo(ValidationFailed, "validation failed", code=code, extra={"fields": fields})
-        error_class = _BY_STATUS.get(status, ServerError if status >= 500 else AdOpsError)
+        error_class = error_class_for(status)
         return ErrorInfo(error_class, message, code=code, renew_auth=status == 401)
 
     @staticmethod

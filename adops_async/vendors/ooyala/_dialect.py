@@ -16,7 +16,7 @@ import httpx
 import xmltodict
 
 from ...core.codecs import Codec, JsonCodec, XmlCodec
-from ...core.dialect import Dialect, ErrorInfo
+from ...core.dialect import Dialect, ErrorInfo, error_class_for
 from ...core.errors import (
     AdOpsError,
     AuthError,
@@ -84,14 +84,6 @@ _BY_TYPE: Mapping[str, type[AdOpsError]] = {
     "TooManyRequestsError": RateLimited,
     "InternalServerError": ServerError,
 }
-_BY_STATUS: Mapping[int, type[AdOpsError]] = {
-    400: ValidationFailed,
-    401: AuthError,
-    403: PermissionDenied,
-    404: NotFound,
-    409: Conflict,
-    429: RateLimited,
-}
 
 
 def error_body(content: bytes) -> tuple[str | None, str | None]:
@@ -139,8 +131,7 @@ class OoyalaDialect(Dialect):
             return None
         kind, message = error_body(response.content)
         message = message or response.reason_phrase or f"HTTP {status}"
-        fallback = ServerError if status >= 500 else AdOpsError
-        error_class = _BY_TYPE.get(kind or "") or _BY_STATUS.get(status) or fallback
+        error_class = _BY_TYPE.get(kind or "") or error_class_for(status)
         if error_class is PermissionDenied and "of your" in message and "templates" in message:
             error_class = TemplateQuotaExceeded  # "You have used 5 (100%) of your 5 templates. ..."
         if status == 429 or error_class is RateLimited:

@@ -20,32 +20,18 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ...core.dialect import Dialect, ErrorInfo
+from ...core.dialect import Dialect, ErrorInfo, error_class_for
 from ...core.errors import (
     AdOpsError,
     AuthError,
-    Conflict,
     NotFound,
     PermissionDenied,
     RateLimited,
-    ServerError,
     ValidationFailed,
 )
 from ...core.headers import parse_retry_after
 
 __all__ = ["PulseProDialect"]
-
-_BY_STATUS: Mapping[int, type[AdOpsError]] = {
-    400: ValidationFailed,
-    401: AuthError,
-    403: PermissionDenied,
-    404: NotFound,
-    405: ValidationFailed,
-    409: Conflict,
-    410: NotFound,
-    422: ValidationFailed,
-    429: RateLimited,
-}
 
 _CODE_KEYS = ("code", "type", "error_code", "status")
 _MESSAGE_KEYS = ("message", "detail", "description", "error_description", "msg")
@@ -84,7 +70,7 @@ class PulseProDialect(Dialect):
                 retry_after=retry_after,
                 extra={"retry_after": retry_after},
             )
-        error_class = _BY_STATUS.get(status, ServerError if status >= 500 else AdOpsError)
+        error_class = error_class_for(status)
         extra: dict[str, Any] = {"fields": fields} if error_class is ValidationFailed and fields else {}
         if status == 503 and not error:
             message = f"traffic spike, nothing was done ({message})"
