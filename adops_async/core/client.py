@@ -176,10 +176,16 @@ class BaseClient:
     async def stream(self, method: str, url: str, **options: Any) -> AsyncIterator[httpx.Response]:
         """Send a request and hold its gate slot while the caller reads the body (``response.aiter_bytes()``).
 
-        Retries happen before the body is handed over, never after.
+        Retries happen before the body is handed over, never after; a body that breaks off while it is read raises
+        :class:`TransportError`.
         """
-        async with self._exchange(Call(method.upper(), url, stream=True, **options)) as reply:
-            yield reply.response
+        call = Call(method.upper(), url, stream=True, **options)
+        async with self._exchange(call) as reply:
+            try:
+                yield reply.response
+            except httpx.TransportError as exc:
+                # The body broke off mid-download: a typed error, never a silently short report.
+                raise self._transport_failure(reply.response.request, exc, retry_safe=False).error from None
 
     # -- the pipeline ------------------------------------------------------------------------------------------
 

@@ -322,3 +322,31 @@ async def test_serial_gate_lets_200_concurrent_tasks_through_without_overlap(ser
         assert (server.overlaps, failures, server.served) == (0, 0, 200)
     else:  # the control: without the gate the same load overlaps, so the test above can fail
         assert server.overlaps > 0
+
+
+async def test_a_download_that_breaks_off_raises_a_typed_error() -> None:
+    from adops_async.core.reports import csv_rows
+    from adops_async.sandbox import Fault, Request, Response, Sandbox, route, serve
+
+    class Reports(Sandbox):
+        @route("GET", "/report")
+        async def report(self, request: Request) -> Response:
+            return Response.text("a,b\n" + "1,2\n" * 50_000, content_type="text/csv")
+
+    app = Reports()
+    app.inject(Fault("truncate", path="/report"))
+    rows = 0
+
+    async def download(client: BaseClient) -> None:
+        nonlocal rows
+        async with client.stream("GET", "/report") as response:
+            async for _ in csv_rows(response.aiter_bytes()):
+                rows += 1
+
+    with serve(app) as url:
+        async with BaseClient(base_url=url) as client:
+            with pytest.raises(TransportError, match=r"RemoteProtocolError|ReadError") as caught:
+                await download(client)
+    assert caught.value.url is not None
+    assert caught.value.url.endswith("/report")
+    assert rows == 50_000  # what arrived was delivered, and the missing end was reported, not swallowed
