@@ -58,15 +58,17 @@ class ReportJob(ABC):
         count = 0
         async with await anyio.open_file(path, "w", newline="", encoding="utf-8") as out:
             writer: Any = None
+            fields: list[str] = []
             buffer = _LineBuffer()
             async for row in self.rows():
                 if format == "jsonl":
                     buffer.write(json.dumps(row, default=str) + "\n")
                 else:
                     if writer is None:
-                        writer = csv.DictWriter(buffer, fieldnames=list(row))
-                        writer.writeheader()
-                    writer.writerow(row)
+                        fields = list(row)
+                        writer = csv.writer(buffer)
+                        writer.writerow(fields)
+                    writer.writerow([row.get(name, "") for name in fields])
                 count += 1
                 if buffer.size >= _WRITE_BATCH:  # one thread hop per batch, not per row
                     await out.write(buffer.take())
