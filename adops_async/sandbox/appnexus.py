@@ -445,9 +445,17 @@ class AppNexusSandbox(Sandbox):
         report = self.reports.get(request.arg("id", "") or "")
         if report is None or self.clock.now() < report["created"] + self.report_delay:
             return Response.text("report not ready", 404)
-        columns = [str(c) for c in report["spec"]["columns"]]
+        spec = report["spec"]
+        columns = [str(c) for c in spec["columns"]]
+        # Report pagination (XDOC report-pagination.md): offset/num_elements select a slice of the ordered rows.
+        first = int(spec.get("offset", 0))
+        last = (
+            report["rows"]
+            if spec.get("num_elements") is None
+            else min(report["rows"], first + int(spec["num_elements"]))
+        )
         lines = [",".join(columns)]
-        lines.extend(",".join(report_cell(c, n) for c in columns) for n in range(report["rows"]))
+        lines.extend(",".join(report_cell(c, n) for c in columns) for n in range(first, last))
         return Response.text("\n".join(lines) + "\n", content_type="text/csv")
 
 

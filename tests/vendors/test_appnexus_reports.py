@@ -44,3 +44,27 @@ async def test_a_failed_report_raises_instead_of_polling_for_15_minutes() -> Non
                 await an.reports.run(report_type="network_analytics", columns=COLUMNS, report_interval="yesterday")
             with pytest.raises(ValueError, match="report_interval or start_date"):
                 await an.reports.submit(report_type="network_analytics", columns=COLUMNS)
+
+
+async def test_a_large_report_is_fetched_page_by_page_behind_one_iterator() -> None:
+    app = AppNexusSandbox(speed=600, report_delay=5, report_rows=2_500)
+    orders = [{"order_by": "day", "direction": "ASC"}, {"order_by": "advertiser_id", "direction": "ASC"}]
+    with serve(app) as url:
+        async with AppNexus(username="api-user", password="secret", base_url=url, speed=600) as an:
+            with pytest.raises(ValueError, match="orders"):
+                await an.reports.run(
+                    report_type="network_analytics", columns=COLUMNS, report_interval="today", page_rows=10
+                )
+            job = await an.reports.run(
+                report_type="network_analytics",
+                columns=COLUMNS,
+                report_interval="today",
+                orders=orders,
+                page_rows=1_000,
+            )
+            rows = [row async for row in job.rows()]
+    assert rows == [{column: report_cell(column, n) for column in COLUMNS} for n in range(2_500)]
+    submitted = [r for r in app.records if r.method == "POST" and r.path == "/report"]
+    assert len(submitted) == 3  # offsets 0, 1,000, 2,000; the third page comes back short
+    assert [report["spec"]["offset"] for report in app.reports.values()] == [0, 1_000, 2_000]
+    assert app.violations == []

@@ -21,7 +21,7 @@ from ._models import (
     Site,
     User,
 )
-from ._reports import AppNexusReportJob, ReportFailed, Reports
+from ._reports import AppNexusReportJob, PagedReportJob, ReportFailed, Reports
 from ._resources import MAX_PAGE, AppNexusPaging, AppNexusResource
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "AppNexusDialect",
     "AppNexusPaging",
     "AppNexusReportJob",
+    "PagedReportJob",
     "AppNexusResource",
     "Campaign",
     "Creative",

@@ -23,7 +23,7 @@ from ._dialect import envelope
 if TYPE_CHECKING:
     from ._client import AppNexus
 
-__all__ = ["AppNexusReportJob", "ReportFailed", "Reports"]
+__all__ = ["AppNexusReportJob", "PagedReportJob", "ReportFailed", "Reports"]
 
 _WAITING = frozenset({"pending", "processing", "queued", "running", "new"})
 
@@ -160,11 +160,51 @@ class Reports:
             raise DecodeError("POST /report answered without a report_id", vendor=self.client.vendor)
         return AppNexusReportJob(self.client, report_id, format=format)
 
-    async def run(self, *, give_up_after: float = REPORT_TIMEOUT, **spec: Any) -> AppNexusReportJob:
+    async def run(
+        self, *, give_up_after: float = REPORT_TIMEOUT, page_rows: int | None = None, **spec: Any
+    ) -> AppNexusReportJob | PagedReportJob:
         """Submit a report and wait until it is ready (polling with backoff, at most the API's 15 minutes).
 
         Takes the arguments of :meth:`submit`. Then ``async for row in job.rows()`` or ``await job.save(path)``.
+
+        ``page_rows``: a report too large for one 15-minute run (about a million rows) is fetched as pages of this
+        many rows, each its own report with ``offset``/``num_elements``, behind the same ``rows()`` (the documented
+        report pagination; it needs ``orders`` covering every dimension, so pages neither overlap nor skip).
         """
+        if page_rows is not None:
+            if page_rows < 1:
+                raise ValueError("page_rows must be at least 1")
+            if not spec.get("orders"):
+                raise ValueError("report pagination needs orders= covering every dimension of the report")
+            return PagedReportJob(self, spec, page_rows, give_up_after)
         job = await self.submit(**spec)
         await job.wait(give_up_after=give_up_after)
         return job
+
+
+class PagedReportJob(ReportJob):
+    """A large report fetched page by page (``offset`` += ``num_elements`` until a page comes back short)."""
+
+    vendor = "appnexus"
+
+    def __init__(self, reports: Reports, spec: Mapping[str, Any], page_rows: int, give_up_after: float) -> None:
+        self._reports = reports
+        self._spec = dict(spec)
+        self.page_rows = page_rows
+        self._give_up_after = give_up_after
+        self.pages = 0
+        self.id = "paged"
+
+    async def rows(self) -> AsyncIterator[dict[str, Any]]:
+        offset = 0
+        while True:
+            job = await self._reports.submit(**self._spec, offset=offset, num_elements=self.page_rows)
+            await job.wait(give_up_after=self._give_up_after)
+            self.pages += 1
+            count = 0
+            async for row in job.rows():
+                count += 1
+                yield row
+            if count < self.page_rows:
+                return
+            offset += self.page_rows
