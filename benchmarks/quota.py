@@ -73,9 +73,8 @@ async def run(name: str, naive: bool) -> dict[str, Any]:
 
 
 async def main() -> None:
-    print(
-        f"quota: each vendor's demo pull, default gate vs naive retry-on-429 (a vendor minute lasts {60 / SPEED:g} s)"
-    )
+    print(f"quota: {PULLS} concurrent demo pulls per vendor, default gate vs naive retry-on-429")
+    print(f"       (sandboxes at speed {SPEED:g}: a vendor minute lasts {60 / SPEED:g} s; counts from the sandboxes)")
     for name in VENDORS:
         for naive in (False, True):
             r = await run(name, naive)
