@@ -43,12 +43,12 @@ async def test_5000_objects_pulled_exactly_once_whatever_the_page_base(
     assert app.responses_429 == app.cooldowns  # sequential pull: one refused request per pause, none inside one
 
 
-@pytest.mark.parametrize(("max_in_flight", "gets", "limit"), [(1, 1000, (50, 6.0)), (4, 160, (10, 12.0))])
+@pytest.mark.parametrize(("max_in_flight", "gets", "limit"), [(1, 1000, (10, 3.0)), (4, 160, (10, 12.0))])
 async def test_burst_of_concurrent_gets_pauses_the_whole_client(
     max_in_flight: int, gets: int, limit: tuple[int, float]
 ) -> None:
-    # The limit is tight for the throughput: 50 per 0.1 real s (the client could do more) with one in flight, 10 per
-    # 0.2 real s with four.
+    # The limit is far below the client's throughput even on a loaded machine: 10 per 0.05 real s (200/s) with one
+    # in flight, 10 per 0.2 real s with four.
     app = AdnuntiusSandbox(speed=60, rate_limit=limit)
     app.seed("lineitems", ({"id": f"li_{i}", "name": f"Line {i}", "order": None} for i in range(50)))
     results: list[str] = []

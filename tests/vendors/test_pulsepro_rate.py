@@ -64,9 +64,10 @@ async def test_pulling_3000_from_a_windowed_bucket_uses_every_window_with_no_429
     times = arrivals(app)
     windows = [sum(1 for t in times if 60 * k <= t - times[0] < 60 * (k + 1)) for k in range(3)]
     assert windows == [60, 60, 30]
-    for k in (1, 2):  # a new window is used as soon as it opens (Reset is whole seconds: ~1 s late, + latency)
+    for k in (1, 2):  # a new window is used as soon as it opens, not a refill cycle later (Reset is whole seconds:
+        # ~1 s late; a loaded 2-core machine adds up to a few vendor seconds = tens of real milliseconds)
         first = min(t for t in times if t - times[0] >= 60 * k)
-        assert first - times[0] - 60 * k < 3.0
+        assert first - times[0] - 60 * k < 10.0
 
 
 @pytest.mark.parametrize("refill", ["continuous", "window"])
