@@ -7,6 +7,7 @@ otherwise wait on itself.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -83,7 +84,7 @@ class Token:
     refresh_token: Secret | None = None
 
 
-class TokenAuth(Auth):
+class TokenAuth(Auth, ABC):
     """A login that returns a token: obtained lazily, refreshed before it expires, renewed once when rejected.
 
     Single-flight: when 50 tasks see their token rejected together, one login happens and the other 49 retry with
@@ -106,9 +107,9 @@ class TokenAuth(Auth):
         self.logins = 0
         """Logins performed (refreshes excluded), for tests and stats."""
 
+    @abstractmethod
     async def login(self, client: BaseClient) -> Token:
         """Log in with the stored credentials (through ``client.request(..., authenticate=False)``)."""
-        raise NotImplementedError
 
     async def refresh(self, client: BaseClient, token: Token) -> Token | None:
         """Exchange ``token`` (about to expire) for a new one; ``None`` when this vendor cannot, or it failed."""

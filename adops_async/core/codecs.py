@@ -7,6 +7,7 @@ need one, so there is nothing to gain by expanding them safely.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 from xml.parsers.expat import ExpatError
 
@@ -15,17 +16,17 @@ import xmltodict
 __all__ = ["Codec", "JsonCodec", "XmlCodec"]
 
 
-class Codec:
+class Codec(ABC):
     """Turns request payloads into bytes and response bytes into payloads."""
 
     content_type: ClassVar[str] = "application/octet-stream"
 
-    def encode(self, payload: Any) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def encode(self, payload: Any) -> bytes: ...
 
+    @abstractmethod
     def decode(self, body: bytes) -> Any:
         """Raise :class:`ValueError` (with a reason a person can act on) when the body is unreadable."""
-        raise NotImplementedError
 
 
 class JsonCodec(Codec):
