@@ -1,4 +1,5 @@
-"""A strict "N reads per window" server on a real loopback socket (uvicorn, in its own process), for benchmarks.
+"""A strict "N reads per window" server on a real loopback socket (uvicorn, in its own process), and a load driver,
+for benchmarks.
 
 It counts every request on arrival over a rolling window and answers 429 + Retry-After when the rule is broken, so
 the figures printed are the server's own count, not the client's opinion of itself. It runs in a separate process
@@ -14,10 +15,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import anyio
 import httpx
 
 
@@ -98,6 +100,21 @@ def serve(limit: int | None, window: float = 1.0) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(5)
+
+
+async def drive(get_one: Callable[[], Awaitable[object]], requests: int, tasks: int) -> float:
+    """Make ``requests`` calls of ``get_one`` from ``tasks`` workers sharing one queue; return the seconds taken."""
+    todo = iter(range(requests))
+
+    async def worker() -> None:
+        for _ in todo:
+            await get_one()
+
+    start = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for _ in range(tasks):
+            tg.start_soon(worker)
+    return time.perf_counter() - start
 
 
 def stats(base_url: str) -> dict[str, int]:

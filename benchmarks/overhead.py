@@ -8,12 +8,10 @@ decoding and JSON decoding. Reported as a ratio measured in the same run, sequen
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
-import anyio
 import httpx
-from _strict_server import serve
+from _strict_server import drive, serve
 
 from adops_async import BaseClient, HeaderAuth
 from adops_async.gates import Cooldown, Gate, MaxInFlight
@@ -22,17 +20,7 @@ N = 5_000
 
 
 async def timed(get_one: Callable[[], Awaitable[object]], tasks: int) -> float:
-    todo = iter(range(N))
-
-    async def worker() -> None:
-        for _ in todo:
-            await get_one()
-
-    start = time.perf_counter()
-    async with anyio.create_task_group() as tg:
-        for _ in range(tasks):
-            tg.start_soon(worker)
-    return time.perf_counter() - start
+    return await drive(get_one, N, tasks)
 
 
 async def main() -> None:

@@ -14,9 +14,8 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 
-import anyio
 import httpx
-from _strict_server import serve, stats
+from _strict_server import drive, serve, stats
 from aiolimiter import AsyncLimiter
 
 from adops_async import BaseClient, RetryPolicy
@@ -29,17 +28,9 @@ WINDOWS = (1.0, 5.0)
 
 async def pull(get_one: Callable[[], Awaitable[None]]) -> tuple[float, float]:
     """Run N requests from TASKS workers; return (when the last request started, when all were done)."""
-    todo = iter(range(N))
-
-    async def worker() -> None:
-        for _ in todo:
-            await get_one()
-
     start = time.perf_counter()
-    async with anyio.create_task_group() as tg:
-        for _ in range(TASKS):
-            tg.start_soon(worker)
-    return LAST_SENT[0] - start, time.perf_counter() - start
+    elapsed = await drive(get_one, N, TASKS)
+    return LAST_SENT[0] - start, elapsed
 
 
 LAST_SENT = [0.0]
