@@ -1,4 +1,7 @@
-"""A few lines of ASGI for tests: a handler gets (method, path, query, headers, body), returns a response."""
+"""A handler as an ASGI app, for in-process core tests: it gets the request, returns an :class:`Answer`.
+
+Built on the sandbox base (:class:`adops_async.sandbox.Sandbox`), which already turns ASGI into requests.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +9,10 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+from adops_async.sandbox import Request, Response, Sandbox
 
-
-@dataclass
-class Hit:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
+Hit = Request
 
 
 @dataclass
@@ -28,39 +21,28 @@ class Answer:
     body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
 
-    def encoded(self) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-        headers = [(k.lower().encode(), v.encode()) for k, v in self.headers.items()]
+    def response(self) -> Response:
+        headers = {k.lower(): v for k, v in self.headers.items()}
         if self.body is None:
-            return b"", headers
+            return Response(self.status, b"", headers)
         if isinstance(self.body, bytes):
-            return self.body, headers
+            return Response(self.status, self.body, headers)
         if isinstance(self.body, str):
-            return self.body.encode(), headers
-        return json.dumps(self.body).encode(), [(b"content-type", b"application/json"), *headers]
+            return Response(self.status, self.body.encode(), headers)
+        return Response(self.status, json.dumps(self.body).encode(), {"content-type": "application/json", **headers})
 
 
 Handler = Callable[[Hit], Awaitable[Answer]]
 
 
-def app(handler: Handler) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
-        assert scope["type"] == "http"
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        hit = Hit(
-            scope["method"],
-            scope["path"],
-            parse_qs(scope["query_string"].decode()),
-            {k.decode(): v.decode() for k, v in scope["headers"]},
-            body,
-        )
-        answer = await handler(hit)
-        payload, headers = answer.encoded()
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+class _HandlerApp(Sandbox):
+    def __init__(self, handler: Handler) -> None:
+        super().__init__()
+        self._handler = handler
 
-    return asgi
+    async def handle(self, request: Request) -> Response:
+        return (await self._handler(request)).response()
+
+
+def app(handler: Handler) -> Sandbox:
+    return _HandlerApp(handler)

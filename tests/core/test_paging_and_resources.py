@@ -37,7 +37,7 @@ class Collection:
         self.pages_served = 0
 
     async def __call__(self, hit: Hit) -> Answer:
-        q = {k: v[0] for k, v in hit.query.items()}
+        q = dict(hit.query)
         rows = sorted(self.items.values(), key=lambda r: r["id"])
         if hit.path == "/things" and hit.method == "GET":
             self.pages_served += 1
