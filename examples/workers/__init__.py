@@ -1,0 +1,1 @@
+"""Several arq workers pulling AppNexus reports on one shared member quota (see README.md)."""

@@ -1,0 +1,100 @@
+"""An arq worker that pulls one AppNexus report per job, on a member quota shared by every worker through Redis.
+
+Run as many as you like, each with the same environment::
+
+    arq examples.workers.worker.WorkerSettings
+
+Environment: ``ADOPS_REDIS_URL`` (jobs and quota), ``ADOPS_APPNEXUS_USERNAME``/``_PASSWORD``/``_BASE_URL``,
+``ADOPS_APPNEXUS_MEMBER`` (the member whose quota is shared), ``ADOPS_APPNEXUS_READS``/``_WRITES`` (when the account's
+limits are not the documented 100/60 per minute), ``ADOPS_REPORT_DIR``, ``ADOPS_QUEUE``, ``ADOPS_REDIS_PREFIX`` and
+``ADOPS_SPEED`` (for compressed-clock sandboxes only).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from arq.connections import RedisSettings
+
+from adops_async import AppNexus, RedisStore
+
+REDIS_URL = os.environ.get("ADOPS_REDIS_URL", "redis://127.0.0.1:6379/0")
+QUEUE = os.environ.get("ADOPS_QUEUE", "adops:reports")
+COLUMNS = ["day", "imps", "clicks"]
+
+# Under arq's logger, so that the arq command prints it.
+log = logging.getLogger("arq.adops")
+
+
+async def open_appnexus(stack: AsyncExitStack) -> AppNexus:
+    """An AppNexus client whose quota, cooldowns and logins live in Redis: one budget for every process."""
+    env = os.environ
+    store = RedisStore(REDIS_URL, prefix=env.get("ADOPS_REDIS_PREFIX", "adops:"))
+    stack.push_async_callback(store.aclose)
+    client = AppNexus(
+        username=env["ADOPS_APPNEXUS_USERNAME"],
+        password=env["ADOPS_APPNEXUS_PASSWORD"],
+        base_url=env.get("ADOPS_APPNEXUS_BASE_URL", "https://api.appnexus.com"),
+        store=store,
+        member_key=env["ADOPS_APPNEXUS_MEMBER"],
+        reads=int(env.get("ADOPS_APPNEXUS_READS", "100")),
+        writes=int(env.get("ADOPS_APPNEXUS_WRITES", "60")),
+        speed=float(env.get("ADOPS_SPEED", "1")),
+    )
+    return await stack.enter_async_context(client)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    stack = AsyncExitStack()
+    ctx["stack"] = stack
+    ctx["appnexus"] = await open_appnexus(stack)
+    ctx["report_dir"] = Path(os.environ.get("ADOPS_REPORT_DIR", "reports"))
+    ctx["report_dir"].mkdir(parents=True, exist_ok=True)
+    ctx["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    log.info("worker %s ready: member %s", ctx["worker"], os.environ["ADOPS_APPNEXUS_MEMBER"])
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    if "stack" in ctx:
+        await ctx["stack"].aclose()
+
+
+async def pull_report(ctx: dict[str, Any], advertiser_id: int) -> dict[str, Any]:
+    """Yesterday's delivery of one advertiser, saved as ``<report_dir>/advertiser-<id>.csv``."""
+    appnexus: AppNexus = ctx["appnexus"]
+    advertiser = await appnexus.advertisers.get(advertiser_id)
+    job = await appnexus.reports.run(
+        report_type="network_analytics",
+        columns=COLUMNS,
+        report_interval="yesterday",
+        filters=[{"advertiser_id": advertiser_id}],
+    )
+    path: Path = ctx["report_dir"] / f"advertiser-{advertiser_id}.csv"
+    partial = path.with_suffix(".part")  # a job killed mid-download must not leave a file that looks complete
+    rows = await job.save(partial)
+    partial.replace(path)
+    return {
+        "advertiser_id": advertiser_id,
+        "name": advertiser.name,
+        "rows": rows,
+        "path": str(path),
+        "worker": ctx["worker"],
+    }
+
+
+class WorkerSettings:
+    functions = (pull_report,)
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = RedisSettings.from_dsn(REDIS_URL)
+    queue_name = QUEUE
+    # The member quota, not the worker count, bounds throughput; 3 workers x 5 jobs also stay within the 15
+    # requests in flight AppNexus allows per user.
+    max_jobs = 5
+    # A report may take the API's 15 minutes, on top of its turn on the shared quota.
+    job_timeout = 1_800

@@ -1,0 +1,106 @@
+"""The arq workers example end to end: 2 worker processes on a real Redis, one AppNexus member quota between them."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+from arq import create_pool
+from arq.connections import RedisSettings
+
+from adops_async.sandbox import serve
+from adops_async.sandbox.appnexus import AppNexusSandbox, report_cell
+from examples.workers.enqueue import pull_reports
+from examples.workers.worker import COLUMNS
+
+from ..redis_server import RedisServer
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEED = 60  # a vendor minute per real second
+READS = 30  # per vendor minute; the 12 jobs need about 84 reads, so both workers wait on the shared quota
+ROWS = 500
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # arq is asyncio-only
+
+
+@contextmanager
+def workers(count: int, env: Mapping[str, str], logs: Path) -> Iterator[None]:
+    """``count`` arq worker processes, each with its client open before this yields; stopped whatever happens."""
+    started: list[tuple[subprocess.Popen[bytes], Path]] = []
+    try:
+        for n in range(count):
+            log = logs / f"worker{n}.log"
+            with log.open("wb") as out:
+                command = [sys.executable, "-m", "arq", "examples.workers.worker.WorkerSettings"]
+                process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=out)
+            started.append((process, log))
+        # Jobs are enqueued only once every worker polls: otherwise the first one up could take them all.
+        deadline = time.monotonic() + 20
+        for process, log in started:
+            while " ready: " not in log.read_text():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"worker did not start:\n{log.read_text()}")
+                time.sleep(0.05)
+        yield
+    finally:
+        for process, _ in started:
+            process.terminate()
+        for process, _ in started:
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def test_two_workers_pull_every_report_on_one_shared_quota(redis_server: RedisServer, tmp_path: Path) -> None:
+    sandbox = AppNexusSandbox(speed=SPEED, reads=READS, report_delay=10, report_rows=ROWS)
+    advertisers = [sandbox.add("advertiser", name=f"Advertiser {n}")["id"] for n in range(12)]
+    run = uuid.uuid4().hex  # a queue and key prefix of its own on the session's Redis
+    with serve(sandbox) as url:
+        env = {
+            "ADOPS_REDIS_URL": redis_server.url,
+            "ADOPS_REDIS_PREFIX": f"test-workers:{run}:",
+            "ADOPS_QUEUE": f"test-workers:{run}:queue",
+            "ADOPS_APPNEXUS_BASE_URL": url,
+            "ADOPS_APPNEXUS_USERNAME": "api-user",
+            "ADOPS_APPNEXUS_PASSWORD": "secret",
+            "ADOPS_APPNEXUS_MEMBER": "1",
+            "ADOPS_APPNEXUS_READS": str(READS),
+            "ADOPS_SPEED": str(SPEED),
+            "ADOPS_REPORT_DIR": str(tmp_path / "reports"),
+        }
+        with workers(2, env, tmp_path):
+            redis = await create_pool(RedisSettings.from_dsn(redis_server.url), default_queue_name=env["ADOPS_QUEUE"])
+            try:
+                results = await pull_reports(redis, advertisers, timeout=20)
+            finally:
+                await redis.aclose()
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    summaries = [r for r in results if not isinstance(r, BaseException)]
+    assert [(s["advertiser_id"], s["name"], s["rows"]) for s in summaries] == [
+        (a, f"Advertiser {n}", ROWS) for n, a in enumerate(advertisers)
+    ]
+    expected = [{column: report_cell(column, n) for column in COLUMNS} for n in range(ROWS)]
+    for summary in summaries:
+        assert list(csv.DictReader((await anyio.Path(summary["path"]).read_text()).splitlines())) == expected
+    assert len({s["worker"] for s in summaries}) == 2
+    assert sorted(r["spec"]["filters"][0]["advertiser_id"] for r in sandbox.reports.values()) == advertisers
+    # Per-process budgets would have let 2 x READS reads into one vendor minute, and there were more than that.
+    assert sandbox.count("GET") > 2 * READS
+    assert sandbox.violations == []
