@@ -17,9 +17,11 @@ from .core.errors import (
     Conflict,
     DecodeError,
     IntegrityError,
+    LeaseLost,
     NotFound,
     PermissionDenied,
     QuotaExceeded,
+    QuotaStoreUnavailable,
     RateLimited,
     ServerError,
     TransportError,
@@ -33,6 +35,7 @@ from .core.priority import priority
 from .core.redact import Secret
 from .core.resources import Resource
 from .core.retry import RetryPolicy
+from .core.shared import RedisStore
 from .ops import AdOps, Advertiser, Campaign, Creative, Entity, LineItem, SourceFailure
 from .vendors.adnuntius import Adnuntius
 from .vendors.appnexus import AppNexus
@@ -67,6 +70,7 @@ __all__ = [
     "Gate",
     "HeaderAuth",
     "IntegrityError",
+    "LeaseLost",
     "JsonCodec",
     "Kind",
     "LineItem",
@@ -83,7 +87,9 @@ __all__ = [
     "Priority",
     "PulsePro",
     "QuotaExceeded",
+    "QuotaStoreUnavailable",
     "RateLimited",
+    "RedisStore",
     "ReadWriteQuota",
     "Reply",
     "Resource",

@@ -5,13 +5,15 @@
         response = await http.get(url)
         slot.observe(response.status_code, response.headers)
 
-Every vendor client takes ``gate=`` to replace its default one.
+Every vendor client takes ``gate=`` to replace its default one, and ``store=RedisStore(...)`` to share its default
+gate's budget with every other process of the account.
 """
 
 from .core.clock import AnyioClock, Clock, ScaledClock, VirtualClock
 from .core.gate import CooldownEvent, Gate, GateStats, Slot
 from .core.meters import Gcra, GcraState, MemoryStore, SlidingLog
 from .core.policies import Cooldown, Kind, MaxInFlight, Policy, Priority, ReadWriteQuota, Serial, TokenBucket
+from .core.shared import RedisStore
 
 __all__ = [
     "AnyioClock",
@@ -28,6 +30,7 @@ __all__ = [
     "Policy",
     "Priority",
     "ReadWriteQuota",
+    "RedisStore",
     "ScaledClock",
     "Serial",
     "SlidingLog",

@@ -23,7 +23,9 @@ __all__ = [
     "IntegrityError",
     "NotFound",
     "PermissionDenied",
+    "LeaseLost",
     "QuotaExceeded",
+    "QuotaStoreUnavailable",
     "RateLimited",
     "ServerError",
     "TransportError",
@@ -177,6 +179,18 @@ class RateLimited(AdOpsError):
     def __init__(self, message: str, *, retry_after: float | None = None, **context: Unpack[ErrorContext]) -> None:
         self.retry_after = retry_after
         super().__init__(message, **context)
+
+
+class QuotaStoreUnavailable(AdOpsError):
+    """The shared quota store (Redis) did not answer, so the request was not sent: never an unmetered call.
+
+    Raised with ``on_store_error="fail"`` (the default); ``"local"`` meters a conservative share locally instead.
+    """
+
+
+class LeaseLost(QuotaStoreUnavailable):
+    """A shared :class:`~adops_async.gates.Serial` lease could not be renewed, so the request was stopped before the
+    lease ran out (another process may hold the slot next)."""
 
 
 class ServerError(AdOpsError):

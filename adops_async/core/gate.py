@@ -25,7 +25,9 @@ import anyio
 import httpx
 
 from .clock import AnyioClock, Clock
-from .policies import Cooldown, Kind, Observation, Policy, Priority
+from .errors import LeaseLost, QuotaStoreUnavailable
+from .policies import Cooldown, Kind, Observation, Policy, Priority, Serial, Turn
+from .shared import RedisStore
 
 __all__ = ["CooldownEvent", "Gate", "GateStats", "Slot"]
 
@@ -73,6 +75,8 @@ class _Waiter:
     admissible: bool = False
     deadline: float | None = None
     queued: bool = True
+    taking: bool = False
+    """Asking the shared store: keeps its place at the head and one permit until the answer."""
 
 
 class Gate:
@@ -108,6 +112,16 @@ class Gate:
         self._seq = itertools.count()
         self._admitted = 0
         self._stats = GateStats(0, self._capacity, {}, {}, None)
+        self._shared = [p for p in policies if p.shared is not None]
+        stores = {id(p.shared): p.shared for p in self._shared}
+        if len(stores) > 1:
+            raise ValueError("the shared policies of one gate must use the same RedisStore")
+        self.store: RedisStore | None = next(iter(stores.values()), None)
+        """The shared store of this gate's policies, if any (asyncio only: redis-py's client is)."""
+        self._serial = next((p for p in self._shared if isinstance(p, Serial)), None)
+        self._speed = float(getattr(self.clock, "speed", 1.0))
+        # Until when the shared store said no, per kind: no point asking again before.
+        self._hint = dict.fromkeys(Kind, -math.inf)
 
     @property
     def waiting(self) -> int:
@@ -152,7 +166,7 @@ class Gate:
     # -- admission ---------------------------------------------------------------------------------------------
 
     def _ready_at(self, kind: Kind, now: float) -> float:
-        ready = now
+        ready = self._hint[kind] if self.store is not None else now
         for policy in self.policies:
             ready = max(ready, policy.ready_at(kind, now))
         return ready
@@ -162,7 +176,7 @@ class Gate:
 
     async def _acquire(self, slot: Slot) -> None:
         now = self.clock.now()
-        if not self._waiting and self._has_permit() and self._ready_at(slot.kind, now) <= now:
+        if self.store is None and not self._waiting and self._has_permit() and self._ready_at(slot.kind, now) <= now:
             self._admit(slot, now)
             return
         waiter = _Waiter(slot.kind, slot.priority, next(self._seq), now)
@@ -171,13 +185,17 @@ class Gate:
         try:
             while True:
                 self._dispatch()
-                if waiter.admissible:
+                if waiter.admissible and (self.store is None or await self._take(waiter, slot)):
                     break
+                if waiter.admissible:
+                    continue
                 waiter.event = anyio.Event()
                 await self.clock.wait(waiter.event, waiter.deadline)
         except BaseException:
+            waiter.taking = False
             self._dequeue(waiter)
             self._dispatch()
+            await self._leave(slot)
             raise
         self._dequeue(waiter)
         now = self.clock.now()
@@ -186,6 +204,56 @@ class Gate:
         self._stats.wait_time += now - waiter.since
         self._admit(slot, now)
         self._dispatch()
+
+    # -- the shared store ----------------------------------------------------------------------------------------
+
+    async def _take(self, waiter: _Waiter, slot: Slot) -> bool:
+        """Ask the shared store for this waiter's turn (one script for every shared policy); ``True`` if granted."""
+        assert self.store is not None
+        now = self.clock.now()
+        if slot.turn is None:  # one token per waiter, so a Serial waiter keeps its ticket across asks
+            slot.turn = Turn(slot.kind, self.store.token(), self._speed, now)
+        slot.turn.now = now
+        steps = [step for policy in self._shared for step in policy.take_steps(slot.turn)]
+        waiter.taking = True
+        try:
+            slot.lease_from = anyio.current_time()
+            grant = await self.store.take(steps, self._speed)
+            if grant.admitted:
+                slot.turn.seq = grant.seq
+                return True
+            self._hint[slot.kind] = self.clock.now() + grant.wait
+            if grant.blocker == "S" and self._serial is not None:
+                # Another process holds the lease: its release publishes, so wait for that (or re-ask soon, so a
+                # waiter that stops asking is known to have died).
+                await self.store.wait_freed(self._serial.channel, min(grant.wait / self._speed, Serial.STALE / 3))
+                self._hint[slot.kind] = -math.inf
+            return False
+        finally:
+            waiter.taking = False
+
+    async def _leave(self, slot: Slot) -> None:
+        """A waiter gave up: leave the Serial queue at once rather than blocking it until the waiter counts as dead."""
+        if slot.turn is None or self._serial is None or self.store is None:
+            return
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.store.settle(self._serial.leave_steps(slot.turn), self._speed)
+            except QuotaStoreUnavailable:
+                logger.warning("could not leave the shared Serial queue; the place lapses after %s s", Serial.STALE)
+
+    async def _settle(self, slot: Slot) -> None:
+        """After the response: release the shared log entries, publish pauses and rate headers, free the lease."""
+        if slot.turn is None or self.store is None:
+            return
+        slot.turn.now = self.clock.now()
+        steps = [step for policy in self._shared for step in policy.settle_steps(slot.turn)]
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.store.settle(steps, self._speed)
+            except QuotaStoreUnavailable:
+                # Nothing is lost that matters: entries and the lease expire on their own, conservatively.
+                logger.warning("could not settle with the shared quota store; its entries expire on their own")
 
     def _admit(self, slot: Slot, now: float) -> None:
         self._in_flight += 1
@@ -247,6 +315,9 @@ class Gate:
         now = self.clock.now()
         free = float("inf") if self._capacity is None else self._capacity - self._in_flight
         for waiter in heads:
+            if waiter.taking:
+                free -= 1
+                continue
             if free <= 0:
                 self._tell(waiter, admissible=False, deadline=None)
                 continue
@@ -273,6 +344,8 @@ class Gate:
             self._stats.responses_503 += 1
         before = [c.until for c in self._cooldowns]
         seen = Observation(status, headers, now, self._admitted - slot.index)
+        if slot.turn is not None:
+            slot.turn.seen = seen
         for policy in self.policies:
             policy.observe(seen)
         if any(c.until > old for c, old in zip(self._cooldowns, before, strict=False)):
@@ -290,7 +363,7 @@ class Gate:
 class Slot:
     """One admission through a :class:`Gate`; an async context manager. Report the response with :meth:`observe`."""
 
-    __slots__ = ("gate", "holding", "index", "kind", "priority")
+    __slots__ = ("_lease", "gate", "holding", "index", "kind", "lease_from", "priority", "turn")
 
     def __init__(self, gate: Gate, kind: Kind, priority: Priority) -> None:
         self.gate = gate
@@ -298,16 +371,82 @@ class Slot:
         self.priority = priority
         self.index = 0
         self.holding = False
+        self.turn: Turn | None = None
+        self.lease_from = 0.0
+        self._lease: _LeaseGuard | None = None
 
     async def __aenter__(self) -> Slot:
         await self.gate._acquire(self)
+        serial, store = self.gate._serial, self.gate.store
+        if self.turn is not None and serial is not None and store is not None:
+            self._lease = _LeaseGuard(store, serial, self.turn.token, self.lease_from)
+            try:
+                await self._lease.__aenter__()
+            except BaseException:
+                self._lease = None
+                await self._close()
+                raise
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    ) -> bool:
+        lease, self._lease = self._lease, None
+        try:
+            if lease is not None:
+                return lease.exit(exc_type, exc, tb)
+            return False
+        finally:
+            if lease is not None:
+                await lease.stop()
+            await self._close()
+
+    async def _close(self) -> None:
+        await self.gate._settle(self)
+        self.turn = None
         self.gate._release(self)
 
     def observe(self, status: int, headers: httpx.Headers) -> None:
         """Feed the response to the gate's policies (rate headers, 429/503 with Retry-After)."""
         self.gate._observe(self, status, headers)
+
+
+class _LeaseGuard:
+    """Keeps a shared Serial lease while the request runs: renews it every third of the lease, and stops the request
+    before a lease it could not renew runs out, so two processes' requests never overlap."""
+
+    def __init__(self, store: RedisStore, serial: Serial, token: str, taken_at: float) -> None:
+        self.store, self.serial, self.token = store, serial, token
+        self.margin = store.lease / 10
+        # Measured from before the take was sent: the lease cannot have started earlier than that.
+        self.scope = anyio.CancelScope(deadline=taken_at + store.lease - self.margin)
+        self._renewals = anyio.create_task_group()
+
+    async def __aenter__(self) -> None:
+        await self._renewals.__aenter__()
+        self._renewals.start_soon(self._renew)
+        self.scope.__enter__()
+
+    async def _renew(self) -> None:
+        lease_key = self.serial.shared_lease_key
+        while True:
+            await anyio.sleep(self.store.lease / 3)
+            asked_at = anyio.current_time()
+            try:
+                renewed = await self.store.renew(lease_key, self.token, self.store.lease)
+            except QuotaStoreUnavailable:
+                renewed = False
+            if not renewed:
+                logger.warning("could not renew the shared Serial lease; the request stops before it runs out")
+                return
+            self.scope.deadline = asked_at + self.store.lease - self.margin
+
+    def exit(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool:
+        swallowed = bool(self.scope.__exit__(exc_type, exc, tb))
+        if self.scope.cancelled_caught:
+            raise LeaseLost(f"the shared Serial lease ran out ({self.store.lease} s) before the request finished")
+        return swallowed
+
+    async def stop(self) -> None:
+        self._renewals.cancel_scope.cancel()
+        await self._renewals.__aexit__(None, None, None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,6 +17,7 @@ import httpx
 
 from .headers import parse_rate_limit, parse_retry_after
 from .meters import Gcra, MemoryStore, SlidingLog
+from .shared import RedisStore, Step
 
 __all__ = [
     "Cooldown",
@@ -27,7 +28,11 @@ __all__ = [
     "ReadWriteQuota",
     "Serial",
     "TokenBucket",
+    "Turn",
 ]
+
+Store = MemoryStore | RedisStore
+"""Where a policy keeps its state: this process (default) or Redis, shared by every process of the account."""
 
 
 class Kind(str, enum.Enum):
@@ -64,11 +69,43 @@ class Observation:
     """How many requests this gate admitted after the one that got this response (they may not be counted yet)."""
 
 
+@dataclass
+class Turn:
+    """One admission's part in a shared store: what its take wrote, and what its settle must release."""
+
+    kind: Kind
+    token: str
+    """Random id of this admission (its sliding-log entry, its Serial lease)."""
+    speed: float
+    """Clock seconds per real second (the gate clock's), for the store's durations."""
+    now: float
+    """The gate clock when the take or settle was built."""
+    seq: int = 0
+    seen: Observation | None = None
+    """The response's observation, once there is one."""
+
+
 class Policy:
-    """Base class of gate policies. The defaults admit everything at once and learn nothing."""
+    """Base class of gate policies. The defaults admit everything at once and learn nothing.
+
+    A policy built with a :class:`~adops_async.gates.RedisStore` is *shared*: the gate asks the store (one script per
+    admission) instead of :meth:`ready_at`/:meth:`admit`, through :meth:`take_steps` and :meth:`settle_steps`.
+    """
 
     capacity: int | None = None
     """At most this many requests in flight, or ``None`` for no cap."""
+    shared: RedisStore | None = None
+    """The store this policy's state lives in when it is shared across processes."""
+    local: bool = True
+    """``False`` while shared mode holds; ``True`` for local policies and for shared ones that fell back to local."""
+
+    def take_steps(self, turn: Turn) -> Sequence[Step]:
+        """What a shared take checks and takes for this policy."""
+        return ()
+
+    def settle_steps(self, turn: Turn) -> Sequence[Step]:
+        """What a shared settle writes after the response (or after a failed or cancelled request)."""
+        return ()
 
     def ready_at(self, kind: Kind, now: float) -> float:
         return now
@@ -101,10 +138,40 @@ class MaxInFlight(Policy):
 
 
 class Serial(MaxInFlight):
-    """One request in flight at a time, logins and polls included (Ooyala Pulse's rule)."""
+    """One request in flight at a time, logins and polls included (Ooyala Pulse's rule).
 
-    def __init__(self) -> None:
+    With a :class:`~adops_async.gates.RedisStore` the one slot is shared by every process of the credentials: a
+    lease (``SET NX PX`` with a random token, renewed while the request runs, freed by compare-and-delete) handed out
+    in ticket order, so processes take turns first come, first served. Guarantee: a request runs only while its
+    process holds the lease, and is stopped (:class:`~adops_async.LeaseLost`) before a lease it could not renew
+    runs out; a process that dies frees the slot when its lease ends. Limit: a server that keeps working on a
+    request after the client gave up on it is beyond any client's reach, so keep ``lease`` above the slowest
+    response.
+    """
+
+    STALE = 3.0
+    """Real seconds after which a waiting process that stopped asking (it died) loses its place in the queue."""
+
+    def __init__(self, *, store: Store | None = None, key: str | None = None) -> None:
         super().__init__(1)
+        self.shared = _shared_key(store, key, "Serial")
+        self.local = self.shared is None
+        if self.shared is not None:
+            assert key is not None
+            self._keys = tuple(self.shared.key(key, part) for part in ("lease", "queue", "seen", "tickets"))
+            self.shared_lease_key = self._keys[0]
+            self.channel = self.shared.key(key, "freed")
+
+    def take_steps(self, turn: Turn) -> Sequence[Step]:
+        assert self.shared is not None
+        return (Step("S", self._keys, (turn.token, int(self.shared.lease * 1000), self.STALE * turn.speed)),)
+
+    def settle_steps(self, turn: Turn) -> Sequence[Step]:
+        return (Step("U", self._keys[:1], (turn.token, self.channel)),)
+
+    def leave_steps(self, turn: Turn) -> Sequence[Step]:
+        """A waiter that gave up leaves the queue (and frees the lease if the take got it after all)."""
+        return (Step("Q", self._keys[:3], (turn.token, self.channel)),)
 
     def __repr__(self) -> str:
         return "Serial()"
@@ -115,6 +182,14 @@ def _store_key(key: str | None, kind: str) -> str:
     return f"{key or uuid.uuid4().hex}:{kind}"
 
 
+def _shared_key(store: Store | None, key: str | None, policy: str) -> RedisStore | None:
+    if not isinstance(store, RedisStore):
+        return None
+    if not key:
+        raise ValueError(f"{policy} with a RedisStore needs key= (the account it meters, e.g. the member id)")
+    return store
+
+
 class ReadWriteQuota(Policy):
     """``reads`` reads and ``writes`` writes in any rolling window of ``per`` seconds (AppNexus, per member).
 
@@ -122,7 +197,8 @@ class ReadWriteQuota(Policy):
     vendor counts it, and each request goes at the first instant the rule allows. A request counts until ``per``
     seconds after its response, so network latency can never squeeze two windows' worth into one on the vendor's
     side; ``margin`` adds seconds on top. Gates that pass the same ``store`` and ``key`` share one budget (every
-    client of one AppNexus member should).
+    client of one AppNexus member should); with a :class:`~adops_async.gates.RedisStore` that holds across processes
+    and hosts (the log is a sorted set; an entry of a process that died counts until ``lease`` after it was admitted).
     """
 
     def __init__(
@@ -132,24 +208,45 @@ class ReadWriteQuota(Policy):
         per: float = 60.0,
         *,
         margin: float = 0.0,
-        store: MemoryStore | None = None,
+        store: Store | None = None,
         key: str | None = None,
     ) -> None:
-        self.reads, self.writes, self.per = reads, writes, per
-        self._meters = {Kind.READ: SlidingLog(reads, per, margin), Kind.WRITE: SlidingLog(writes, per, margin)}
-        store = store or MemoryStore()
-        self._logs = {kind: store.log(_store_key(key, kind.value)) for kind in Kind}
+        self.reads, self.writes, self.per, self.margin = reads, writes, per, margin
+        self.shared = _shared_key(store, key, "ReadWriteQuota")
+        self.local = self.shared is None
+        limits = {Kind.READ: reads, Kind.WRITE: writes}
+        if self.shared is not None:
+            assert key is not None
+            self._keys = {kind: self.shared.key(key, f"{kind.value}s") for kind in Kind}
+            # While Redis is down ("local" mode) this process meters its share of the budget.
+            limits = {kind: max(1, n // self.shared.expected_processes) for kind, n in limits.items()}
+        self._meters = {kind: SlidingLog(limits[kind], per, margin) for kind in Kind}
+        memory = store if isinstance(store, MemoryStore) else MemoryStore()
+        self._logs = {kind: memory.log(_store_key(None if self.shared else key, kind.value)) for kind in Kind}
 
     def ready_at(self, kind: Kind, now: float) -> float:
-        return self._meters[kind].ready_at(self._logs[kind], now)
+        return self._meters[kind].ready_at(self._logs[kind], now) if self.local else now
 
     def admit(self, kind: Kind, now: float) -> None:
-        self._meters[kind].admit(self._logs[kind], now)
+        if self.local:
+            self._meters[kind].admit(self._logs[kind], now)
 
     def release(self, kind: Kind, now: float) -> None:
-        self._meters[kind].release(self._logs[kind], now)
+        if self.local:
+            self._meters[kind].release(self._logs[kind], now)
+
+    def take_steps(self, turn: Turn) -> Sequence[Step]:
+        assert self.shared is not None
+        limit = self.reads if turn.kind is Kind.READ else self.writes
+        lease = self.shared.lease * turn.speed
+        return (Step("L", (self._keys[turn.kind],), (limit, self.per + self.margin, lease, turn.token)),)
+
+    def settle_steps(self, turn: Turn) -> Sequence[Step]:
+        return (Step("R", (self._keys[turn.kind],), (self.per + self.margin, turn.token)),)
 
     def budgets(self, now: float) -> Mapping[str, int]:
+        if not self.local:
+            return {}
         return {f"{kind.value}s": self._meters[kind].left(self._logs[kind], now) for kind in Kind}
 
     def __repr__(self) -> str:
@@ -178,31 +275,61 @@ class TokenBucket(Policy):
         burst: int = 60,
         *,
         reset: Literal["refill", "full"] = "refill",
-        store: MemoryStore | None = None,
+        store: Store | None = None,
         key: str | None = None,
     ) -> None:
         if reset not in ("refill", "full"):
             raise ValueError('reset is "refill" or "full"')
         self.rate, self.per, self.burst = rate, per, burst
         self.reset = reset
+        self.shared = _shared_key(store, key, "TokenBucket")
+        self.local = self.shared is None
         self._meter = Gcra(rate, per, burst)
-        self._state = (store or MemoryStore()).bucket(_store_key(key, "bucket"))
+        if self.shared is not None:
+            assert key is not None
+            self._key = self.shared.key(key, "bucket")
+            share = self.shared.expected_processes
+            self._fallback = Gcra(rate / share, per, max(1, burst // share))
+        memory = store if isinstance(store, MemoryStore) else MemoryStore()
+        self._state = memory.bucket(_store_key(None if self.shared else key, "bucket"))
         self._held_left = 0
         self._held_until = float("-inf")
+
+    @property
+    def _local_meter(self) -> Gcra:
+        return self._fallback if self.shared is not None else self._meter
 
     def _holding(self, now: float) -> bool:
         return now < self._held_until
 
     def ready_at(self, kind: Kind, now: float) -> float:
-        ready = self._meter.ready_at(self._state, now)
+        if not self.local:
+            return now
+        ready = self._local_meter.ready_at(self._state, now)
         if self._holding(now) and self._held_left <= 0:
             ready = max(ready, self._held_until)
         return ready
 
     def admit(self, kind: Kind, now: float) -> None:
-        self._meter.admit(self._state, now)
+        if not self.local:
+            return
+        self._local_meter.admit(self._state, now)
         if self._holding(now):
             self._held_left -= 1
+
+    def take_steps(self, turn: Turn) -> Sequence[Step]:
+        return (Step("B", (self._key,), (self._meter.interval, self._meter.tolerance)),)
+
+    def settle_steps(self, turn: Turn) -> Sequence[Step]:
+        seen = turn.seen
+        state = parse_rate_limit(seen.headers) if seen is not None else None
+        if seen is None or state is None or state.remaining is None:
+            return ()
+        # The script counts the admissions of every process after this one (``seq``), not only this gate's.
+        reset = state.reset if self.reset == "refill" and state.reset is not None and state.reset > 0 else -1
+        meter, age = self._meter, turn.now - seen.now
+        args = (meter.interval, meter.tolerance, meter.burst, state.remaining, reset, turn.seq, age)
+        return (Step("D", (self._key,), args),)
 
     def observe(self, seen: Observation) -> None:
         state = parse_rate_limit(seen.headers)
@@ -215,10 +342,10 @@ class TokenBucket(Policy):
                 self.rate = min(self.rate, server_rate * self.per)
                 self.burst = min(self.burst, server_burst)
                 self._meter = Gcra(self.rate, self.per, self.burst)
-        if state.remaining is None:
+        if state.remaining is None or not self.local:
             return
         left = max(0, state.remaining - seen.later)
-        self._meter.lower_to(self._state, seen.now, left)
+        self._local_meter.lower_to(self._state, seen.now, left)
         if self.reset == "refill" and state.reset is not None and state.reset > 0:
             until = seen.now + state.reset
             if self._holding(seen.now):
@@ -228,7 +355,9 @@ class TokenBucket(Policy):
                 self._held_left, self._held_until = left, until
 
     def budgets(self, now: float) -> Mapping[str, int]:
-        left = self._meter.left(self._state, now)
+        if not self.local:
+            return {}
+        left = self._local_meter.left(self._state, now)
         if self._holding(now):
             left = min(left, max(0, self._held_left))
         return {"bucket": left}
@@ -245,12 +374,32 @@ class Cooldown(Policy):
     never shorten it.
     """
 
-    def __init__(self, default_wait: float = 1.0) -> None:
+    def __init__(self, default_wait: float = 1.0, *, store: Store | None = None, key: str | None = None) -> None:
         self.default_wait = default_wait
         self.until = float("-inf")
+        self.shared = _shared_key(store, key, "Cooldown")
+        # The local pause stays in force in shared mode too: this process stops at once, before its next take.
+        self.local = True
+        if self.shared is not None:
+            assert key is not None
+            self._key = self.shared.key(key, "cooldown")
+        self._published = float("-inf")
 
     def ready_at(self, kind: Kind, now: float) -> float:
         return max(now, self.until)
+
+    def take_steps(self, turn: Turn) -> Sequence[Step]:
+        # A pause this process learnt outside a slot (a vendor's own rate signal) travels with its next take.
+        return (*self._publish(turn.now), Step("C", (self._key,)))
+
+    def settle_steps(self, turn: Turn) -> Sequence[Step]:
+        return self._publish(turn.now)
+
+    def _publish(self, now: float) -> tuple[Step, ...]:
+        if self.until <= max(self._published, now):
+            return ()
+        self._published = self.until
+        return (Step("X", (self._key,), (self.until - now,)),)
 
     def extend(self, until: float) -> bool:
         """Pause until ``until`` unless already paused longer; ``True`` when the pause grew."""

@@ -75,6 +75,13 @@ class BookingRoutes(OoyalaCore):
 
     # -- create, read, replace, delete (one set of handlers for the three bean kinds) ----------------------------
 
+    def seed(self, kind: str, count: int) -> list[str]:
+        """Store ``count`` beans of ``kind`` (``campaign``, ``goal``, ``client``) named ``<kind> <n>``; their ids."""
+        ids = [str(uuid.uuid4()) for _ in range(count)]
+        for n, new_id in enumerate(ids):
+            self.beans[kind][new_id] = {**_DEFAULTS[kind], "name": f"{kind} {n}", "id": new_id}
+        return ids
+
     async def _create(self, kind: str, request: Request) -> Response:
         bean = self._bean_of(request, kind)
         if isinstance(bean, Response):

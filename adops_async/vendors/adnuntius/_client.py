@@ -22,6 +22,7 @@ from ...core.models import VendorModel
 from ...core.policies import Cooldown, MaxInFlight
 from ...core.redact import Secret
 from ...core.retry import RetryPolicy
+from ...core.shared import RedisStore, identity
 from ._auth import AdnuntiusAuth, TwoFactorCodeProvider
 from ._dialect import AdnuntiusDialect
 from ._models import (
@@ -54,9 +55,18 @@ to ``n - 1`` requests admitted just before a 429 arrived may still leave during 
 Vectorized reads (``get_many``) and batch upserts keep one-at-a-time fast."""
 
 
-def default_gate(max_in_flight: int = DEFAULT_MAX_IN_FLIGHT, *, clock: Clock | None = None) -> Gate:
-    """``Gate(Cooldown(), MaxInFlight(max_in_flight))``: the gate :class:`Adnuntius` builds when given none."""
-    return Gate(Cooldown(), MaxInFlight(max_in_flight), clock=clock)
+def default_gate(
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    *,
+    clock: Clock | None = None,
+    store: RedisStore | None = None,
+    key: str | None = None,
+) -> Gate:
+    """``Gate(Cooldown(), MaxInFlight(max_in_flight))``: the gate :class:`Adnuntius` builds when given none.
+
+    With a ``store`` and ``key``, a 429's ``Retry-After`` pauses every process of the account, not just this one.
+    """
+    return Gate(Cooldown(store=store, key=key), MaxInFlight(max_in_flight), clock=clock)
 
 
 class Adnuntius(BaseClient):
@@ -70,6 +80,7 @@ class Adnuntius(BaseClient):
         two_factor_code: a TOTP code provider for a 2FA user (completes ``/api/authenticate/2fa``).
         masquerade_as: act as another user (``masqueradeAsUser``).
         max_in_flight: the default gate's concurrency cap (ignored when ``gate`` is given).
+        store: a :class:`~adops_async.RedisStore`, so a 429's pause holds for every process of this user.
         gate, retry, http, timeout, clock: as for :class:`~adops_async.BaseClient`.
         page_size: ``pageSize`` for lists.
         refresh_margin: refresh the token this many seconds before it expires.
@@ -90,6 +101,7 @@ class Adnuntius(BaseClient):
         masquerade_as: str | None = None,
         gate: Gate | None = None,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        store: RedisStore | None = None,
         retry: RetryPolicy | None = None,
         http: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
@@ -111,7 +123,11 @@ class Adnuntius(BaseClient):
         else:
             raise ValueError("Adnuntius needs username= and password=, or api_key=")
         dialect = AdnuntiusDialect()
-        gate = gate or default_gate(max_in_flight, clock=clock)
+        if gate is None:
+            # Adnuntius limits per access token, which belongs to the user (or the API key).
+            secret = api_key.reveal() if isinstance(api_key, Secret) else api_key
+            shared = f"adnuntius:{identity(secret or username or '')}" if store is not None else None
+            gate = default_gate(max_in_flight, clock=clock, store=store, key=shared)
         super().__init__(
             base_url=base_url,
             dialect=dialect,

@@ -21,6 +21,7 @@ from ...core.models import VendorModel
 from ...core.policies import Cooldown, MaxInFlight, ReadWriteQuota
 from ...core.redact import Secret
 from ...core.retry import RetryPolicy
+from ...core.shared import RedisStore, identity
 from ._auth import AppNexusAuth, LoginBudget
 from ._dialect import AppNexusDialect
 from ._models import (
@@ -51,19 +52,21 @@ def default_gate(
     writes: int = 60,
     per: float = 60.0,
     max_in_flight: int = 15,
-    store: MemoryStore | None = None,
+    store: MemoryStore | RedisStore | None = None,
     key: str | None = None,
     clock: Clock | None = None,
 ) -> Gate:
     """The AppNexus rule as a gate: ``ReadWriteQuota(reads, writes, per)`` + ``MaxInFlight(15)`` + ``Cooldown``.
 
     The quota is per member, shared by all its users: give every client of one member the same gate, or the same
-    ``store`` and ``key`` (e.g. the member id).
+    ``store`` and ``key`` (e.g. the member id). With a :class:`RedisStore` the quota and the pause after a rate
+    signal are shared by every process using that key; ``MaxInFlight`` stays per process.
     """
+    shared = store if isinstance(store, RedisStore) else None
     return Gate(
         ReadWriteQuota(reads, writes, per, store=store, key=key),
         MaxInFlight(max_in_flight),
-        Cooldown(),
+        Cooldown(store=shared, key=key),
         clock=clock,
     )
 
@@ -76,7 +79,9 @@ class AppNexus(BaseClient):
         base_url: ``https://api.appnexus.com`` (or a sandbox's URL).
         gate: replaces the default gate entirely (share one between clients of the same member).
         reads, writes, per, max_in_flight: the default gate's rule, when your account's limits differ.
-        store, member_key: share the default gate's quota through a store, keyed by member.
+        store, member_key: share the default gate's quota through a store, keyed by member. With a
+            :class:`~adops_async.RedisStore` every process and host of the member shares it; without ``member_key``
+            the key is a hash of the username (pass the member id to share between the member's users).
         login_budget: the 10-logins-per-5-minutes rule; share one between clients of the same user.
         max_login_wait: how long a login may wait for that budget before raising :class:`AuthError`.
         rate_wait: seconds every task pauses after a rate signal that gives no ``Retry-After`` (a 405 or a 200 with
@@ -98,7 +103,7 @@ class AppNexus(BaseClient):
         writes: int = 60,
         per: float = 60.0,
         max_in_flight: int = 15,
-        store: MemoryStore | None = None,
+        store: MemoryStore | RedisStore | None = None,
         member_key: str | None = None,
         login_budget: LoginBudget | None = None,
         max_login_wait: float | None = None,
@@ -112,6 +117,8 @@ class AppNexus(BaseClient):
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
+        if isinstance(store, RedisStore):
+            member_key = f"appnexus:member:{member_key}" if member_key else f"appnexus:user:{identity(username)}"
         if gate is None:
             gate = default_gate(
                 reads=reads,

@@ -16,6 +16,7 @@ from ...core.gate import Gate
 from ...core.policies import Cooldown, Serial
 from ...core.redact import Secret
 from ...core.retry import RetryPolicy
+from ...core.shared import RedisStore, identity
 from ._adapi import Ads, Assets
 from ._auth import ApiKeyAuth, SessionLogin
 from ._booking import Campaigns, Clients, Goals
@@ -45,6 +46,8 @@ class OoyalaPulse(BaseClient):
     Args:
         base_url: the API host; the families live under ``/api/1.0``, ``/v1`` and ``/api/2.0``.
         gate: replaces ``Gate(Serial(), Cooldown())``. Share one gate between clients of the same credentials.
+        store: a :class:`~adops_async.RedisStore`: the one slot is then shared by every process using these
+            credentials (a lease handed out in FIFO order; the request timeout is capped below the lease).
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class OoyalaPulse(BaseClient):
         password: str | Secret | None = None,
         base_url: str = DEFAULT_BASE_URL,
         gate: Gate | None = None,
+        store: RedisStore | None = None,
         http: httpx.AsyncClient | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
@@ -70,7 +74,13 @@ class OoyalaPulse(BaseClient):
         else:
             raise ValueError("OoyalaPulse needs api_key=, or username= and password=")
         if gate is None:
-            gate = Gate(Serial(), Cooldown(), clock=clock) if clock is not None else Gate(Serial(), Cooldown())
+            # The one slot belongs to the credentials: with a store, every process using them takes turns.
+            secret = api_key.reveal() if isinstance(api_key, Secret) else api_key
+            shared = f"ooyala:{identity(secret or username or '')}" if store is not None else None
+            gate = Gate(Serial(store=store, key=shared), Cooldown(store=store, key=shared), clock=clock)
+        if store is not None:
+            # A request must end before the lease that lets it run can lapse.
+            timeout = min(timeout, store.lease * 0.8)
         super().__init__(
             base_url=base_url,
             dialect=OoyalaDialect(legacy=session is not None),

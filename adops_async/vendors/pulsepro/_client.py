@@ -26,6 +26,7 @@ from ...core.priority import current_priority
 from ...core.redact import Secret
 from ...core.resources import Resource
 from ...core.retry import RetryPolicy
+from ...core.shared import RedisStore, identity
 from ._dialect import PulseProDialect
 from ._models import AnalyticsScore, AnalyticsTrend, CorrectiveAction, Inspection, Location, Role, User
 from ._paging import PulseProOffsetPaging, PulseProPaging
@@ -124,6 +125,9 @@ class PulsePro(BaseClient):
             ``Retry-After``.
         rate, per, burst: your plan ("60 calls per minute" is standard; higher tiers are sold as add-ons).
         max_in_flight: concurrency cap, so a burst of tasks does not open dozens of sockets at once.
+        store, account_key: keep the bucket and the pause after a 429 in a :class:`~adops_async.RedisStore`, shared by
+            every process of the organization; the key is ``account_key`` (e.g. the organization id) or a hash of
+            the API key.
         retry: replaces :func:`spike_retry`.
         deadline: seconds after which :func:`spike_retry` stops retrying one call (503 storms may last minutes).
         paging: ``"page"`` (``page``/``page_size``, following ``next``) or ``"offset"`` (``limit``/``offset``).
@@ -145,6 +149,8 @@ class PulsePro(BaseClient):
         per: float = 60.0,
         burst: int = 60,
         max_in_flight: int = 10,
+        store: RedisStore | None = None,
+        account_key: str | None = None,
         retry: RetryPolicy | None = None,
         deadline: float = 600.0,
         paging: Literal["page", "offset"] = "page",
@@ -162,7 +168,14 @@ class PulsePro(BaseClient):
             raise ValueError(f"paging must be 'page' or 'offset', not {paging!r}")
         clock = clock or (gate.clock if gate is not None else AnyioClock())
         if gate is None:
-            gate = Gate(TokenBucket(rate, per=per, burst=burst), MaxInFlight(max_in_flight), Cooldown(), clock=clock)
+            # The bucket is the organization's: every process with this key (or store key) draws from one.
+            shared = f"pulsepro:{account_key or identity(key)}" if store is not None else None
+            gate = Gate(
+                TokenBucket(rate, per=per, burst=burst, store=store, key=shared),
+                MaxInFlight(max_in_flight),
+                Cooldown(store=store, key=shared),
+                clock=clock,
+            )
         super().__init__(
             base_url=base_url,
             dialect=PulseProDialect(),

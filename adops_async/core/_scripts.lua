@@ -1,0 +1,212 @@
+-- The shared-quota scripts of RedisStore. Each runs atomically in Redis, so N processes on M hosts act as one client.
+--
+-- Time: clock seconds = server TIME x ARGV[2] (the client clock's speed; 1 against real vendors), unless ARGV[1]
+-- gives "now" (tests in virtual time). Durations in ARGV are clock seconds; PX/PEXPIRE take real milliseconds.
+-- Numbers go back as strings: Redis would truncate a Lua number to an integer.
+--
+-- ARGV[3] names the operation ("take" or "settle"); then groups of 8 fields follow: a type letter and 7 arguments.
+-- Each type reads its own number of KEYS, in order.
+
+local speed = tonumber(ARGV[2])
+local now
+if ARGV[1] ~= "" then
+    now = tonumber(ARGV[1])
+else
+    local t = redis.call("TIME")
+    now = (tonumber(t[1]) + tonumber(t[2]) / 1000000) * speed
+end
+
+local function ttl_ms(clock_seconds)
+    return math.max(1000, math.ceil(clock_seconds / speed * 1000) + 1000)
+end
+
+local function num(value, default)
+    if value == false or value == nil then
+        return default
+    end
+    return tonumber(value)
+end
+
+local NEVER = -1e300
+local WIDTH = 8
+local op = ARGV[3]
+local groups = (#ARGV - 3) / WIDTH
+local KEYS_OF = {C = 1, L = 1, B = 1, S = 4, R = 1, X = 1, D = 1, U = 1, Q = 3}
+
+local function each(fn)
+    local k = 1
+    for g = 0, groups - 1 do
+        local base = 3 + g * WIDTH
+        local kind = ARGV[base + 1]
+        fn(g + 1, kind, k, function(i) return ARGV[base + 1 + i] end)
+        k = k + KEYS_OF[kind]
+    end
+end
+
+-- Serial: drop crashed waiters from the head of the FIFO queue (no heartbeat for `stale` clock seconds).
+local function queue_head(queue, seen, stale)
+    while true do
+        local head = redis.call("ZRANGE", queue, 0, 0)[1]
+        if head == nil then
+            return nil
+        end
+        if num(redis.call("HGET", seen, head), NEVER) >= now - stale then
+            return head
+        end
+        redis.call("ZREM", queue, head)
+        redis.call("HDEL", seen, head)
+    end
+end
+
+-- The shared pause: never shortened; returns when it ends.
+local function extend_pause(key, wait)
+    local until_ = now + wait
+    local current = num(redis.call("GET", key), NEVER)
+    if until_ > current then
+        redis.call("SET", key, tostring(until_), "PX", ttl_ms(wait))
+        return until_
+    end
+    return current
+end
+
+if op == "take" then
+    -- Pass 1: when would every check admit? Nothing is written except a Serial waiter's place in the queue.
+    local ready, blocker = now, ""
+    each(function(g, kind, k, a)
+        local at = now
+        if kind == "X" then
+            at = extend_pause(KEYS[k], tonumber(a(1)))
+        elseif kind == "C" then
+            at = num(redis.call("GET", KEYS[k]), NEVER)
+        elseif kind == "L" then
+            local limit, window = tonumber(a(1)), tonumber(a(2))
+            redis.call("ZREMRANGEBYSCORE", KEYS[k], "-inf", now - window)
+            local used = redis.call("ZCARD", KEYS[k])
+            if used >= limit then
+                local oldest = redis.call("ZRANGE", KEYS[k], used - limit, used - limit, "WITHSCORES")
+                at = tonumber(oldest[2]) + window
+            end
+        elseif kind == "B" then
+            local interval, tolerance = tonumber(a(1)), tonumber(a(2))
+            local s = redis.call("HMGET", KEYS[k], "tat", "hold_left", "hold_until")
+            at = num(s[1], NEVER) - tolerance
+            if num(s[3], NEVER) > now and num(s[2], 0) <= 0 then
+                at = math.max(at, tonumber(s[3]))
+            end
+        elseif kind == "S" then
+            local lease, queue, seen, tickets = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+            local token, stale = a(1), tonumber(a(3))
+            if redis.call("ZSCORE", queue, token) == false then
+                redis.call("ZADD", queue, redis.call("INCR", tickets), token)
+            end
+            redis.call("HSET", seen, token, now)
+            local ttl = ttl_ms(stale * 4)
+            redis.call("PEXPIRE", queue, ttl)
+            redis.call("PEXPIRE", seen, ttl)
+            redis.call("PEXPIRE", tickets, ttl)
+            local holder_ttl = redis.call("PTTL", lease)
+            if holder_ttl > 0 or holder_ttl == -1 then
+                at = now + math.max(holder_ttl, 1) / 1000 * speed
+            elseif queue_head(queue, seen, stale) ~= token then
+                at = now + stale / 4  -- another process is next in line: look again soon (or when woken)
+            end
+        end
+        if at > ready then
+            ready, blocker = at, kind
+        end
+    end)
+    if ready > now then
+        return {"0", tostring(ready - now), blocker}
+    end
+    -- Pass 2: every check admits; take from each.
+    local out = {"1", "", ""}
+    each(function(g, kind, k, a)
+        if kind == "L" then
+            local window, lease, member = tonumber(a(2)), tonumber(a(3)), a(4)
+            -- In flight: counts until `lease` after admission, the longest it may run; its release rewrites that.
+            redis.call("ZADD", KEYS[k], now + lease, member)
+            redis.call("PEXPIRE", KEYS[k], ttl_ms(window + lease))
+        elseif kind == "B" then
+            local interval, tolerance = tonumber(a(1)), tonumber(a(2))
+            local s = redis.call("HMGET", KEYS[k], "tat", "hold_left", "hold_until", "seq")
+            local seq = num(s[4], 0) + 1
+            redis.call("HSET", KEYS[k], "tat", math.max(num(s[1], NEVER), now) + interval, "seq", seq)
+            if num(s[3], NEVER) > now then
+                redis.call("HSET", KEYS[k], "hold_left", num(s[2], 0) - 1)
+            end
+            redis.call("PEXPIRE", KEYS[k], ttl_ms(tolerance + interval + 3600))
+            out[3] = tostring(seq)
+        elseif kind == "S" then
+            local lease, queue, seen = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+            local token, lease_ms = a(1), tonumber(a(2))
+            redis.call("SET", lease, token, "PX", lease_ms)
+            redis.call("ZREM", queue, token)
+            redis.call("HDEL", seen, token)
+        end
+    end)
+    out[2] = tostring(now)
+    return out
+end
+
+if op == "settle" then
+    -- After a response: release log entries, extend the shared pause, lower the shared bucket, free the lease.
+    local extended = "0"
+    each(function(g, kind, k, a)
+        if kind == "R" then
+            local window, member = tonumber(a(1)), a(2)
+            redis.call("ZADD", KEYS[k], now, member)
+            redis.call("PEXPIRE", KEYS[k], ttl_ms(window))
+        elseif kind == "X" then
+            if extend_pause(KEYS[k], tonumber(a(1))) == now + tonumber(a(1)) then
+                extended = "1"
+            end
+        elseif kind == "D" then
+            -- RateLimit-Remaining r on the response to admission `seq`, seen `age` seconds ago: admissions after
+            -- `seq` may not be counted in r yet, and Reset counts from when the response was seen, not from now.
+            local interval, tolerance, burst = tonumber(a(1)), tonumber(a(2)), tonumber(a(3))
+            local remaining, reset, seq = tonumber(a(4)), tonumber(a(5)), tonumber(a(6))
+            local seen_at = now - math.max(0, tonumber(a(7)))
+            local s = redis.call("HMGET", KEYS[k], "tat", "hold_left", "hold_until", "seq")
+            local tat = math.max(num(s[1], NEVER), seen_at)
+            local left = math.max(0, remaining - (num(s[4], 0) - seq))
+            local allowed = math.max(0, math.min(burst, math.floor((seen_at + tolerance - tat) / interval + 1e-9) + 1))
+            if left < allowed then
+                redis.call("HSET", KEYS[k], "tat", math.max(num(s[1], NEVER), seen_at + tolerance - (left - 1) * interval))
+            end
+            if reset > 0 then
+                local hold_until = num(s[3], NEVER)
+                if hold_until > seen_at then
+                    redis.call("HSET", KEYS[k], "hold_left", math.min(num(s[2], 0), left),
+                        "hold_until", math.max(hold_until, seen_at + reset))
+                else
+                    redis.call("HSET", KEYS[k], "hold_left", left, "hold_until", seen_at + reset)
+                end
+            end
+            redis.call("PEXPIRE", KEYS[k], ttl_ms(tolerance + interval + 3600))
+        elseif kind == "U" then
+            if redis.call("GET", KEYS[k]) == a(1) then
+                redis.call("DEL", KEYS[k])
+                redis.call("PUBLISH", a(2), "freed")
+            end
+        elseif kind == "Q" then
+            redis.call("ZREM", KEYS[k + 1], a(1))
+            redis.call("HDEL", KEYS[k + 2], a(1))
+            if redis.call("GET", KEYS[k]) == a(1) then
+                redis.call("DEL", KEYS[k])
+            end
+            redis.call("PUBLISH", a(2), "freed")
+        end
+    end)
+    return {extended, tostring(now)}
+end
+
+if op == "renew" then
+    -- Extend our lease only while it is still ours (compare-and-expire).
+    if redis.call("GET", KEYS[1]) == ARGV[4] then
+        redis.call("PEXPIRE", KEYS[1], tonumber(ARGV[5]))
+        return 1
+    end
+    return 0
+end
+
+return redis.error_reply("unknown operation " .. tostring(op))

@@ -1,0 +1,212 @@
+"""N OS processes, one vendor budget: each worker (``tests/shared/worker.py``) is its own process with its own gate,
+all sharing one RedisStore on a real redis-server; the sandbox, served in this process on a real socket, judges.
+
+These tests drive processes, not coroutines, so they are plain synchronous tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adops_async.sandbox import serve
+from adops_async.sandbox.appnexus import AppNexusSandbox, SandboxUser
+from adops_async.sandbox.ooyala import OoyalaSandbox
+from adops_async.sandbox.pulsepro import PulseProSandbox
+
+from ..redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parents[2]
+PROCESSES, TASKS = 4, 50
+
+
+def start(job: dict[str, Any]) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.shared.worker", json.dumps(job)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def ready(process: subprocess.Popen[str]) -> None:
+    """Wait until the worker has built its client."""
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert json.loads(line or "null") == {"ready": True}, process.stderr.read() if process.stderr else line
+
+
+def go(process: subprocess.Popen[str]) -> None:
+    assert process.stdin is not None
+    process.stdin.write("go\n")
+    process.stdin.flush()
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any]:
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(f"worker hung:\n{err[-3000:]}") from None
+    assert process.returncode == 0, err[-3000:]
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def run(jobs: list[dict[str, Any]], timeout: float = 60) -> list[dict[str, Any]]:
+    processes = [start(job) for job in jobs]
+    try:
+        for p in processes:
+            ready(p)
+        for p in processes:
+            go(p)
+        return [finish(p, timeout) for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+
+
+@pytest.fixture
+def prefix(redis_server: RedisServer) -> Iterator[str]:
+    """A key prefix of this test's own, and a check that no secret reached Redis under it."""
+    prefix = f"t-{uuid.uuid4().hex[:8]}:"
+    yield prefix
+
+
+def dump(redis_url: str, prefix: str) -> str:
+    """Every key, member, field and value written under ``prefix``, as text."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    parts: list[str] = []
+    for key in client.scan_iter(f"{prefix}*"):
+        parts.append(key.decode())
+        kind = client.type(key).decode()
+        if kind == "string":
+            parts.append(str(client.get(key)))
+        elif kind == "zset":
+            parts.extend(f"{m!r} {s}" for m, s in client.zrange(key, 0, -1, withscores=True))
+        elif kind == "hash":
+            parts.extend(f"{k!r} {v!r}" for k, v in client.hgetall(key).items())
+        else:
+            parts.append(f"{kind}?")
+    client.close()
+    return "\n".join(parts)
+
+
+def slices(ids: list[Any], n: int) -> list[list[Any]]:
+    return [ids[i::n] for i in range(n)]
+
+
+# -- AppNexus: 100 reads per member per minute ------------------------------------------------------------------
+
+
+def test_4_processes_share_one_appnexus_member_quota(redis_server: RedisServer, prefix: str) -> None:
+    # A vendor minute lasts a real second; 40 reads a minute keeps the machine (sandbox and 4 workers on 2 cores)
+    # well below its own limit, so the rule, not the CPU, sets the pace.
+    speed, reads = 60, 40
+    users = {f"worker-{n}": SandboxUser(f"pw-{n}-secret", 958) for n in range(PROCESSES)}
+    app = AppNexusSandbox(speed=speed, reads=reads, users=users)
+    ids = app.seed_line_items(10 * TASKS, advertisers=TASKS)  # one small page per task
+    advertisers = sorted({item["advertiser_id"] for item in app.data["line-item"].values()})
+    with serve(app) as url:
+        jobs = [
+            {
+                "vendor": "appnexus",
+                "url": url,
+                "redis": redis_server.url,
+                "prefix": prefix,
+                "speed": speed,
+                "username": user,
+                "password": users[user].password,
+                "member": "958",
+                "reads": reads,
+                "slices": advertisers,
+            }
+            for user in users
+        ]
+        results = run(jobs)
+    assert app.violations == []
+    for result in results:
+        assert result["errors"] == []
+        assert sorted(result["ids"]) == sorted(ids)  # each entity exactly once per process
+    reads_at = sorted(r.at for r in app.records if r.method == "GET")
+    assert len(reads_at) == PROCESSES * TASKS
+    # The rule lets read k+40 go one vendor minute after read k, no sooner; the mean of those cycles is the rate.
+    cycles = [later - earlier for earlier, later in zip(reads_at, reads_at[reads:], strict=False)]
+    assert min(cycles) > 60.0
+    assert 60.0 / (sum(cycles) / len(cycles)) >= 0.98
+    secrets = [user.password for user in users.values()] + list(app._sessions)
+    assert_no_secret_in_redis(redis_server.url, prefix, secrets, expect="appnexus:member:958")
+    assert_few_redis_calls(results)
+
+
+def assert_few_redis_calls(results: list[dict[str, Any]]) -> None:
+    """Waiting costs no polling: a take, a settle, and at most one denied take per process racing for each opening."""
+    calls = sum(r["calls"] for r in results) / sum(r["requests"] for r in results)
+    assert calls <= 2 + len(results), f"{calls:.2f} Redis round trips per request"
+
+
+def assert_no_secret_in_redis(redis_url: str, prefix: str, secrets: list[str], *, expect: str) -> None:
+    written = dump(redis_url, prefix)
+    assert expect in written  # the scan saw the keys of this run
+    assert not [s for s in secrets if s in written]
+
+
+# -- PulsePro: one token bucket per organization ----------------------------------------------------------------
+
+
+def test_4_processes_share_one_pulsepro_bucket(redis_server: RedisServer, prefix: str) -> None:
+    speed, per_task = 30, 1  # 200 calls: a burst of 60, then one per vendor second
+    app = PulseProSandbox(speed=speed, inspections=PROCESSES * TASKS)
+    ids = [item["id"] for item in app.inspections][: TASKS * per_task]
+    with serve(app) as url:
+        job = {"vendor": "pulsepro", "url": f"{url}/api/v1", "redis": redis_server.url, "prefix": prefix}
+        results = run([{**job, "api_key": "test-key", "speed": speed, "slices": slices(ids, TASKS)}] * PROCESSES)
+    assert app.rate_violations == 0
+    assert not [r for r in app.records if r.status == 429]
+    for result in results:
+        assert result["errors"] == []
+        assert sorted(result["ids"]) == sorted(ids)
+    times = sorted(r.at for r in app.records if r.status == 200)
+    assert len(times) == PROCESSES * TASKS * per_task
+    # The burst goes at once (bar the processes' first connections), then one call per vendor second, not slower.
+    assert times[59] - times[0] < 15
+    steady = times[60:]
+    assert (len(steady) - 1) / (steady[-1] - steady[0]) >= 0.98
+    assert_no_secret_in_redis(redis_server.url, prefix, ["test-key"], expect="pulsepro:")
+    assert_few_redis_calls(results)
+
+
+# -- Ooyala Pulse: one request in flight per credentials --------------------------------------------------------
+
+
+def test_4_processes_take_turns_on_one_ooyala_slot(redis_server: RedisServer, prefix: str) -> None:
+    app = OoyalaSandbox(latency=0.002)
+    ids = app.seed("campaign", 2 * TASKS)
+    with serve(app) as url:
+        job = {"vendor": "ooyala", "url": url, "redis": redis_server.url, "prefix": prefix, "api_key": "sandbox-key"}
+        results = run([{**job, "slices": slices(ids, TASKS)}] * PROCESSES)
+    assert app.violations == []  # not one overlap among 400 requests from 4 processes
+    for result in results:
+        assert result["errors"] == []
+        assert sorted(result["ids"]) == sorted(ids)
+    assert app.count("GET") == PROCESSES * len(ids)
+    assert_no_secret_in_redis(redis_server.url, prefix, ["sandbox-key"], expect="ooyala:")
+    assert_few_redis_calls(results)

@@ -1,0 +1,103 @@
+"""One worker OS process of the shared-quota tests: ``python -m tests.shared.worker '<json job>'``.
+
+It builds a vendor client whose default gate keeps its state in a RedisStore, runs ``tasks`` concurrent tasks that
+each fetch their slice of the entities, and prints one JSON line: the ids it saw, the errors it hit, and how many
+Redis round trips and HTTP requests it made. The test process owns the sandbox and judges by the sandbox's records.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from adops_async import AdOpsError, AppNexus, OoyalaPulse, PulsePro, RedisStore
+from adops_async.core.client import BaseClient
+from adops_async.gates import AnyioClock, ScaledClock
+
+
+class SkewedClock(AnyioClock):
+    """This host's clock, ``skew`` seconds off the others'."""
+
+    def __init__(self, skew: float) -> None:
+        self.skew = skew
+
+    def now(self) -> float:
+        return super().now() + self.skew
+
+    async def sleep_until(self, deadline: float) -> None:
+        await super().sleep_until(deadline - self.skew)
+
+    async def wait(self, event: anyio.Event, deadline: float | None) -> None:
+        await super().wait(event, None if deadline is None else deadline - self.skew)
+
+
+def build(job: dict[str, Any], store: RedisStore) -> BaseClient:
+    vendor, url, speed = job["vendor"], job["url"], job.get("speed", 1.0)
+    if vendor == "appnexus":
+        clock = SkewedClock(job["skew"]) if job.get("skew") else None
+        return AppNexus(
+            username=job["username"],
+            password=job["password"],
+            base_url=url,
+            store=store,
+            member_key=job["member"],
+            reads=job["reads"],
+            speed=speed,
+            clock=clock,
+        )
+    if vendor == "pulsepro":
+        return PulsePro(api_key=job["api_key"], base_url=url, store=store, clock=ScaledClock(speed), page_size=100)
+    return OoyalaPulse(api_key=job["api_key"], base_url=url, store=store)
+
+
+def fetch(client: BaseClient, job: dict[str, Any], task: int) -> Callable[[], Awaitable[list[Any]]]:
+    """What task number ``task`` fetches: one slice of the entities, each entity in exactly one task."""
+    if isinstance(client, AppNexus):
+        return lambda: collect_ids(client.line_items.list(advertiser_id=job["slices"][task]))
+    resource: Any = client.inspections if isinstance(client, PulsePro) else client.campaigns
+
+    async def one_by_one() -> list[Any]:
+        return [(await resource.get(i)).id for i in job["slices"][task]]
+
+    return one_by_one
+
+
+async def collect_ids(items: Any) -> list[Any]:
+    return [item.id async for item in items]
+
+
+async def main(job: dict[str, Any]) -> None:
+    store = RedisStore(
+        job["redis"],
+        prefix=job["prefix"],
+        lease=job.get("lease", 30.0),
+        on_store_error=job.get("on_store_error", "fail"),
+        expected_processes=job.get("expected", 1),
+    )
+    ids: list[Any] = []
+    errors: list[str] = []
+    client = build(job, store)
+    async with client:
+        print(json.dumps({"ready": True}), flush=True)
+        await anyio.to_thread.run_sync(sys.stdin.readline)  # every worker starts at once, when the test says go
+
+        async def run(task: int) -> None:
+            try:
+                ids.extend(await fetch(client, job, task)())
+            except AdOpsError as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+
+        async with anyio.create_task_group() as tg:
+            for task in range(len(job["slices"])):
+                tg.start_soon(run, task)
+    await store.aclose()
+    print(json.dumps({"ids": ids, "errors": errors, "calls": store.calls, "requests": client.requests_sent}))
+
+
+if __name__ == "__main__":
+    anyio.run(main, json.loads(sys.argv[1]), backend="asyncio")
