@@ -4,8 +4,10 @@
 -- gives "now" (tests in virtual time). Durations in ARGV are clock seconds; PX/PEXPIRE take real milliseconds.
 -- Numbers go back as strings: Redis would truncate a Lua number to an integer.
 --
--- ARGV[3] names the operation ("take" or "settle"); then groups of 8 fields follow: a type letter and 7 arguments.
--- Each type reads its own number of KEYS, in order.
+-- ARGV[3] names the operation ("take", "settle" or "renew"). ARGV[4] is the epoch the caller last saw and ARGV[5] a
+-- fresh one: KEYS[1] holds the epoch, so a Redis that restarted empty is told apart from one that was only out of
+-- reach, and state that may have been lost is covered ("lost" steps run only then). Then groups of 8 fields follow:
+-- a type letter and 7 arguments; each type reads its own number of KEYS, in order, from KEYS[2].
 
 local speed = tonumber(ARGV[2])
 local now
@@ -30,13 +32,20 @@ end
 local NEVER = -1e300
 local WIDTH = 8
 local op = ARGV[3]
-local groups = (#ARGV - 3) / WIDTH
-local KEYS_OF = {C = 1, L = 1, B = 1, S = 4, R = 1, X = 1, D = 1, U = 1, Q = 3}
+local HEAD = 5
+local groups = (#ARGV - HEAD) / WIDTH
+local epoch = redis.call("GET", KEYS[1])
+if not epoch then
+    epoch = ARGV[5]
+    redis.call("SET", KEYS[1], epoch)
+end
+local lost = ARGV[4] ~= "" and ARGV[4] ~= epoch
+local KEYS_OF = {C = 1, L = 1, B = 1, S = 4, R = 1, X = 1, D = 1, U = 1, Q = 3, P = 1, E = 1, H = 1}
 
 local function each(fn)
-    local k = 1
+    local k = 2
     for g = 0, groups - 1 do
-        local base = 3 + g * WIDTH
+        local base = HEAD + g * WIDTH
         local kind = ARGV[base + 1]
         fn(g + 1, kind, k, function(i) return ARGV[base + 1 + i] end)
         k = k + KEYS_OF[kind]
@@ -74,7 +83,24 @@ if op == "take" then
     local ready, blocker = now, ""
     each(function(g, kind, k, a)
         local at = now
-        if kind == "X" then
+        local applies = a(7) ~= "lost" or lost
+        if kind == "P" and applies then
+            -- Back after an outage: count what was (or may have been) sent meanwhile, `age` seconds ago.
+            local window, count, age, token = tonumber(a(1)), tonumber(a(2)), tonumber(a(3)), a(4)
+            for i = 1, count do
+                redis.call("ZADD", KEYS[k], now - age, token .. ":" .. i)
+            end
+            redis.call("PEXPIRE", KEYS[k], ttl_ms(window + math.max(0, -age)))
+        elseif kind == "E" and applies then
+            -- Back after an outage: the bucket may be empty now, and owes `debt` seconds of calls on top.
+            local empty, debt = tonumber(a(1)), tonumber(a(2))
+            local tat = math.max(num(redis.call("HGET", KEYS[k], "tat"), NEVER), now + empty) + debt
+            redis.call("HSET", KEYS[k], "tat", tat)
+            redis.call("PEXPIRE", KEYS[k], ttl_ms(empty + debt + 3600))
+        elseif kind == "H" and applies then
+            -- Redis restarted empty while a lease may still be running somewhere: nobody takes it for one lease.
+            redis.call("SET", KEYS[k], "recovering", "NX", "PX", tonumber(a(1)))
+        elseif kind == "X" then
             at = extend_pause(KEYS[k], tonumber(a(1)))
         elseif kind == "C" then
             at = num(redis.call("GET", KEYS[k]), NEVER)
@@ -116,10 +142,10 @@ if op == "take" then
         end
     end)
     if ready > now then
-        return {"0", tostring(ready - now), blocker}
+        return {"0", tostring(ready - now), blocker, epoch}
     end
     -- Pass 2: every check admits; take from each.
-    local out = {"1", "", ""}
+    local out = {"1", "", "", ""}
     each(function(g, kind, k, a)
         if kind == "L" then
             local window, lease, member = tonumber(a(2)), tonumber(a(3)), a(4)
@@ -145,6 +171,7 @@ if op == "take" then
         end
     end)
     out[2] = tostring(now)
+    out[4] = epoch
     return out
 end
 
@@ -197,13 +224,13 @@ if op == "settle" then
             redis.call("PUBLISH", a(2), "freed")
         end
     end)
-    return {extended, tostring(now)}
+    return {extended, epoch}
 end
 
 if op == "renew" then
     -- Extend our lease only while it is still ours (compare-and-expire).
-    if redis.call("GET", KEYS[1]) == ARGV[4] then
-        redis.call("PEXPIRE", KEYS[1], tonumber(ARGV[5]))
+    if redis.call("GET", KEYS[2]) == ARGV[6] then
+        redis.call("PEXPIRE", KEYS[2], tonumber(ARGV[7]))
         return 1
     end
     return 0

@@ -28,7 +28,7 @@ from .auth import Auth, NoAuth
 from .clock import AnyioClock, Clock
 from .codecs import Codec, JsonCodec
 from .dialect import Dialect, ErrorInfo
-from .errors import AdOpsError, ClientClosed, DecodeError, TransportError
+from .errors import AdOpsError, ClientClosed, DecodeError, QuotaStoreUnavailable, TransportError
 from .gate import Gate
 from .headers import parse_retry_after
 from .policies import Cooldown, Kind, Priority
@@ -229,30 +229,35 @@ class BaseClient:
             response: httpx.Response | None = None
             outcome: _Outcome | None = None
             observed_at = 0.0
-            async with self.gate.slot(kind, priority) as slot:  # 2. gate
-                if call.authenticate:
-                    self.auth.apply(request, credentials)  # 3. auth, inside the slot
-                try:
-                    self.requests_sent += 1
-                    response = await self.http.send(request, stream=True, follow_redirects=call.follow_redirects)
-                except httpx.TransportError as exc:  # 4. send
-                    outcome = self._transport_failure(request, exc, retry_safe)
-                else:
-                    observed_at = self.clock.now()
-                    slot.observe(response.status_code, response.headers)  # 5. observe
-                    self.auth.observe(response)
-                    if call.stream and response.is_success:
+            try:
+                async with self.gate.slot(kind, priority) as slot:  # 2. gate
+                    if call.authenticate:
+                        self.auth.apply(request, credentials)  # 3. auth, inside the slot
+                    try:
+                        self.requests_sent += 1
+                        response = await self.http.send(request, stream=True, follow_redirects=call.follow_redirects)
+                    except httpx.TransportError as exc:  # 4. send
+                        outcome = self._transport_failure(request, exc, retry_safe)
+                    else:
+                        observed_at = self.clock.now()
+                        slot.observe(response.status_code, response.headers)  # 5. observe
+                        self.auth.observe(response)
+                        if call.stream and response.is_success:
+                            try:
+                                yield Reply(response)
+                            finally:
+                                await response.aclose()
+                            return
                         try:
-                            yield Reply(response)
+                            await response.aread()
+                        except httpx.TransportError as exc:
+                            outcome = self._transport_failure(request, exc, retry_safe)
                         finally:
                             await response.aclose()
-                        return
-                    try:
-                        await response.aread()
-                    except httpx.TransportError as exc:
-                        outcome = self._transport_failure(request, exc, retry_safe)
-                    finally:
-                        await response.aclose()
+            except QuotaStoreUnavailable as exc:
+                # Raised by the gate, which knows no vendor: say which call could not be metered (and was not sent).
+                url = self.redactor.url(request.url)
+                raise type(exc)(exc.message, vendor=self.vendor, method=call.method, url=url) from None
             if self.gate.waiting:
                 # Let the request we just made way for go out before we spend CPU decoding this one.
                 await anyio.lowlevel.checkpoint()

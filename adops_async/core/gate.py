@@ -122,6 +122,12 @@ class Gate:
         self._speed = float(getattr(self.clock, "speed", 1.0))
         # Until when the shared store said no, per kind: no point asking again before.
         self._hint = dict.fromkeys(Kind, -math.inf)
+        self._down_at: float | None = None
+        """Clock time the store first failed, until a take succeeds again."""
+        self._local = False
+        """Metering locally (``on_store_error="local"``) while the store is down."""
+        self._probe_at = 0.0
+        self._epoch = ""
 
     @property
     def waiting(self) -> int:
@@ -166,7 +172,7 @@ class Gate:
     # -- admission ---------------------------------------------------------------------------------------------
 
     def _ready_at(self, kind: Kind, now: float) -> float:
-        ready = self._hint[kind] if self.store is not None else now
+        ready = self._hint[kind] if self.store is not None and not self._local else now
         for policy in self.policies:
             ready = max(ready, policy.ready_at(kind, now))
         return ready
@@ -185,7 +191,7 @@ class Gate:
         try:
             while True:
                 self._dispatch()
-                if waiter.admissible and (self.store is None or await self._take(waiter, slot)):
+                if waiter.admissible and (not self._asks_store() or await self._take(waiter, slot)):
                     break
                 if waiter.admissible:
                     continue
@@ -207,20 +213,39 @@ class Gate:
 
     # -- the shared store ----------------------------------------------------------------------------------------
 
+    def _asks_store(self) -> bool:
+        """Shared mode, or local mode and time to see whether the store is back."""
+        return self.store is not None and (not self._local or anyio.current_time() >= self._probe_at)
+
     async def _take(self, waiter: _Waiter, slot: Slot) -> bool:
         """Ask the shared store for this waiter's turn (one script for every shared policy); ``True`` if granted."""
         assert self.store is not None
         now = self.clock.now()
         if slot.turn is None:  # one token per waiter, so a Serial waiter keeps its ticket across asks
             slot.turn = Turn(slot.kind, self.store.token(), self._speed, now)
-        slot.turn.now = now
-        steps = [step for policy in self._shared for step in policy.take_steps(slot.turn)]
+        turn, down_at = slot.turn, self._down_at
+        turn.now = now
+        steps = [
+            step
+            for policy in self._shared
+            for step in (*(policy.resume_steps(turn, down_at) if down_at is not None else ()), *policy.take_steps(turn))
+        ]
         waiter.taking = True
         try:
             slot.lease_from = anyio.current_time()
-            grant = await self.store.take(steps, self._speed)
+            try:
+                grant = await self.store.take(steps, self._speed, self._epoch)
+            except QuotaStoreUnavailable:
+                if self._down_at is None:
+                    self._down_at = now
+                if self.store.on_store_error == "fail":
+                    raise
+                slot.turn = None
+                self._go_local()
+                return False  # the waiter is judged again, by the local meters
+            self._learn_epoch(grant.epoch, resumed=down_at is not None)
             if grant.admitted:
-                slot.turn.seq = grant.seq
+                turn.seq = grant.seq
                 return True
             self._hint[slot.kind] = self.clock.now() + grant.wait
             if grant.blocker == "S" and self._serial is not None:
@@ -231,6 +256,35 @@ class Gate:
             return False
         finally:
             waiter.taking = False
+
+    def _learn_epoch(self, epoch: str, *, resumed: bool) -> None:
+        if resumed:
+            for policy in self._shared:
+                policy.resume()
+            if self._local:
+                down = self.clock.now() - (self._down_at or 0.0)
+                logger.warning("shared quota store back after %.1f s: shared mode resumes", down)
+            self._down_at, self._local = None, False
+        elif self._epoch and epoch != self._epoch:
+            # Redis restarted empty between two calls without this gate seeing it fail: cover what it forgot with
+            # the next take (which still compares against the old epoch).
+            self._down_at = self.clock.now()
+            return
+        self._epoch = epoch
+
+    def _go_local(self) -> None:
+        assert self.store is not None
+        self._probe_at = anyio.current_time() + self.store.retry_every
+        if self._local:
+            return
+        now = self.clock.now()
+        for policy in sorted(self._shared, key=lambda p: not isinstance(p, Serial)):  # Serial may refuse: first
+            policy.enter_local(now)
+        self._local = True
+        logger.warning(
+            "shared quota store unreachable: metering 1/%d of each budget in this process until it is back",
+            self.store.expected_processes,
+        )
 
     async def _leave(self, slot: Slot) -> None:
         """A waiter gave up: leave the Serial queue at once rather than blocking it until the waiter counts as dead."""
@@ -258,7 +312,8 @@ class Gate:
     def _admit(self, slot: Slot, now: float) -> None:
         self._in_flight += 1
         for policy in self.policies:
-            policy.admit(slot.kind, now)
+            if slot.turn is None or policy.shared is None:  # a turn taken from the store is counted there
+                policy.admit(slot.kind, now)
         self._admitted += 1
         slot.index = self._admitted
         slot.holding = True
@@ -270,7 +325,8 @@ class Gate:
             self._in_flight -= 1
             now = self.clock.now()
             for policy in self.policies:
-                policy.release(slot.kind, now)
+                if slot.turn is None or policy.shared is None:
+                    policy.release(slot.kind, now)
             self._dispatch()
 
     def _dequeue(self, waiter: _Waiter) -> None:
@@ -403,8 +459,8 @@ class Slot:
 
     async def _close(self) -> None:
         await self.gate._settle(self)
-        self.turn = None
         self.gate._release(self)
+        self.turn = None
 
     def observe(self, status: int, headers: httpx.Headers) -> None:
         """Feed the response to the gate's policies (rate headers, 429/503 with Retry-After)."""

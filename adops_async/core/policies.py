@@ -15,6 +15,7 @@ from typing import Literal
 
 import httpx
 
+from .errors import QuotaStoreUnavailable
 from .headers import parse_rate_limit, parse_retry_after
 from .meters import Gcra, MemoryStore, SlidingLog
 from .shared import RedisStore, Step
@@ -107,6 +108,21 @@ class Policy:
         """What a shared settle writes after the response (or after a failed or cancelled request)."""
         return ()
 
+    def enter_local(self, now: float) -> None:
+        """The shared store is unreachable (``on_store_error="local"``): meter this process's share here, assuming
+        the worst about what the other processes did and do."""
+        return
+
+    def resume_steps(self, turn: Turn, down_at: float) -> Sequence[Step]:
+        """The store answers again after failing at ``down_at`` (clock time): what to write with the first take so
+        the shared state counts what this process sent meanwhile, what the others may still send before they notice,
+        and (steps marked ``"lost"``) what Redis forgot if it restarted empty."""
+        return ()
+
+    def resume(self) -> None:
+        """Shared mode is back."""
+        self.local = self.shared is None
+
     def ready_at(self, kind: Kind, now: float) -> float:
         return now
 
@@ -161,6 +177,18 @@ class Serial(MaxInFlight):
             self._keys = tuple(self.shared.key(key, part) for part in ("lease", "queue", "seen", "tickets"))
             self.shared_lease_key = self._keys[0]
             self.channel = self.shared.key(key, "freed")
+
+    def enter_local(self, now: float) -> None:
+        assert self.shared is not None
+        if self.shared.expected_processes > 1:
+            # One slot shared by several processes cannot be split: without the store nobody may go.
+            raise QuotaStoreUnavailable("the shared store is down and a Serial slot cannot be split between processes")
+        self.local = True
+
+    def resume_steps(self, turn: Turn, down_at: float) -> Sequence[Step]:
+        assert self.shared is not None
+        # A holder elsewhere may still be running on a lease Redis forgot: keep the slot closed for one lease.
+        return (Step("H", self._keys[:1], (int(self.shared.lease * 1000), "", "", "", "", "", "lost")),)
 
     def take_steps(self, turn: Turn) -> Sequence[Step]:
         assert self.shared is not None
@@ -223,6 +251,7 @@ class ReadWriteQuota(Policy):
         self._meters = {kind: SlidingLog(limits[kind], per, margin) for kind in Kind}
         memory = store if isinstance(store, MemoryStore) else MemoryStore()
         self._logs = {kind: memory.log(_store_key(None if self.shared else key, kind.value)) for kind in Kind}
+        self._local_since = float("-inf")
 
     def ready_at(self, kind: Kind, now: float) -> float:
         return self._meters[kind].ready_at(self._logs[kind], now) if self.local else now
@@ -235,11 +264,40 @@ class ReadWriteQuota(Policy):
         if self.local:
             self._meters[kind].release(self._logs[kind], now)
 
+    def enter_local(self, now: float) -> None:
+        # Others' use of the current window is unknown: count it as full, so local calls start one window later.
+        self.local, self._local_since = True, now
+        for kind, log in self._logs.items():
+            log.done.clear()
+            log.done.extend([now] * self._meters[kind].limit)
+            log.in_flight = 0
+
+    def resume_steps(self, turn: Turn, down_at: float) -> Sequence[Step]:
+        assert self.shared is not None
+        window, lease = self.per + self.margin, self.shared.lease * turn.speed
+        steps: list[Step] = []
+        for kind, log in self._logs.items():
+            key, tag, full = self._keys[kind], f"{turn.token}:{kind.value}", self._limit(kind)
+            # If Redis restarted empty, what every process sent before the outage is gone: count a full window.
+            steps.append(Step("P", (key,), (window, full, turn.now - down_at, f"{tag}:before", "", "", "lost")))
+            if not self.local:
+                continue
+            # What this process sent locally, at the age it was sent; what is still in flight, as in flight.
+            sent = [turn.now - t for t in log.done if t > self._local_since]
+            steps.extend(Step("P", (key,), (window, 1, age, f"{tag}:{n}")) for n, age in enumerate(sent))
+            steps.append(Step("P", (key,), (window, log.in_flight, -lease, f"{tag}:flying")))
+            # The others may go on locally until their next probe: count their whole share as used now.
+            others = (self.shared.expected_processes - 1) * self._meters[kind].limit
+            steps.append(Step("P", (key,), (window, others, 0, f"{tag}:others")))
+        return steps
+
+    def _limit(self, kind: Kind) -> int:
+        return self.reads if kind is Kind.READ else self.writes
+
     def take_steps(self, turn: Turn) -> Sequence[Step]:
         assert self.shared is not None
-        limit = self.reads if turn.kind is Kind.READ else self.writes
-        lease = self.shared.lease * turn.speed
-        return (Step("L", (self._keys[turn.kind],), (limit, self.per + self.margin, lease, turn.token)),)
+        lease, window = self.shared.lease * turn.speed, self.per + self.margin
+        return (Step("L", (self._keys[turn.kind],), (self._limit(turn.kind), window, lease, turn.token)),)
 
     def settle_steps(self, turn: Turn) -> Sequence[Step]:
         return (Step("R", (self._keys[turn.kind],), (self.per + self.margin, turn.token)),)
@@ -317,6 +375,22 @@ class TokenBucket(Policy):
         if self._holding(now):
             self._held_left -= 1
 
+    def enter_local(self, now: float) -> None:
+        # The shared bucket may be empty: start this process's share empty too.
+        self.local = True
+        self._state.tat = now + self._fallback.tolerance + self._fallback.interval
+        self._held_until = float("-inf")
+
+    def resume_steps(self, turn: Turn, down_at: float) -> Sequence[Step]:
+        assert self.shared is not None
+        share, empty = self.shared.expected_processes, self._meter.tolerance + self._meter.interval
+        if not self.local:  # no local calls were made; only a Redis that forgot the bucket needs covering
+            return (Step("E", (self._key,), (empty, 0.0, "", "", "", "", "lost")),)
+        # The vendor's bucket can be empty, never below: start there, owing what the others may still spend locally
+        # (their share's refill) until their next probe.
+        debt = (share - 1) / share * self.shared.retry_every * turn.speed
+        return (Step("E", (self._key,), (empty, debt)),)
+
     def take_steps(self, turn: Turn) -> Sequence[Step]:
         return (Step("B", (self._key,), (self._meter.interval, self._meter.tolerance)),)
 
@@ -387,6 +461,9 @@ class Cooldown(Policy):
 
     def ready_at(self, kind: Kind, now: float) -> float:
         return max(now, self.until)
+
+    def resume(self) -> None:
+        self._published = float("-inf")  # a Redis that restarted has forgotten the pause
 
     def take_steps(self, turn: Turn) -> Sequence[Step]:
         # A pause this process learnt outside a slot (a vendor's own rate signal) travels with its next take.

@@ -58,6 +58,8 @@ class Grant:
     """The step type that said no (``"S"``: another process holds the Serial lease)."""
     seq: int = 0
     """The token bucket's admission number, to tell later admissions apart from the one a response answers."""
+    epoch: str = ""
+    """The store's epoch: it changes when Redis restarted empty."""
 
 
 def identity(value: str) -> str:
@@ -150,7 +152,7 @@ class RedisStore:
 
     # -- the script ----------------------------------------------------------------------------------------------
 
-    async def _run(self, op: str, steps: Sequence[Step], speed: float) -> Any:
+    async def _run(self, op: str, steps: Sequence[Step], speed: float, epoch: str = "") -> Any:
         keys: list[str] = []
         args: list[str | float] = []
         for step in steps:
@@ -158,9 +160,9 @@ class RedisStore:
             args.append(step.code)
             args.extend(step.args)
             args.extend([""] * (_WIDTH - len(step.args)))
-        return await self._call(op, keys, args, speed)
+        return await self._call(op, keys, args, speed, epoch)
 
-    async def _call(self, op: str, keys: list[str], args: list[str | float], speed: float) -> Any:
+    async def _call(self, op: str, keys: list[str], args: list[str | float], speed: float, epoch: str = "") -> Any:
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -168,16 +170,21 @@ class RedisStore:
         self.calls += 1
         try:
             with anyio.fail_after(self.timeout):
-                return await self._script(keys=keys, args=[now, repr(speed), op, *args])
+                return await self._script(
+                    keys=[self.key("epoch"), *keys], args=[now, repr(speed), op, epoch, secrets.token_hex(8), *args]
+                )
         except (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError) as exc:
             raise QuotaStoreUnavailable(f"the shared quota store did not answer ({type(exc).__name__})") from None
 
-    async def take(self, steps: Sequence[Step], speed: float) -> Grant:
-        """Admit one request against every step at once, or say how long until that is possible."""
-        admitted, value, extra = await self._run("take", steps, speed)
+    async def take(self, steps: Sequence[Step], speed: float, epoch: str = "") -> Grant:
+        """Admit one request against every step at once, or say how long until that is possible.
+
+        ``epoch``: the one the caller last saw; steps marked ``"lost"`` run only if the store's differs.
+        """
+        admitted, value, extra, seen = await self._run("take", steps, speed, epoch)
         if admitted == b"1":
-            return Grant(True, 0.0, seq=int(extra) if extra else 0)
-        return Grant(False, max(0.0, float(value)), blocker=extra.decode())
+            return Grant(True, 0.0, seq=int(extra) if extra else 0, epoch=seen.decode())
+        return Grant(False, max(0.0, float(value)), blocker=extra.decode(), epoch=seen.decode())
 
     async def settle(self, steps: Sequence[Step], speed: float) -> bool:
         """Release, pause and lower after a response; ``True`` when the shared pause grew."""
