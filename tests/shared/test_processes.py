@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adops_async.sandbox import serve
+from adops_async.sandbox import Fault, serve
 from adops_async.sandbox.appnexus import AppNexusSandbox, SandboxUser
 from adops_async.sandbox.ooyala import OoyalaSandbox
 from adops_async.sandbox.pulsepro import PulseProSandbox
@@ -206,3 +208,96 @@ def test_4_processes_take_turns_on_one_ooyala_slot(redis_server: RedisServer, pr
     assert app.count("GET") == PROCESSES * len(ids)
     assert_no_secret_in_redis(redis_server.url, prefix, ["sandbox-key"], expect="ooyala:")
     assert_few_redis_calls(results)
+
+
+def test_a_killed_lease_holder_frees_the_ooyala_slot_when_its_lease_ends(redis_server: RedisServer, prefix: str) -> None:
+    lease = 1.5
+    app = OoyalaSandbox(latency=0.002)
+    ids = app.seed("campaign", 40)
+    with serve(app) as url:
+        job = {"vendor": "ooyala", "url": url, "redis": redis_server.url, "prefix": prefix, "api_key": "sandbox-key"}
+        victim = start({**job, "lease": lease, "slices": [[ids[0]]]})
+        others = [start({**job, "lease": lease, "slices": slices(ids, 20)}) for _ in range(2)]
+        try:
+            for p in (victim, *others):
+                ready(p)
+            app.latency = 0.6  # the victim's request is long enough to die in the middle of
+            go(victim)
+            deadline = time.monotonic() + 10
+            while not app.busy:
+                assert time.monotonic() < deadline, "the victim never sent its request"
+                time.sleep(0.001)
+            victim.send_signal(signal.SIGKILL)
+            app.latency = 0.002
+            for p in others:
+                go(p)
+            results = [finish(p) for p in others]
+        finally:
+            for p in (victim, *others):
+                if p.poll() is None:
+                    p.kill()
+    assert victim.wait() == -signal.SIGKILL
+    assert app.violations == []  # the victim's request ran to its end on the server; nobody overlapped it
+    for result in results:
+        assert result["errors"] == []
+        assert sorted(result["ids"]) == sorted(ids)
+    records = sorted(app.records, key=lambda r: r.at)
+    killed = next(r for r in records if ids[0] in r.path)
+    first_after = next(r for r in records if r.at > killed.at)
+    # The victim took its lease just before its request started (0.6 s before it ended); nobody went before the
+    # lease ran out, and the others went on once it had.
+    assert first_after.at - (killed.at - 0.6) >= lease - 0.1
+
+
+def test_one_429_pauses_every_process_of_the_account(redis_server: RedisServer, prefix: str) -> None:
+    speed = 20
+    app = PulseProSandbox(speed=speed, inspections=100)
+    ids = [item["id"] for item in app.inspections][:25]
+    with serve(app) as url:
+        job = {"vendor": "pulsepro", "url": f"{url}/api/v1", "redis": redis_server.url, "prefix": prefix}
+        processes = [start({**job, "api_key": "test-key", "speed": speed, "slices": slices(ids, 25)}) for _ in range(4)]
+        try:
+            for p in processes:
+                ready(p)
+            for p in processes:
+                go(p)
+            deadline = time.monotonic() + 20
+            while app.count() < 70:  # past the burst: one call per vendor second
+                assert time.monotonic() < deadline
+                time.sleep(0.002)
+            app.inject(Fault("status", status=429, headers={"Retry-After": "5"}, path="/inspections/"))
+            results = [finish(p) for p in processes]
+        finally:
+            for p in processes:
+                if p.poll() is None:
+                    p.kill()
+    for result in results:
+        assert result["errors"] == []  # the refused call was retried after the pause
+        assert sorted(result["ids"]) == sorted(ids)
+    records = sorted(app.records, key=lambda r: r.at)
+    refused = [r for r in records if r.status == 429]
+    assert len(refused) == 1
+    after = [r.at - refused[0].at for r in records if r.at > refused[0].at]
+    assert after, "nothing was sent after the pause"
+    assert min(after) >= 5.0  # no process of the account sent anything for Retry-After: 5 vendor seconds
+
+
+def test_a_process_with_a_clock_10_s_off_keeps_the_shared_rule(redis_server: RedisServer, prefix: str) -> None:
+    speed, reads = 60, 40
+    users = {"steady": SandboxUser("pw-steady", 7), "skewed": SandboxUser("pw-skewed", 7)}
+    app = AppNexusSandbox(speed=speed, reads=reads, users=users)
+    ids = app.seed_line_items(10 * TASKS, advertisers=TASKS)
+    advertisers = sorted({item["advertiser_id"] for item in app.data["line-item"].values()})
+    with serve(app) as url:
+        job = {"vendor": "appnexus", "url": url, "redis": redis_server.url, "prefix": prefix, "speed": speed}
+        job |= {"member": "7", "reads": reads, "slices": advertisers}
+        results = run(
+            [
+                {**job, "username": user, "password": users[user].password, "skew": 10.0 if user == "skewed" else 0}
+                for user in users
+            ]
+        )
+    assert app.violations == []
+    for result in results:
+        assert result["errors"] == []
+        assert sorted(result["ids"]) == sorted(ids)

@@ -147,6 +147,11 @@ class OoyalaCore(Sandbox):
 
     # -- the one-request rule ------------------------------------------------------------------------------------
 
+    @property
+    def busy(self) -> frozenset[str]:
+        """The accounts with a request being handled right now."""
+        return frozenset(self._busy)
+
     async def handle(self, request: Request) -> Response:
         account = self.account_of(request) or "anonymous"
         if account in self._busy:
