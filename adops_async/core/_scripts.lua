@@ -2,7 +2,7 @@
 --
 -- Time: clock seconds = server TIME x ARGV[2] (the client clock's speed; 1 against real vendors), unless ARGV[1]
 -- gives "now" (tests in virtual time). Durations in ARGV are clock seconds; PX/PEXPIRE take real milliseconds.
--- Numbers go back as strings: Redis would truncate a Lua number to an integer.
+-- Numbers go back as strings (str): Redis would truncate a Lua number to an integer.
 --
 -- ARGV[3] names the operation ("take", "settle" or "renew"). ARGV[4] is the epoch the caller last saw and ARGV[5] a
 -- fresh one: KEYS[1] holds the epoch, so a Redis that restarted empty is told apart from one that was only out of
@@ -20,6 +20,11 @@ end
 
 local function ttl_ms(clock_seconds)
     return math.max(1000, math.ceil(clock_seconds / speed * 1000) + 1000)
+end
+
+-- Exact: tostring() keeps only 14 digits, a millisecond of a timestamp.
+local function str(x)
+    return string.format("%.17g", x)
 end
 
 local function num(value, default)
@@ -72,7 +77,7 @@ local function extend_pause(key, wait)
     local until_ = now + wait
     local current = num(redis.call("GET", key), NEVER)
     if until_ > current then
-        redis.call("SET", key, tostring(until_), "PX", ttl_ms(wait))
+        redis.call("SET", key, str(until_), "PX", ttl_ms(wait))
         return until_
     end
     return current
@@ -142,7 +147,7 @@ if op == "take" then
         end
     end)
     if ready > now then
-        return {"0", tostring(ready - now), blocker, epoch}
+        return {"0", str(ready - now), blocker, epoch}
     end
     -- Pass 2: every check admits; take from each.
     local out = {"1", "", "", ""}
@@ -161,7 +166,7 @@ if op == "take" then
                 redis.call("HSET", KEYS[k], "hold_left", num(s[2], 0) - 1)
             end
             redis.call("PEXPIRE", KEYS[k], ttl_ms(tolerance + interval + 3600))
-            out[3] = tostring(seq)
+            out[3] = str(seq)
         elseif kind == "S" then
             local lease, queue, seen = KEYS[k], KEYS[k + 1], KEYS[k + 2]
             local token, lease_ms = a(1), tonumber(a(2))
@@ -170,7 +175,7 @@ if op == "take" then
             redis.call("HDEL", seen, token)
         end
     end)
-    out[2] = tostring(now)
+    out[2] = str(now)
     out[4] = epoch
     return out
 end

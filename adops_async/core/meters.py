@@ -15,6 +15,7 @@ clients of the same account) share a budget by sharing a store and a key.
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -102,7 +103,8 @@ class Gcra:
     def left(self, state: GcraState, now: float) -> int:
         """Calls the bucket allows right now."""
         tat = max(state.tat, now)
-        return max(0, min(self.burst, int((now + self.tolerance - tat) / self.interval + 1e-9) + 1))
+        # floor, not int(): an overdrawn bucket (TAT beyond now + tolerance) has nothing left, not one call.
+        return max(0, min(self.burst, math.floor((now + self.tolerance - tat) / self.interval + 1e-9) + 1))
 
     def lower_to(self, state: GcraState, now: float, remaining: int) -> None:
         """Make at most ``remaining`` calls available now; never raises what the bucket allows."""

@@ -210,7 +210,9 @@ def test_4_processes_take_turns_on_one_ooyala_slot(redis_server: RedisServer, pr
     assert_few_redis_calls(results)
 
 
-def test_a_killed_lease_holder_frees_the_ooyala_slot_when_its_lease_ends(redis_server: RedisServer, prefix: str) -> None:
+def test_a_killed_lease_holder_frees_the_ooyala_slot_when_its_lease_ends(
+    redis_server: RedisServer, prefix: str
+) -> None:
     lease = 1.5
     app = OoyalaSandbox(latency=0.002)
     ids = app.seed("campaign", 40)
