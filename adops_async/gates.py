@@ -12,7 +12,18 @@ gate's budget with every other process of the account.
 from .core.clock import AnyioClock, Clock, ScaledClock, VirtualClock
 from .core.gate import CooldownEvent, Gate, GateStats, Slot
 from .core.meters import Gcra, GcraState, MemoryStore, SlidingLog
-from .core.policies import Cooldown, Kind, MaxInFlight, Policy, Priority, ReadWriteQuota, Serial, TokenBucket
+from .core.policies import (
+    Cooldown,
+    ExistingLimiter,
+    Kind,
+    Limiter,
+    MaxInFlight,
+    Policy,
+    Priority,
+    ReadWriteQuota,
+    Serial,
+    TokenBucket,
+)
 from .core.shared import RedisStore
 
 __all__ = [
@@ -20,11 +31,13 @@ __all__ = [
     "Clock",
     "Cooldown",
     "CooldownEvent",
+    "ExistingLimiter",
     "Gate",
     "GateStats",
     "Gcra",
     "GcraState",
     "Kind",
+    "Limiter",
     "MaxInFlight",
     "MemoryStore",
     "Policy",

@@ -26,7 +26,7 @@ import httpx
 
 from .clock import AnyioClock, Clock
 from .errors import LeaseLost, QuotaStoreUnavailable
-from .policies import Cooldown, Kind, Observation, Policy, Priority, Serial, Turn
+from .policies import Cooldown, ExistingLimiter, Kind, Limiter, Observation, Policy, Priority, Serial, Turn
 from .shared import RedisStore
 
 __all__ = ["CooldownEvent", "Gate", "GateStats", "Slot"]
@@ -83,7 +83,8 @@ class Gate:
     """Composes policies into one place to wait: ``async with gate.slot(Kind.READ): ...``.
 
     Args:
-        policies: the vendor's rules, e.g. ``ReadWriteQuota(100, 60, per=60), MaxInFlight(15), Cooldown()``.
+        policies: the vendor's rules, e.g. ``ReadWriteQuota(100, 60, per=60), MaxInFlight(15), Cooldown()``; an
+            ``aiolimiter.AsyncLimiter`` the service already uses may be added (see :class:`ExistingLimiter`).
         clock: where time comes from (virtual in tests).
         max_overtakes: the anti-starvation bound described in the module docs.
         on_cooldown: called (synchronously) each time a rate signal closes or extends the pause.
@@ -91,17 +92,21 @@ class Gate:
 
     def __init__(
         self,
-        *policies: Policy,
+        *policies: Policy | Limiter,
         clock: Clock | None = None,
         max_overtakes: int = 10,
         on_cooldown: Callable[[CooldownEvent], None] | None = None,
     ) -> None:
-        self.policies = policies
+        self.policies: tuple[Policy, ...] = tuple(
+            p if isinstance(p, Policy) else ExistingLimiter(p) if isinstance(p, Limiter) else _not_a_policy(p)
+            for p in policies
+        )
         self.clock: Clock = clock or AnyioClock()
         self.max_overtakes = max_overtakes
         self.on_cooldown = on_cooldown
-        self._capacity = min((p.capacity for p in policies if p.capacity is not None), default=None)
-        self._cooldowns = [p for p in policies if isinstance(p, Cooldown)]
+        self._capacity = min((p.capacity for p in self.policies if p.capacity is not None), default=None)
+        self._cooldowns = [p for p in self.policies if isinstance(p, Cooldown)]
+        self._limiters = [p for p in self.policies if isinstance(p, ExistingLimiter)]
         self._in_flight = 0
         self._queues: dict[tuple[Kind, Priority], deque[_Waiter]] = {
             (kind, prio): deque() for kind in Kind for prio in Priority
@@ -112,7 +117,7 @@ class Gate:
         self._seq = itertools.count()
         self._admitted = 0
         self._stats = GateStats(0, self._capacity, {}, {}, None)
-        self._shared = [p for p in policies if p.shared is not None]
+        self._shared = [p for p in self.policies if p.shared is not None]
         stores = {id(p.shared): p.shared for p in self._shared}
         if len(stores) > 1:
             raise ValueError("the shared policies of one gate must use the same RedisStore")
@@ -182,7 +187,8 @@ class Gate:
 
     async def _acquire(self, slot: Slot) -> None:
         now = self.clock.now()
-        if self.store is None and not self._waiting and self._has_permit() and self._ready_at(slot.kind, now) <= now:
+        awaits = self.store is not None or self._limiters
+        if not awaits and not self._waiting and self._has_permit() and self._ready_at(slot.kind, now) <= now:
             self._admit(slot, now)
             return
         waiter = _Waiter(slot.kind, slot.priority, next(self._seq), now)
@@ -191,7 +197,7 @@ class Gate:
         try:
             while True:
                 self._dispatch()
-                if waiter.admissible and (not self._asks_store() or await self._take(waiter, slot)):
+                if waiter.admissible and (not awaits or await self._clear(waiter, slot)):
                     break
                 if waiter.admissible:
                     continue
@@ -212,6 +218,20 @@ class Gate:
         self._dispatch()
 
     # -- the shared store ----------------------------------------------------------------------------------------
+
+    async def _clear(self, waiter: _Waiter, slot: Slot) -> bool:
+        """The steps of admission that await, in the head waiter's own task: a limiter the gate shares with other
+        code of the service, then the shared store. ``False``: judge the waiter again."""
+        if self._limiters and not slot.limited:
+            waiter.taking = True
+            try:
+                for policy in self._limiters:
+                    await policy.acquire()
+            finally:
+                waiter.taking = False
+            slot.limited = True
+            return False  # the local rules may have changed while the limiter made us wait
+        return not self._asks_store() or await self._take(waiter, slot)
 
     def _asks_store(self) -> bool:
         """Shared mode, or local mode and time to see whether the store is back."""
@@ -416,10 +436,14 @@ class Gate:
             self.on_cooldown(event)
 
 
+def _not_a_policy(value: object) -> Policy:
+    raise TypeError(f"a gate takes policies (or an aiolimiter.AsyncLimiter), not {value!r}")
+
+
 class Slot:
     """One admission through a :class:`Gate`; an async context manager. Report the response with :meth:`observe`."""
 
-    __slots__ = ("_lease", "gate", "holding", "index", "kind", "lease_from", "priority", "turn")
+    __slots__ = ("_lease", "gate", "holding", "index", "kind", "lease_from", "limited", "priority", "turn")
 
     def __init__(self, gate: Gate, kind: Kind, priority: Priority) -> None:
         self.gate = gate
@@ -429,6 +453,7 @@ class Slot:
         self.holding = False
         self.turn: Turn | None = None
         self.lease_from = 0.0
+        self.limited = False
         self._lease: _LeaseGuard | None = None
 
     async def __aenter__(self) -> Slot:

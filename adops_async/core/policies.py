@@ -11,7 +11,7 @@ import enum
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 import httpx
 
@@ -22,7 +22,9 @@ from .shared import RedisStore, Step
 
 __all__ = [
     "Cooldown",
+    "ExistingLimiter",
     "Kind",
+    "Limiter",
     "MaxInFlight",
     "Policy",
     "Priority",
@@ -497,3 +499,32 @@ class Cooldown(Policy):
 
     def __repr__(self) -> str:
         return f"Cooldown(default_wait={self.default_wait})"
+
+
+@runtime_checkable
+class Limiter(Protocol):
+    """What :class:`Gate` needs of a limiter your service already has: ``aiolimiter.AsyncLimiter`` fits."""
+
+    async def acquire(self, amount: float = 1) -> None: ...
+
+    def has_capacity(self, amount: float = 1) -> bool: ...
+
+
+class ExistingLimiter(Policy):
+    """An ``aiolimiter.AsyncLimiter`` (asyncio only) that other code of the service also draws from, as one more
+    rule of a gate: each request takes one unit, after the gate's own rules let it go.
+
+    ``Gate(ReadWriteQuota(...), limiter)`` wraps a limiter in this for you. Use it when the service already meters a
+    budget with aiolimiter (calls to a proxy, a partner's allowance) and these requests count against it too. Do not
+    use it *instead of* the vendor's policy: a leaky bucket of N per window lets up to 2N through in one window,
+    knows nothing of read and write budgets, rate headers or Retry-After, and cannot be shared between processes.
+    """
+
+    def __init__(self, limiter: Limiter) -> None:
+        self.limiter = limiter
+
+    async def acquire(self) -> None:
+        await self.limiter.acquire()
+
+    def __repr__(self) -> str:
+        return f"ExistingLimiter({self.limiter!r})"
