@@ -45,7 +45,7 @@ if not epoch then
     redis.call("SET", KEYS[1], epoch)
 end
 local lost = ARGV[4] ~= "" and ARGV[4] ~= epoch
-local KEYS_OF = {C = 1, L = 1, B = 1, S = 4, R = 1, X = 1, D = 1, U = 1, Q = 3, P = 1, E = 1, H = 1}
+local KEYS_OF = {C = 1, L = 1, B = 1, S = 4, M = 1, R = 1, X = 1, D = 1, U = 1, F = 1, Q = 3, P = 1, E = 1, H = 1, N = 1, Z = 1}
 
 local function each(fn)
     local k = 2
@@ -124,6 +124,12 @@ if op == "take" then
             if num(s[3], NEVER) > now and num(s[2], 0) <= 0 then
                 at = math.max(at, tonumber(s[3]))
             end
+        elseif kind == "M" then
+            -- Requests in flight, each until its lease ends (renewed while it runs; a dead process's lapses).
+            redis.call("ZREMRANGEBYSCORE", KEYS[k], "-inf", now)
+            if redis.call("ZCARD", KEYS[k]) >= tonumber(a(1)) then
+                at = tonumber(redis.call("ZRANGE", KEYS[k], 0, 0, "WITHSCORES")[2])
+            end
         elseif kind == "S" then
             local lease, queue, seen, tickets = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
             local token, stale = a(1), tonumber(a(3))
@@ -167,6 +173,10 @@ if op == "take" then
             end
             redis.call("PEXPIRE", KEYS[k], ttl_ms(tolerance + interval + 3600))
             out[3] = str(seq)
+        elseif kind == "M" then
+            local lease, token = tonumber(a(2)), a(3)
+            redis.call("ZADD", KEYS[k], now + lease, token)
+            redis.call("PEXPIRE", KEYS[k], ttl_ms(lease))
         elseif kind == "S" then
             local lease, queue, seen = KEYS[k], KEYS[k + 1], KEYS[k + 2]
             local token, lease_ms = a(1), tonumber(a(2))
@@ -215,6 +225,10 @@ if op == "settle" then
                 end
             end
             redis.call("PEXPIRE", KEYS[k], ttl_ms(tolerance + interval + 3600))
+        elseif kind == "F" then
+            if redis.call("ZREM", KEYS[k], a(1)) == 1 then
+                redis.call("PUBLISH", a(2), "freed")
+            end
         elseif kind == "U" then
             if redis.call("GET", KEYS[k]) == a(1) then
                 redis.call("DEL", KEYS[k])
@@ -233,12 +247,25 @@ if op == "settle" then
 end
 
 if op == "renew" then
-    -- Extend our lease only while it is still ours (compare-and-expire).
-    if redis.call("GET", KEYS[2]) == ARGV[6] then
-        redis.call("PEXPIRE", KEYS[2], tonumber(ARGV[7]))
-        return 1
-    end
-    return 0
+    -- Extend the leases a running request holds, only while they are still its own; 0 if any was lost.
+    local ok = 1
+    each(function(g, kind, k, a)
+        if kind == "N" then
+            if redis.call("GET", KEYS[k]) == a(1) then
+                redis.call("PEXPIRE", KEYS[k], tonumber(a(2)))
+            else
+                ok = 0
+            end
+        elseif kind == "Z" then
+            if redis.call("ZSCORE", KEYS[k], a(1)) then
+                redis.call("ZADD", KEYS[k], "XX", now + tonumber(a(2)), a(1))
+                redis.call("PEXPIRE", KEYS[k], ttl_ms(tonumber(a(2))))
+            else
+                ok = 0
+            end
+        end
+    end)
+    return ok
 end
 
 return redis.error_reply("unknown operation " .. tostring(op))

@@ -27,7 +27,7 @@ import httpx
 from .clock import AnyioClock, Clock
 from .errors import LeaseLost, QuotaStoreUnavailable
 from .policies import Cooldown, ExistingLimiter, Kind, Limiter, Observation, Policy, Priority, Serial, Turn
-from .shared import RedisStore
+from .shared import RedisStore, Step
 
 __all__ = ["CooldownEvent", "Gate", "GateStats", "Slot"]
 
@@ -104,7 +104,7 @@ class Gate:
         self.clock: Clock = clock or AnyioClock()
         self.max_overtakes = max_overtakes
         self.on_cooldown = on_cooldown
-        self._capacity = min((p.capacity for p in self.policies if p.capacity is not None), default=None)
+        self._capacity = self._current_capacity()
         self._cooldowns = [p for p in self.policies if isinstance(p, Cooldown)]
         self._limiters = [p for p in self.policies if isinstance(p, ExistingLimiter)]
         self._in_flight = 0
@@ -123,7 +123,8 @@ class Gate:
             raise ValueError("the shared policies of one gate must use the same RedisStore")
         self.store: RedisStore | None = next(iter(stores.values()), None)
         """The shared store of this gate's policies, if any (asyncio only: redis-py's client is)."""
-        self._serial = next((p for p in self._shared if isinstance(p, Serial)), None)
+        # Refusals that end when a holder elsewhere publishes its release: wait for that instead of polling.
+        self._channels = {p.wakes: p.channel for p in self._shared if p.wakes}
         self._speed = float(getattr(self.clock, "speed", 1.0))
         # Until when the shared store said no, per kind: no point asking again before.
         self._hint = dict.fromkeys(Kind, -math.inf)
@@ -181,6 +182,9 @@ class Gate:
         for policy in self.policies:
             ready = max(ready, policy.ready_at(kind, now))
         return ready
+
+    def _current_capacity(self) -> int | None:
+        return min((p.capacity for p in self.policies if p.capacity is not None), default=None)
 
     def _has_permit(self) -> bool:
         return self._capacity is None or self._in_flight < self._capacity
@@ -268,10 +272,11 @@ class Gate:
                 turn.seq = grant.seq
                 return True
             self._hint[slot.kind] = self.clock.now() + grant.wait
-            if grant.blocker == "S" and self._serial is not None:
-                # Another process holds the lease: its release publishes, so wait for that (or re-ask soon, so a
-                # waiter that stops asking is known to have died).
-                await self.store.wait_freed(self._serial.channel, min(grant.wait / self._speed, Serial.STALE / 3))
+            channel = self._channels.get(grant.blocker)
+            if channel is not None:
+                # Another process holds the slot: its release publishes, so wait for that (or re-ask soon, so a
+                # Serial waiter that stops asking is known to have died).
+                await self.store.wait_freed(channel, min(grant.wait / self._speed, Serial.STALE / 3))
                 self._hint[slot.kind] = -math.inf
             return False
         finally:
@@ -281,6 +286,7 @@ class Gate:
         if resumed:
             for policy in self._shared:
                 policy.resume()
+            self._capacity = self._current_capacity()
             if self._local:
                 down = self.clock.now() - (self._down_at or 0.0)
                 logger.warning("shared quota store back after %.1f s: shared mode resumes", down)
@@ -301,20 +307,24 @@ class Gate:
         for policy in sorted(self._shared, key=lambda p: not isinstance(p, Serial)):  # Serial may refuse: first
             policy.enter_local(now)
         self._local = True
+        self._capacity = self._current_capacity()
         logger.warning(
             "shared quota store unreachable: metering 1/%d of each budget in this process until it is back",
             self.store.expected_processes,
         )
 
     async def _leave(self, slot: Slot) -> None:
-        """A waiter gave up: leave the Serial queue at once rather than blocking it until the waiter counts as dead."""
-        if slot.turn is None or self._serial is None or self.store is None:
+        """A waiter gave up: give its place back at once rather than blocking others until it lapses."""
+        if slot.turn is None or self.store is None:
+            return
+        steps = [step for policy in self._shared for step in policy.leave_steps(slot.turn)]
+        if not steps:
             return
         with anyio.CancelScope(shield=True):
             try:
-                await self.store.settle(self._serial.leave_steps(slot.turn), self._speed)
+                await self.store.settle(steps, self._speed)
             except QuotaStoreUnavailable:
-                logger.warning("could not leave the shared Serial queue; the place lapses after %s s", Serial.STALE)
+                logger.warning("could not give back a shared place; it lapses on its own")
 
     async def _settle(self, slot: Slot) -> None:
         """After the response: release the shared log entries, publish pauses and rate headers, free the lease."""
@@ -458,9 +468,11 @@ class Slot:
 
     async def __aenter__(self) -> Slot:
         await self.gate._acquire(self)
-        serial, store = self.gate._serial, self.gate.store
-        if self.turn is not None and serial is not None and store is not None:
-            self._lease = _LeaseGuard(store, serial, self.turn.token, self.lease_from)
+        turn, store = self.turn, self.gate.store
+        leases = [s for p in self.gate._shared for s in p.lease_steps(turn)] if turn is not None and store else []
+        if leases:
+            assert store is not None
+            self._lease = _LeaseGuard(store, leases, self.gate._speed, self.lease_from)
             try:
                 await self._lease.__aenter__()
             except BaseException:
@@ -493,11 +505,11 @@ class Slot:
 
 
 class _LeaseGuard:
-    """Keeps a shared Serial lease while the request runs: renews it every third of the lease, and stops the request
-    before a lease it could not renew runs out, so two processes' requests never overlap."""
+    """Keeps the shared leases of a running request (a Serial slot, a MaxInFlight place): renews them every third of
+    the lease, and stops the request before a lease it could not renew runs out, so it never runs unaccounted."""
 
-    def __init__(self, store: RedisStore, serial: Serial, token: str, taken_at: float) -> None:
-        self.store, self.serial, self.token = store, serial, token
+    def __init__(self, store: RedisStore, leases: list[Step], speed: float, taken_at: float) -> None:
+        self.store, self.leases, self.speed = store, leases, speed
         self.margin = store.lease / 10
         # Measured from before the take was sent: the lease cannot have started earlier than that.
         self.scope = anyio.CancelScope(deadline=taken_at + store.lease - self.margin)
@@ -509,23 +521,22 @@ class _LeaseGuard:
         self.scope.__enter__()
 
     async def _renew(self) -> None:
-        lease_key = self.serial.shared_lease_key
         while True:
             await anyio.sleep(self.store.lease / 3)
             asked_at = anyio.current_time()
             try:
-                renewed = await self.store.renew(lease_key, self.token, self.store.lease)
+                renewed = await self.store.renew(self.leases, self.speed)
             except QuotaStoreUnavailable:
                 renewed = False
             if not renewed:
-                logger.warning("could not renew the shared Serial lease; the request stops before it runs out")
+                logger.warning("could not renew a shared lease; the request stops before it runs out")
                 return
             self.scope.deadline = asked_at + self.store.lease - self.margin
 
     def exit(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool:
         swallowed = bool(self.scope.__exit__(exc_type, exc, tb))
         if self.scope.cancelled_caught:
-            raise LeaseLost(f"the shared Serial lease ran out ({self.store.lease} s) before the request finished")
+            raise LeaseLost(f"the shared lease ran out ({self.store.lease} s) before the request finished")
         return swallowed
 
     async def stop(self) -> None:

@@ -110,6 +110,18 @@ class Policy:
         """What a shared settle writes after the response (or after a failed or cancelled request)."""
         return ()
 
+    def lease_steps(self, turn: Turn) -> Sequence[Step]:
+        """What a running request renews to keep its place (the request is stopped if it cannot)."""
+        return ()
+
+    def leave_steps(self, turn: Turn) -> Sequence[Step]:
+        """A waiter gave up: give back its place at once rather than when it lapses."""
+        return ()
+
+    wakes: str | None = None
+    """The step type whose refusals end when a holder publishes on :attr:`channel` (no polling)."""
+    channel: str = ""
+
     def enter_local(self, now: float) -> None:
         """The shared store is unreachable (``on_store_error="local"``): meter this process's share here, assuming
         the worst about what the other processes did and do."""
@@ -144,15 +156,48 @@ class Policy:
 
 
 class MaxInFlight(Policy):
-    """At most ``n`` requests in flight at once (AppNexus allows 15 per user)."""
+    """At most ``n`` requests in flight at once (AppNexus allows 15 per user).
 
-    def __init__(self, n: int) -> None:
+    With a :class:`~adops_async.gates.RedisStore` and a ``key`` the cap holds across every process using the key:
+    each request holds a place (a sorted-set entry with a lease, renewed while it runs) and frees it when it ends.
+    """
+
+    def __init__(self, n: int, *, store: Store | None = None, key: str | None = None) -> None:
         if n < 1:
             raise ValueError("n must be at least 1")
-        self.capacity = n
+        self.n = self.capacity = n
+        self.shared = _shared_key(store, key, type(self).__name__)
+        self.local = self.shared is None
+        if self.shared is not None and type(self) is MaxInFlight:
+            assert key is not None
+            self._flying = self.shared.key(key, "flying")
+            self.wakes, self.channel = "M", self.shared.key(key, "flying-freed")
+
+    def _lease(self, turn: Turn) -> float:
+        assert self.shared is not None
+        return self.shared.lease * turn.speed
+
+    def take_steps(self, turn: Turn) -> Sequence[Step]:
+        return (Step("M", (self._flying,), (self.n, self._lease(turn), turn.token)),)
+
+    def settle_steps(self, turn: Turn) -> Sequence[Step]:
+        return (Step("F", (self._flying,), (turn.token, self.channel)),)
+
+    leave_steps = settle_steps
+
+    def lease_steps(self, turn: Turn) -> Sequence[Step]:
+        return (Step("Z", (self._flying,), (turn.token, self._lease(turn))),)
+
+    def enter_local(self, now: float) -> None:
+        assert self.shared is not None
+        self.local, self.capacity = True, max(1, self.n // self.shared.expected_processes)
+
+    def resume(self) -> None:
+        super().resume()
+        self.capacity = self.n
 
     def __repr__(self) -> str:
-        return f"MaxInFlight({self.capacity})"
+        return f"MaxInFlight({self.n})"
 
 
 class Serial(MaxInFlight):
@@ -171,14 +216,11 @@ class Serial(MaxInFlight):
     """Real seconds after which a waiting process that stopped asking (it died) loses its place in the queue."""
 
     def __init__(self, *, store: Store | None = None, key: str | None = None) -> None:
-        super().__init__(1)
-        self.shared = _shared_key(store, key, "Serial")
-        self.local = self.shared is None
+        super().__init__(1, store=store, key=key)
         if self.shared is not None:
             assert key is not None
             self._keys = tuple(self.shared.key(key, part) for part in ("lease", "queue", "seen", "tickets"))
-            self.shared_lease_key = self._keys[0]
-            self.channel = self.shared.key(key, "freed")
+            self.wakes, self.channel = "S", self.shared.key(key, "freed")
 
     def enter_local(self, now: float) -> None:
         assert self.shared is not None
@@ -188,19 +230,25 @@ class Serial(MaxInFlight):
         self.local = True
 
     def resume_steps(self, turn: Turn, down_at: float) -> Sequence[Step]:
-        assert self.shared is not None
         # A holder elsewhere may still be running on a lease Redis forgot: keep the slot closed for one lease.
-        return (Step("H", self._keys[:1], (int(self.shared.lease * 1000), "", "", "", "", "", "lost")),)
+        return (Step("H", self._keys[:1], (self._lease_ms, "", "", "", "", "", "lost")),)
+
+    @property
+    def _lease_ms(self) -> int:
+        assert self.shared is not None
+        return int(self.shared.lease * 1000)
 
     def take_steps(self, turn: Turn) -> Sequence[Step]:
-        assert self.shared is not None
-        return (Step("S", self._keys, (turn.token, int(self.shared.lease * 1000), self.STALE * turn.speed)),)
+        return (Step("S", self._keys, (turn.token, self._lease_ms, self.STALE * turn.speed)),)
 
     def settle_steps(self, turn: Turn) -> Sequence[Step]:
         return (Step("U", self._keys[:1], (turn.token, self.channel)),)
 
+    def lease_steps(self, turn: Turn) -> Sequence[Step]:
+        return (Step("N", self._keys[:1], (turn.token, self._lease_ms)),)
+
     def leave_steps(self, turn: Turn) -> Sequence[Step]:
-        """A waiter that gave up leaves the queue (and frees the lease if the take got it after all)."""
+        # Leave the queue (and free the lease if the take got it after all).
         return (Step("Q", self._keys[:3], (turn.token, self.channel)),)
 
     def __repr__(self) -> str:

@@ -193,9 +193,9 @@ class RedisStore:
         extended, _ = await self._run("settle", steps, speed)
         return bool(extended == b"1")
 
-    async def renew(self, lease_key: str, token: str, lease: float) -> bool:
-        """Extend a Serial lease we still hold by ``lease`` real seconds."""
-        return bool(await self._call("renew", [lease_key], [token, int(lease * 1000)], 1.0))
+    async def renew(self, steps: Sequence[Step], speed: float) -> bool:
+        """Extend the leases a running request holds; ``False`` if any is no longer its own."""
+        return bool(await self._run("renew", steps, speed))
 
     async def wait_freed(self, channel: str, within: float) -> None:
         """Wait up to ``within`` real seconds for a Serial lease on ``channel`` to be freed.

@@ -167,6 +167,23 @@ def assert_no_secret_in_redis(redis_url: str, prefix: str, secrets: list[str], *
     assert not [s for s in secrets if s in written]
 
 
+def test_4_processes_of_one_appnexus_user_keep_15_in_flight_between_them(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    app = AppNexusSandbox(speed=60, reads=10_000, latency=0.03)  # no quota pressure: only the concurrency rule
+    ids = app.seed_line_items(10 * TASKS, advertisers=TASKS)
+    advertisers = sorted({item["advertiser_id"] for item in app.data["line-item"].values()})
+    with serve(app) as url:
+        job = {"vendor": "appnexus", "url": url, "redis": redis_server.url, "prefix": prefix, "speed": 60}
+        job |= {"username": "api-user", "password": "secret", "member": "1", "reads": 10_000, "slices": advertisers}
+        results = run([job] * PROCESSES)
+    assert app.violations == []
+    assert 10 <= app.peak_in_flight <= 15  # the processes used the 15 between them, never more
+    for result in results:
+        assert result["errors"] == []
+        assert sorted(result["ids"]) == sorted(ids)
+
+
 # -- PulsePro: one token bucket per organization ----------------------------------------------------------------
 
 

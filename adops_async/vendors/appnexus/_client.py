@@ -54,18 +54,20 @@ def default_gate(
     max_in_flight: int = 15,
     store: MemoryStore | RedisStore | None = None,
     key: str | None = None,
+    user_key: str | None = None,
     clock: Clock | None = None,
 ) -> Gate:
     """The AppNexus rule as a gate: ``ReadWriteQuota(reads, writes, per)`` + ``MaxInFlight(15)`` + ``Cooldown``.
 
     The quota is per member, shared by all its users: give every client of one member the same gate, or the same
     ``store`` and ``key`` (e.g. the member id). With a :class:`RedisStore` the quota and the pause after a rate
-    signal are shared by every process using that key; ``MaxInFlight`` stays per process.
+    signal are shared by every process using ``key``, and the 15 in flight by every process using ``user_key`` (the
+    concurrency rule is per user).
     """
     shared = store if isinstance(store, RedisStore) else None
     return Gate(
         ReadWriteQuota(reads, writes, per, store=store, key=key),
-        MaxInFlight(max_in_flight),
+        MaxInFlight(max_in_flight, store=shared, key=user_key),
         Cooldown(store=shared, key=key),
         clock=clock,
     )
@@ -117,8 +119,10 @@ class AppNexus(BaseClient):
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
+        user_key = None
         if isinstance(store, RedisStore):
-            member_key = f"appnexus:member:{member_key}" if member_key else f"appnexus:user:{identity(username)}"
+            user_key = f"appnexus:user:{identity(username)}"
+            member_key = f"appnexus:member:{member_key}" if member_key else user_key
         if gate is None:
             gate = default_gate(
                 reads=reads,
@@ -127,6 +131,7 @@ class AppNexus(BaseClient):
                 max_in_flight=max_in_flight,
                 store=store,
                 key=member_key,
+                user_key=user_key,
                 clock=clock,
             )
         budget = login_budget or LoginBudget(10, 300.0 / speed)
