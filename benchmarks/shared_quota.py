@@ -8,8 +8,7 @@ lets them for RUN seconds, in three set-ups:
 * split:   each process has ReadWriteQuota(LIMIT // N) in memory (budget / N, the usual workaround);
 * alone:   each process has the full ReadWriteQuota(LIMIT) in memory (no coordination).
 
-Printed: served / allowed (allowed = LIMIT per WINDOW over the run: LIMIT x RUN / WINDOW) and the server's 429s (each one a broken rule);
-the same with only one of the N processes busy (the others idle: what "split" wastes); Redis round trips per
+Printed: served / allowed (LIMIT x RUN / WINDOW) and the server's 429s (each one a broken rule); the same with only one of the N processes busy (the others idle: what "split" wastes); Redis round trips per
 request; and the latency of an uncontended acquire, RedisStore against the memory store, in the same run.
 """
 
@@ -58,7 +57,7 @@ async def work(job: dict[str, Any]) -> dict[str, Any]:
             try:
                 await client.request("GET", "/r")
                 done += 1
-            except Exception:  # noqa: BLE001 - a 429 is the server's to count; keep sending as a real worker would
+            except Exception:  # a 429 is the server's to count; keep sending, as a real worker would
                 await anyio.sleep(0.01)
 
     await anyio.sleep(max(0.0, job["start_at"] - time.time()))
