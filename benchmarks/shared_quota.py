@@ -8,8 +8,8 @@ lets them for RUN seconds, in three set-ups:
 * split:   each process has ReadWriteQuota(LIMIT // N) in memory (budget / N, the usual workaround);
 * alone:   each process has the full ReadWriteQuota(LIMIT) in memory (no coordination).
 
-Printed: served / allowed (LIMIT x RUN / WINDOW) and the server's 429s (each one a broken rule); the same with only one of the N processes busy (the others idle: what "split" wastes); Redis round trips per
-request; and the latency of an uncontended acquire, RedisStore against the memory store, in the same run.
+Printed: served / allowed (LIMIT x RUN / WINDOW) and the server's 429s (each one a broken rule); the same with only
+one of the N processes busy (the others idle: what "split" wastes); Redis round trips per request; and the latency of an uncontended acquire, RedisStore against the memory store, in the same run.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def main() -> None:
         )
         print(
             "  Redis round trips per request (shared): "
-            + ", ".join(f"N={n}: {c:.2f}" for n, c in zip(PROCESSES, calls))
+            + ", ".join(f"N={n}: {c:.2f}" for n, c in zip(PROCESSES, calls, strict=True))
         )
 
         async def latencies() -> tuple[list[float], list[float]]:
