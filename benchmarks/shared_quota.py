@@ -9,7 +9,8 @@ lets them for RUN seconds, in three set-ups:
 * alone:   each process has the full ReadWriteQuota(LIMIT) in memory (no coordination).
 
 Printed: served / allowed (LIMIT x RUN / WINDOW) and the server's 429s (each one a broken rule); the same with only
-one of the N processes busy (the others idle: what "split" wastes); Redis round trips per request; and the latency of an uncontended acquire, RedisStore against the memory store, in the same run.
+one of the N processes busy (the others idle: what "split" wastes); Redis round trips per request; and the latency
+of an uncontended acquire, RedisStore against the memory store, in the same run.
 """
 
 from __future__ import annotations
