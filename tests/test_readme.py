@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from .redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKS = re.findall(r"```(\w+)\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
@@ -22,6 +25,9 @@ def test_the_readme_has_the_two_commands_and_ci_runs_the_test_one() -> None:
 
 
 @pytest.mark.parametrize("code", PYTHON, ids=[f"block{i}" for i in range(len(PYTHON))])
-def test_python_block_runs(code: str) -> None:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+def test_python_block_runs(code: str, redis_server: RedisServer) -> None:
+    env = {**os.environ, "ADOPS_REDIS_URL": redis_server.url}  # the shared-quota example's Redis
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env
+    )
     assert result.returncode == 0, result.stderr

@@ -32,7 +32,7 @@ log = logging.getLogger("arq.adops")
 
 
 async def open_appnexus(stack: AsyncExitStack) -> AppNexus:
-    """An AppNexus client whose quota, cooldowns and logins live in Redis: one budget for every process."""
+    """An AppNexus client whose quota, pauses and 15-in-flight live in Redis: one budget for every process."""
     env = os.environ
     store = RedisStore(REDIS_URL, prefix=env.get("ADOPS_REDIS_PREFIX", "adops:"))
     stack.push_async_callback(store.aclose)
@@ -93,8 +93,8 @@ class WorkerSettings:
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(REDIS_URL)
     queue_name = QUEUE
-    # The member quota, not the worker count, bounds throughput; 3 workers x 5 jobs also stay within the 15
-    # requests in flight AppNexus allows per user.
+    # The member quota, not the worker count, bounds throughput (the shared gate also keeps every worker of the user
+    # within AppNexus' 15 requests in flight, whatever max_jobs is).
     max_jobs = 5
     # A report may take the API's 15 minutes, on top of its turn on the shared quota.
     job_timeout = 1_800
