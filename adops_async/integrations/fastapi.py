@@ -26,18 +26,25 @@ from ..core.client import BaseClient
 from ..core.errors import AdOpsError
 from ..core.policies import Priority
 from ..core.priority import _current
+from ..core.shared import RedisStore
 from ..ops import AdOps
 
 __all__ = ["adops_lifespan", "get_adops", "vendor_client"]
 
 
 def adops_lifespan(
+    *,
+    redis: str | None = None,
     **clients: BaseClient | Mapping[str, Any] | None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """A FastAPI ``lifespan`` that opens the given vendor clients at startup and closes them at shutdown.
 
     Keyword names are vendors (``appnexus``, ``adnuntius``, ``ooyala``, ``pulsepro``); values are clients or their
     constructor settings, as for :class:`~adops_async.AdOps`.
+
+    ``redis``: a Redis URL. Each worker process (``uvicorn --workers N``, gunicorn) then opens one
+    :class:`~adops_async.RedisStore` and gives it to every client built from settings, so all workers of the
+    service share each vendor account's budget instead of breaking it N-fold (asyncio only).
     """
 
     unknown = set(clients) - {"appnexus", "adnuntius", "ooyala", "pulsepro"}
@@ -46,15 +53,27 @@ def adops_lifespan(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = RedisStore(redis) if redis is not None else None
+
+        def settings(vendor: str) -> BaseClient | Mapping[str, Any] | None:
+            given = clients.get(vendor)
+            if store is None or given is None or isinstance(given, BaseClient) or "store" in given:
+                return given
+            return {**given, "store": store}
+
         ops = AdOps(
-            appnexus=clients.get("appnexus"),
-            adnuntius=clients.get("adnuntius"),
-            ooyala=clients.get("ooyala"),
-            pulsepro=clients.get("pulsepro"),
+            appnexus=settings("appnexus"),
+            adnuntius=settings("adnuntius"),
+            ooyala=settings("ooyala"),
+            pulsepro=settings("pulsepro"),
         )
-        async with ops:
-            app.state.adops = ops
-            yield
+        try:
+            async with ops:
+                app.state.adops = ops
+                yield
+        finally:
+            if store is not None:
+                await store.aclose()
 
     return lifespan
 

@@ -9,11 +9,14 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from adops_async import BaseClient, Priority, priority
+from adops_async import BaseClient, OoyalaPulse, Priority, priority
 from adops_async.gates import Cooldown, Gate, Serial
 from adops_async.integrations.fastapi import adops_lifespan, get_adops, vendor_client
 from adops_async.ops import AdOps
 from adops_async.sandbox import Request, Response, Sandbox, route, serve
+from adops_async.sandbox.ooyala import OoyalaSandbox
+
+from ..redis_server import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -86,3 +89,34 @@ async def test_lifespan_refuses_unknown_vendors_and_missing_setup() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
         with pytest.raises(RuntimeError, match="adops_lifespan is not installed"):
             await http.get("/x")
+
+
+async def test_workers_of_one_service_share_the_vendor_slot_through_redis(redis_server: RedisServer) -> None:
+    """Two workers of one service (two apps, each on its own event loop) call Ooyala, whose rule is one request in
+    flight per credentials: with ``redis=`` they take turns; each on its own gate, they would overlap."""
+    upstream = OoyalaSandbox(latency=0.01)
+    ids = upstream.seed("campaign", 10)
+
+    def worker(url: str) -> FastAPI:
+        settings = {"api_key": "sandbox-key", "base_url": url}
+        app = FastAPI(lifespan=adops_lifespan(redis=redis_server.url, ooyala=settings))
+
+        @app.get("/campaigns/{id}")
+        async def campaign(id: str, pulse: Annotated[OoyalaPulse, Depends(vendor_client("ooyala"))]) -> object:
+            return (await pulse.campaigns.get(id)).id
+
+        return app
+
+    with serve(upstream) as url, serve(worker(url)) as first, serve(worker(url)) as second:
+        async with httpx.AsyncClient() as http:
+
+            async def get(base: str, id: str) -> None:
+                response = await http.get(f"{base}/campaigns/{id}")
+                assert response.json() == id
+
+            async with anyio.create_task_group() as tg:
+                for id in ids:
+                    tg.start_soon(get, first, id)
+                    tg.start_soon(get, second, id)
+    assert upstream.count("GET") == 20
+    assert upstream.violations == []
