@@ -63,6 +63,8 @@ class GateStats:
     responses_429: int = 0
     responses_503: int = 0
     cooldowns: int = 0
+    store: str | None = None
+    """``None`` (state in this process), ``"shared"`` (in Redis) or ``"local"`` (Redis down: metering a share)."""
 
 
 @dataclass(eq=False)
@@ -170,6 +172,7 @@ class Gate:
             budgets=budgets,
             waiters=waiters,
             cooldown_until=until if until > now else None,
+            store=None if self.store is None else "local" if self._local else "shared",
         )
 
     def __repr__(self) -> str:
@@ -207,11 +210,12 @@ class Gate:
                     continue
                 waiter.event = anyio.Event()
                 await self.clock.wait(waiter.event, waiter.deadline)
-        except BaseException:
+        except BaseException as exc:
             waiter.taking = False
             self._dequeue(waiter)
             self._dispatch()
-            await self._leave(slot)
+            if not isinstance(exc, QuotaStoreUnavailable):  # a store that did not answer has no place to give back
+                await self._leave(slot)
             raise
         self._dequeue(waiter)
         now = self.clock.now()

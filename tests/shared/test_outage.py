@@ -81,10 +81,14 @@ async def test_local_mode_keeps_the_rule_through_an_outage_and_resumes(caplog: p
         }
         caplog.set_level(logging.WARNING, logger="adops_async.gate")
 
+        modes: set[str | None] = set()
+
         async def worker(name: str) -> None:
             async with appnexus(url, stores[name], user=name, password=users[name].password) as an:
                 for i in ids:
                     seen[name].append((await an.line_items.get(i)).id)
+                    modes.add(an.gate.stats().store)
+                assert an.gate.stats().store == "shared"
 
         async def outage() -> None:
             await until(lambda: app.count("GET") >= 30)  # a window and a half in shared mode
@@ -101,6 +105,7 @@ async def test_local_mode_keeps_the_rule_through_an_outage_and_resumes(caplog: p
         assert redis.process is not None
     assert app.violations == []
     assert seen == {"a": ids, "b": ids}
+    assert modes == {"shared", "local"}
     messages = [r.getMessage() for r in caplog.records]
     assert sum("unreachable" in m for m in messages) == 2  # once per process per outage
     assert sum("shared mode resumes" in m for m in messages) == 2
