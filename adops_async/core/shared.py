@@ -14,6 +14,7 @@ redis-py's asyncio client runs on asyncio only, so a gate with a RedisStore does
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -166,6 +167,10 @@ class RedisStore:
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
 
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError("RedisStore runs on asyncio only (redis-py's asyncio client), not on trio") from None
         now = "" if self.time is None else repr(self.time())
         self.calls += 1
         try:
