@@ -17,7 +17,7 @@ import itertools
 import logging
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -319,29 +319,23 @@ class Gate:
 
     async def _leave(self, slot: Slot) -> None:
         """A waiter gave up: give its place back at once rather than blocking others until it lapses."""
-        if slot.turn is None or self.store is None:
-            return
-        steps = [step for policy in self._shared for step in policy.leave_steps(slot.turn)]
-        if not steps:
-            return
-        with anyio.CancelScope(shield=True):
-            try:
-                await self.store.settle(steps, self._speed)
-            except QuotaStoreUnavailable:
-                logger.warning("could not give back a shared place; it lapses on its own")
+        await self._write(slot, lambda p, turn: p.leave_steps(turn), "could not give back a shared place; it lapses")
 
     async def _settle(self, slot: Slot) -> None:
         """After the response: release the shared log entries, publish pauses and rate headers, free the lease."""
+        # Nothing that matters is lost if this fails: entries and leases expire on their own, conservatively.
+        await self._write(slot, lambda p, turn: p.settle_steps(turn), "could not settle with the shared store")
+
+    async def _write(self, slot: Slot, steps_of: Callable[[Policy, Turn], Sequence[Step]], failed: str) -> None:
         if slot.turn is None or self.store is None:
             return
         slot.turn.now = self.clock.now()
-        steps = [step for policy in self._shared for step in policy.settle_steps(slot.turn)]
-        with anyio.CancelScope(shield=True):
+        steps = [step for policy in self._shared for step in steps_of(policy, slot.turn)]
+        with anyio.CancelScope(shield=True):  # even when the request was cancelled
             try:
                 await self.store.settle(steps, self._speed)
             except QuotaStoreUnavailable:
-                # Nothing is lost that matters: entries and the lease expire on their own, conservatively.
-                logger.warning("could not settle with the shared quota store; its entries expire on their own")
+                logger.warning(failed)
 
     def _admit(self, slot: Slot, now: float) -> None:
         self._in_flight += 1
