@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 
 from .errors import QuotaStoreUnavailable
+from .redact import Secret
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -63,9 +64,10 @@ class Grant:
     """The store's epoch: it changes when Redis restarted empty."""
 
 
-def identity(value: str) -> str:
+def identity(value: str | Secret) -> str:
     """A stable, non-reversible key part for a username or an API key: a secret never goes into Redis."""
-    return hashlib.sha256(value.encode()).hexdigest()[:20]
+    text = value.reveal() if isinstance(value, Secret) else value
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 class RedisStore:

@@ -125,8 +125,7 @@ class Adnuntius(BaseClient):
         dialect = AdnuntiusDialect()
         if gate is None:
             # Adnuntius limits per access token, which belongs to the user (or the API key).
-            secret = api_key.reveal() if isinstance(api_key, Secret) else api_key
-            shared = f"adnuntius:{identity(secret or username or '')}" if store is not None else None
+            shared = f"adnuntius:{identity(api_key or username or '')}" if store is not None else None
             gate = default_gate(max_in_flight, clock=clock, store=store, key=shared)
         super().__init__(
             base_url=base_url,

@@ -75,8 +75,7 @@ class OoyalaPulse(BaseClient):
             raise ValueError("OoyalaPulse needs api_key=, or username= and password=")
         if gate is None:
             # The one slot belongs to the credentials: with a store, every process using them takes turns.
-            secret = api_key.reveal() if isinstance(api_key, Secret) else api_key
-            shared = f"ooyala:{identity(secret or username or '')}" if store is not None else None
+            shared = f"ooyala:{identity(api_key or username or '')}" if store is not None else None
             gate = Gate(Serial(store=store, key=shared), Cooldown(store=store, key=shared), clock=clock)
         if store is not None:
             # A request must end before the lease that lets it run can lapse.
