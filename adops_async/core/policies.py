@@ -101,6 +101,9 @@ class Policy:
     """The store this policy's state lives in when it is shared across processes."""
     local: bool = True
     """``False`` while shared mode holds; ``True`` for local policies and for shared ones that fell back to local."""
+    wakes: str | None = None
+    """The step type whose refusals end when a holder publishes on :attr:`channel` (no polling)."""
+    channel: str = ""
 
     def take_steps(self, turn: Turn) -> Sequence[Step]:
         """What a shared take checks and takes for this policy."""
@@ -117,10 +120,6 @@ class Policy:
     def leave_steps(self, turn: Turn) -> Sequence[Step]:
         """A waiter gave up: give back its place at once rather than when it lapses."""
         return ()
-
-    wakes: str | None = None
-    """The step type whose refusals end when a holder publishes on :attr:`channel` (no polling)."""
-    channel: str = ""
 
     def enter_local(self, now: float) -> None:
         """The shared store is unreachable (``on_store_error="local"``): meter this process's share here, assuming
