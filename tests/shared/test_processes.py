@@ -64,6 +64,7 @@ def finish(process: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any
         raise AssertionError(f"worker hung:\n{err[-3000:]}") from None
     assert process.returncode == 0, err[-3000:]
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result["log"] = err
     return result
 
 
@@ -321,3 +322,44 @@ def test_a_process_with_a_clock_10_s_off_keeps_the_shared_rule(redis_server: Red
     for result in results:
         assert result["errors"] == []
         assert sorted(result["ids"]) == sorted(ids)
+
+
+def test_2_processes_keep_the_rule_while_redis_is_down_and_resume_sharing(prefix: str) -> None:
+    """``on_store_error="local"``: Redis is killed mid-run and restarted empty; the member's rule holds throughout."""
+    speed, reads = 60, 20
+    users = {"a": SandboxUser("pw-a-secret", 5), "b": SandboxUser("pw-b-secret", 5)}
+    app = AppNexusSandbox(speed=speed, reads=reads, users=users)
+    ids = app.seed_line_items(10 * TASKS, advertisers=TASKS)
+    advertisers = sorted({item["advertiser_id"] for item in app.data["line-item"].values()})
+    with RedisServer() as redis, serve(app) as url:
+        job = {"vendor": "appnexus", "url": url, "redis": redis.url, "prefix": prefix, "speed": speed}
+        job |= {"member": "5", "reads": reads, "slices": advertisers, "on_store_error": "local", "expected": 2}
+        job |= {"store_timeout": 0.3, "retry_every": 0.2}
+        processes = [start({**job, "username": u, "password": users[u].password}) for u in users]
+        try:
+            for p in processes:
+                ready(p)
+            for p in processes:
+                go(p)
+
+            def until(reads_seen: int) -> None:
+                deadline = time.monotonic() + 30
+                while app.count("GET") < reads_seen:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.005)
+
+            until(30)  # a window and a half shared
+            redis.stop()
+            until(60)  # at least a window metered locally, on half the budget each
+            redis.start()
+            results = [finish(p) for p in processes]
+        finally:
+            for p in processes:
+                if p.poll() is None:
+                    p.kill()
+    assert app.violations == []
+    for result in results:
+        assert result["errors"] == []
+        assert sorted(result["ids"]) == sorted(ids)
+        assert result["log"].count("unreachable") == 1  # logged once per outage
+        assert result["log"].count("shared mode resumes") == 1

@@ -78,6 +78,8 @@ async def main(job: dict[str, Any]) -> None:
         lease=job.get("lease", 30.0),
         on_store_error=job.get("on_store_error", "fail"),
         expected_processes=job.get("expected", 1),
+        timeout=job.get("store_timeout", 2.0),
+        retry_every=job.get("retry_every", 1.0),
     )
     ids: list[Any] = []
     errors: list[str] = []
