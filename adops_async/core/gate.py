@@ -482,6 +482,9 @@ class Slot:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
+        if self.turn is None:  # nothing was taken from a shared store: no lease to stop, nothing to settle
+            self.gate._release(self)
+            return False
         lease, self._lease = self._lease, None
         try:
             if lease is not None:
