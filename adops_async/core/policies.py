@@ -165,7 +165,7 @@ class MaxInFlight(Policy):
         if n < 1:
             raise ValueError("n must be at least 1")
         self.n = self.capacity = n
-        self.shared = _shared_key(store, key, type(self).__name__)
+        self.shared = _redis_store(store, key, type(self).__name__)
         self.local = self.shared is None
         if self.shared is not None and type(self) is MaxInFlight:
             assert key is not None
@@ -259,7 +259,7 @@ def _store_key(key: str | None, kind: str) -> str:
     return f"{key or uuid.uuid4().hex}:{kind}"
 
 
-def _shared_key(store: Store | None, key: str | None, policy: str) -> RedisStore | None:
+def _redis_store(store: Store | None, key: str | None, policy: str) -> RedisStore | None:
     if not isinstance(store, RedisStore):
         return None
     if not key:
@@ -289,7 +289,7 @@ class ReadWriteQuota(Policy):
         key: str | None = None,
     ) -> None:
         self.reads, self.writes, self.per, self.margin = reads, writes, per, margin
-        self.shared = _shared_key(store, key, "ReadWriteQuota")
+        self.shared = _redis_store(store, key, type(self).__name__)
         self.local = self.shared is None
         limits = {Kind.READ: reads, Kind.WRITE: writes}
         if self.shared is not None:
@@ -389,7 +389,7 @@ class TokenBucket(Policy):
             raise ValueError('reset is "refill" or "full"')
         self.rate, self.per, self.burst = rate, per, burst
         self.reset = reset
-        self.shared = _shared_key(store, key, "TokenBucket")
+        self.shared = _redis_store(store, key, type(self).__name__)
         self.local = self.shared is None
         self._meter = Gcra(rate, per, burst)
         if self.shared is not None:
@@ -500,7 +500,7 @@ class Cooldown(Policy):
     def __init__(self, default_wait: float = 1.0, *, store: Store | None = None, key: str | None = None) -> None:
         self.default_wait = default_wait
         self.until = float("-inf")
-        self.shared = _shared_key(store, key, "Cooldown")
+        self.shared = _redis_store(store, key, type(self).__name__)
         # The local pause stays in force in shared mode too: this process stops at once, before its next take.
         self.local = True
         if self.shared is not None:
