@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,18 +70,37 @@ def finish(process: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any
     return result
 
 
-def run(jobs: list[dict[str, Any]], timeout: float = 60) -> list[dict[str, Any]]:
+@contextmanager
+def workers(jobs: list[dict[str, Any]]) -> Iterator[list[subprocess.Popen[str]]]:
+    """Start one worker process per job and wait until each is ready; kill whatever is left on the way out."""
     processes = [start(job) for job in jobs]
     try:
         for p in processes:
             ready(p)
-        for p in processes:
-            go(p)
-        return [finish(p, timeout) for p in processes]
+        yield processes
     finally:
         for p in processes:
             if p.poll() is None:
                 p.kill()
+
+
+def run(
+    jobs: list[dict[str, Any]], during: Callable[[], None] = lambda: None, timeout: float = 60
+) -> list[dict[str, Any]]:
+    """Run the workers to the end, all starting at once; ``during`` acts on the run while they work."""
+    with workers(jobs) as processes:
+        for p in processes:
+            go(p)
+        during()
+        return [finish(p, timeout) for p in processes]
+
+
+def wait_for(condition: Callable[[], bool], within: float = 30) -> None:
+    """Poll what the sandbox recorded (its server thread writes it) until ``condition`` holds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the run never got there"
+        time.sleep(0.002)
 
 
 @pytest.fixture
@@ -237,26 +258,17 @@ def test_a_killed_lease_holder_frees_the_ooyala_slot_when_its_lease_ends(
     ids = app.seed("campaign", 40)
     with serve(app) as url:
         job = {"vendor": "ooyala", "url": url, "redis": redis_server.url, "prefix": prefix, "api_key": "sandbox-key"}
-        victim = start({**job, "lease": lease, "slices": [[ids[0]]]})
-        others = [start({**job, "lease": lease, "slices": slices(ids, 20)}) for _ in range(2)]
-        try:
-            for p in (victim, *others):
-                ready(p)
+        jobs = [{**job, "lease": lease, "slices": [[ids[0]]]}]
+        jobs += [{**job, "lease": lease, "slices": slices(ids, 20)}] * 2
+        with workers(jobs) as (victim, *others):
             app.latency = 0.6  # the victim's request is long enough to die in the middle of
             go(victim)
-            deadline = time.monotonic() + 10
-            while not app.busy:
-                assert time.monotonic() < deadline, "the victim never sent its request"
-                time.sleep(0.001)
+            wait_for(lambda: bool(app.busy), within=10)
             victim.send_signal(signal.SIGKILL)
             app.latency = 0.002
             for p in others:
                 go(p)
             results = [finish(p) for p in others]
-        finally:
-            for p in (victim, *others):
-                if p.poll() is None:
-                    p.kill()
     assert victim.wait() == -signal.SIGKILL
     assert app.violations == []  # the victim's request ran to its end on the server; nobody overlapped it
     for result in results:
@@ -276,22 +288,13 @@ def test_one_429_pauses_every_process_of_the_account(redis_server: RedisServer, 
     ids = [item["id"] for item in app.inspections][:25]
     with serve(app) as url:
         job = {"vendor": "pulsepro", "url": f"{url}/api/v1", "redis": redis_server.url, "prefix": prefix}
-        processes = [start({**job, "api_key": "test-key", "speed": speed, "slices": slices(ids, 25)}) for _ in range(4)]
-        try:
-            for p in processes:
-                ready(p)
-            for p in processes:
-                go(p)
-            deadline = time.monotonic() + 20
-            while app.count() < 70:  # past the burst: one call per vendor second
-                assert time.monotonic() < deadline
-                time.sleep(0.002)
+        job |= {"api_key": "test-key", "speed": speed, "slices": slices(ids, 25)}
+
+        def refuse_one_call_past_the_burst() -> None:
+            wait_for(lambda: app.count() >= 70, within=20)  # past the burst: one call per vendor second
             app.inject(Fault("status", status=429, headers={"Retry-After": "5"}, path="/inspections/"))
-            results = [finish(p) for p in processes]
-        finally:
-            for p in processes:
-                if p.poll() is None:
-                    p.kill()
+
+        results = run([job] * PROCESSES, during=refuse_one_call_past_the_burst)
     for result in results:
         assert result["errors"] == []  # the refused call was retried after the pause
         assert sorted(result["ids"]) == sorted(ids)
@@ -335,28 +338,14 @@ def test_2_processes_keep_the_rule_while_redis_is_down_and_resume_sharing(prefix
         job = {"vendor": "appnexus", "url": url, "redis": redis.url, "prefix": prefix, "speed": speed}
         job |= {"member": "5", "reads": reads, "slices": advertisers, "on_store_error": "local", "expected": 2}
         job |= {"store_timeout": 0.3, "retry_every": 0.2}
-        processes = [start({**job, "username": u, "password": users[u].password}) for u in users]
-        try:
-            for p in processes:
-                ready(p)
-            for p in processes:
-                go(p)
 
-            def until(reads_seen: int) -> None:
-                deadline = time.monotonic() + 30
-                while app.count("GET") < reads_seen:
-                    assert time.monotonic() < deadline
-                    time.sleep(0.005)
-
-            until(30)  # a window and a half shared
+        def outage() -> None:
+            wait_for(lambda: app.count("GET") >= 30)  # a window and a half shared
             redis.stop()
-            until(60)  # at least a window metered locally, on half the budget each
+            wait_for(lambda: app.count("GET") >= 60)  # at least a window metered locally, on half the budget each
             redis.start()
-            results = [finish(p) for p in processes]
-        finally:
-            for p in processes:
-                if p.poll() is None:
-                    p.kill()
+
+        results = run([{**job, "username": u, "password": users[u].password} for u in users], during=outage)
     assert app.violations == []
     for result in results:
         assert result["errors"] == []
