@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -41,7 +42,8 @@ def utilisation(times: list[float]) -> float:
 
 
 async def test_pulling_3000_from_a_fresh_continuous_bucket_uses_99_percent_with_no_429() -> None:
-    app = PulseProSandbox(speed=30)
+    # A run keeps ~0.993, which leaves under half a vendor second: at speed 20 that is ~20 ms of event-loop stall.
+    app = PulseProSandbox(speed=20)
     async with running(app) as client:
         items = await client.inspections.list().collect()
     assert len(items) == 3000
@@ -105,11 +107,15 @@ async def test_a_90_second_503_storm_during_a_pull_loses_and_duplicates_nothing(
 
 async def test_reset_read_as_time_to_full_keeps_the_rate_too() -> None:
     """Reset = seconds until the bucket is full: told so (``TokenBucket(reset="full")``), the client keeps the rate."""
-    app = PulseProSandbox(speed=60, inspections=2400, reset="full")
+    app = PulseProSandbox(speed=30, inspections=2400, reset="full")
     gate = Gate(TokenBucket(60, per=60, burst=60, reset="full"), MaxInFlight(10), Cooldown(), clock=app.client_clock())
     async with running(app, gate=gate) as client:
         items = await client.inspections.list().collect()
     assert len({i.id for i in items}) == 2400
     assert app.rate_violations == 0
-    # Without reset="full" the hold until Reset costs ~20 %; whole-second headers still cost a call now and then.
-    assert utilisation(arrivals(app)) >= 0.97
+    times = arrivals(app)
+    # Read as "calls come back at Reset", the drained bucket would hold for ~56 s after the burst and then burst again
+    # (~96 % of the rate overall). Read right, calls follow the refill one a second. The gap bound leaves room for an
+    # event-loop stall of a few hundred real milliseconds on a loaded machine, which the overall rate does not.
+    assert max(b - a for a, b in pairwise(times)) < 10.0
+    assert utilisation(times) >= 0.93
