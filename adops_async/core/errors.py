@@ -20,6 +20,7 @@ __all__ = [
     "Conflict",
     "DecodeError",
     "ErrorContext",
+    "IncompleteData",
     "IntegrityError",
     "NotFound",
     "PermissionDenied",
@@ -131,6 +132,21 @@ class ClientClosed(AdOpsError):
 
 class DecodeError(AdOpsError):
     """The vendor answered with a body we cannot read (malformed JSON/XML, refused XML entities, wrong shape)."""
+
+
+class IncompleteData(DecodeError):
+    """The vendor announced more than it delivered: a walk or a download ended short of the vendor's own count.
+
+    Silent loss is the worst failure a client can have, so a short result is never returned as if it were whole.
+    :attr:`expected` is what the vendor announced (entities or rows), :attr:`seen` what arrived.
+    """
+
+    def __init__(
+        self, message: str, *, expected: int | None = None, seen: int = 0, **context: Unpack[ErrorContext]
+    ) -> None:
+        self.expected = expected
+        self.seen = seen
+        super().__init__(message, **context)
 
 
 class AuthError(AdOpsError):
