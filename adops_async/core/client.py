@@ -3,12 +3,18 @@
 :meth:`BaseClient._exchange` is the only place that sends HTTP. In order (DESIGN.md "The one request pipeline"):
 
 1. classify the call (read or write; safe to repeat or not),
-2. wait at the gate for cooldowns, rate budgets and a concurrency permit,
+2. wait at the gate for cooldowns, rate budgets and a concurrency permit, never past the call's deadline,
 3. put the credentials on the request (obtained before the gate, applied inside it),
-4. send it with the client's one ``httpx.AsyncClient``,
+4. send it with the client's one ``httpx.AsyncClient``, headers and body within one wall-clock bound per attempt,
+   the body read up to a size cap,
 5. let the gate observe the response (rate headers, 429/503 Retry-After),
 6. decode the body and ask the vendor's dialect whether it is an error,
 7. retry where it is safe, or raise a typed error.
+
+Bounds: the retry policy's ``deadline`` counts from the call's start and covers gate waits, every attempt and every
+body read; each attempt also ends after ``timeout`` seconds of wall-clock time (httpx's own timeout is per read, so a
+body trickled a byte at a time would never trip it). A caller cancelled while its request is on the wire returns at
+once, but the request keeps its gate place until its attempt's bound has passed: the vendor may still be working on it.
 """
 
 from __future__ import annotations
@@ -22,14 +28,22 @@ from typing import Any
 
 import anyio.lowlevel
 import httpx
-from typing_extensions import Self
+from typing_extensions import Self, Unpack
 
 from .auth import Auth, NoAuth
 from .clock import AnyioClock, Clock
 from .codecs import Codec, JsonCodec
 from .dialect import Dialect, ErrorInfo
-from .errors import AdOpsError, ClientClosed, DecodeError, QuotaStoreUnavailable, TransportError
-from .gate import Gate
+from .errors import (
+    AdOpsError,
+    ClientClosed,
+    DecodeError,
+    ErrorContext,
+    GateWaitTooLong,
+    QuotaStoreUnavailable,
+    TransportError,
+)
+from .gate import Gate, Slot
 from .headers import parse_retry_after
 from .policies import Cooldown, Kind, Priority
 from .priority import current_priority
@@ -40,7 +54,8 @@ __all__ = ["BaseClient", "Call", "Reply"]
 
 logger = logging.getLogger("adops_async.http")
 
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: The default cap on a decoded (not streamed) response body: far above any real page, far below a worker's memory.
+MAX_BODY_SIZE = 32 * 2**20
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,8 @@ class Call:
     codec: Codec | None = None
     stream: bool = False
     follow_redirects: bool = False
+    timeout: float | None = None
+    """Wall-clock bound of one attempt, headers and body (a streamed body included); ``None``: the client's."""
 
 
 @dataclass
@@ -103,8 +120,11 @@ class BaseClient:
         gate: where requests wait (default: a gate with :class:`Cooldown` only).
         retry: when to retry (default: :class:`RetryPolicy`).
         http: your own ``httpx.AsyncClient`` (transport, proxy, limits); you keep ownership and close it yourself.
-        timeout: per-attempt HTTP timeout in seconds, for the client we create.
+        timeout: wall-clock bound of one attempt in seconds, from sending to the last byte of the body (also httpx's
+            per-read timeout of the client we create).
         clock: time source shared by the gate, retry and token expiry.
+        max_body_size: the largest response body read into memory (bytes); a larger one is a :class:`DecodeError`.
+            Streamed bodies (report downloads) are not capped.
     """
 
     def __init__(
@@ -118,7 +138,10 @@ class BaseClient:
         http: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
         clock: Clock | None = None,
+        max_body_size: int = MAX_BODY_SIZE,
     ) -> None:
+        if not timeout > 0 or not max_body_size > 0:
+            raise ValueError("timeout and max_body_size must be positive")
         self.base_url = base_url.rstrip("/")
         self.dialect = dialect or Dialect()
         self.auth = auth or NoAuth()
@@ -128,6 +151,9 @@ class BaseClient:
         self.codec: Codec = self.dialect.codec or JsonCodec()
         self._owns_http = http is None
         self.http = http or httpx.AsyncClient(timeout=timeout)
+        self.timeout = timeout
+        self.max_body_size = max_body_size
+        self._speed = float(getattr(self.clock, "speed", 1.0))
         self.redactor = Redactor(self.auth.secrets())
         watch_third_party_logs(self.redactor)
         self._closed = False
@@ -220,6 +246,7 @@ class BaseClient:
         retry_safe = call.retry_safe if call.retry_safe is not None else self.dialect.idempotent(call.method)
         codec = call.codec or self.codec
         started = self.clock.now()
+        deadline = started + self.retry.deadline
         attempt = 0
         renewed = False
         while True:
@@ -230,34 +257,46 @@ class BaseClient:
             outcome: _Outcome | None = None
             observed_at = 0.0
             try:
-                async with self.gate.slot(kind, priority) as slot:  # 2. gate
+                async with self.gate.slot(kind, priority, deadline=deadline) as slot:  # 2. gate
                     if call.authenticate:
                         self.auth.apply(request, credentials)  # 3. auth, inside the slot
-                    try:
-                        self.requests_sent += 1
-                        response = await self.http.send(request, stream=True, follow_redirects=call.follow_redirects)
-                    except httpx.TransportError as exc:  # 4. send
-                        outcome = self._transport_failure(request, exc, retry_safe)
-                    else:
-                        observed_at = self.clock.now()
-                        slot.observe(response.status_code, response.headers)  # 5. observe
-                        self.auth.observe(response)
-                        if call.stream and response.is_success:
+                    bound = min(call.timeout or self.timeout, max(0.0, deadline - self.clock.now()) / self._speed)
+                    handed_over = False
+                    with anyio.CancelScope(deadline=anyio.current_time() + bound) as attempt_scope:
+                        sent = await self._send(call, request, slot, attempt_scope)  # 4. send
+                        if isinstance(sent, httpx.TransportError):
+                            outcome = self._transport_failure(request, sent, retry_safe)
+                        else:
+                            response = sent
+                            observed_at = self.clock.now()
+                            slot.observe(response.status_code, response.headers)  # 5. observe
+                            self.auth.observe(response)
+                            if call.stream and response.is_success:
+                                handed_over = True
+                                try:
+                                    yield Reply(response)
+                                finally:
+                                    await _close(response)
+                                return
                             try:
-                                yield Reply(response)
+                                await self._read_body(response)
+                            except httpx.TransportError as exc:
+                                outcome = self._transport_failure(request, exc, retry_safe)
+                            except _BodyTooLarge as exc:
+                                outcome = self._too_large(response, exc.size, retry_safe)
                             finally:
-                                await response.aclose()
-                            return
-                        try:
-                            await response.aread()
-                        except httpx.TransportError as exc:
-                            outcome = self._transport_failure(request, exc, retry_safe)
-                        finally:
-                            await response.aclose()
-            except QuotaStoreUnavailable as exc:
+                                await _close(response)
+                    if attempt_scope.cancelled_caught:
+                        timed_out = self._timed_out(request, bound, retry_safe, response)
+                        if handed_over:
+                            raise timed_out.error
+                        outcome = timed_out
+            except (QuotaStoreUnavailable, GateWaitTooLong) as exc:
+                if exc.vendor:  # raised by a nested call inside a streamed body: already has its context
+                    raise
                 # Raised by the gate, which knows no vendor: say which call could not be metered (and was not sent).
                 url = self.redactor.url(request.url)
-                raise type(exc)(exc.message, vendor=self.vendor, method=call.method, url=url) from None
+                raise _with_call_context(exc, vendor=self.vendor, method=call.method, url=url) from None
             if self.gate.waiting:
                 # Let the request we just made way for go out before we spend CPU decoding this one.
                 await anyio.lowlevel.checkpoint()
@@ -283,6 +322,40 @@ class BaseClient:
                 raise outcome.error
             logger.info("retrying in %.3f s after %s", delay, outcome.error)
             await self.clock.sleep_until(self.clock.now() + delay)
+
+    async def _send(
+        self, call: Call, request: httpx.Request, slot: Slot, attempt_scope: anyio.CancelScope
+    ) -> httpx.Response | httpx.TransportError:
+        """Send and wait for the response's headers (or the transport failure that came instead).
+
+        A caller cancelled from outside while the request is on the wire leaves at once, but the slot keeps its place
+        until the attempt's bound: as far as the client can know, the vendor is still working on the request.
+        """
+        self.requests_sent += 1
+        try:
+            return await self.http.send(request, stream=True, follow_redirects=call.follow_redirects)
+        except httpx.TransportError as exc:
+            return exc
+        except anyio.get_cancelled_exc_class():
+            if not attempt_scope.cancel_called:
+                left = max(0.0, attempt_scope.deadline - anyio.current_time())
+                slot.hold_until(self.clock.now() + left * self._speed)
+            raise
+
+    async def _read_body(self, response: httpx.Response) -> None:
+        """Read the body into ``response.content``, refusing one larger than :attr:`max_body_size`."""
+        limit = self.max_body_size
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _BodyTooLarge(int(declared))
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise _BodyTooLarge(size)
+            chunks.append(chunk)
+        response._content = b"".join(chunks)  # what ``aread()`` would set: ``response.content`` works as usual
 
     def _decode(
         self, response: httpx.Response, codec: Codec, retry_safe: bool, observed_at: float
@@ -328,6 +401,33 @@ class BaseClient:
             **info.extra,
         )
 
+    def _too_large(self, response: httpx.Response, size: int, retry_safe: bool) -> _Outcome:
+        error = DecodeError(
+            f"response body of {size} bytes or more exceeds max_body_size ({self.max_body_size} bytes)",
+            vendor=self.vendor,
+            status=response.status_code,
+            code="too_large",
+            method=response.request.method,
+            url=self.redactor.url(response.request.url),
+            request_id=self.dialect.request_id(response),
+        )
+        return _Outcome(Failure(retry_safe=retry_safe, status=response.status_code), error)
+
+    def _timed_out(
+        self, request: httpx.Request, bound: float, retry_safe: bool, response: httpx.Response | None
+    ) -> _Outcome:
+        """The attempt's wall-clock bound passed: like a read timeout, the vendor may have acted."""
+        error = TransportError(
+            f"no complete response within {bound:.3g} s (headers and body)",
+            vendor=self.vendor,
+            status=response.status_code if response is not None else None,
+            code="timeout",
+            method=request.method,
+            url=self.redactor.url(request.url),
+            request_id=self.dialect.request_id(response) if response is not None else None,
+        )
+        return _Outcome(Failure(retry_safe=retry_safe, transport_error=httpx.ReadTimeout(error.message)), error)
+
     def _transport_failure(self, request: httpx.Request, exc: httpx.TransportError, retry_safe: bool) -> _Outcome:
         message = self.redactor.text(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
         error = TransportError(message, vendor=self.vendor, method=request.method, url=self.redactor.url(request.url))
@@ -336,3 +436,21 @@ class BaseClient:
     def _log(self, request: httpx.Request, response: httpx.Response) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s -> %s", request.method, self.redactor.url(request.url), response.status_code)
+
+
+class _BodyTooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+async def _close(response: httpx.Response) -> None:
+    """Close a response even when the caller was cancelled, so its connection is never left half read."""
+    with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+        await response.aclose()
+
+
+def _with_call_context(exc: AdOpsError, **context: Unpack[ErrorContext]) -> AdOpsError:
+    """The same error raised by the gate, now naming the call it stopped."""
+    if isinstance(exc, GateWaitTooLong):
+        return GateWaitTooLong(exc.message, retry_after=exc.retry_after, **context)
+    return type(exc)(exc.message, **context)

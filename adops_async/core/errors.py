@@ -20,6 +20,7 @@ __all__ = [
     "Conflict",
     "DecodeError",
     "ErrorContext",
+    "GateWaitTooLong",
     "IncompleteData",
     "IntegrityError",
     "NotFound",
@@ -195,6 +196,15 @@ class RateLimited(AdOpsError):
     def __init__(self, message: str, *, retry_after: float | None = None, **context: Unpack[ErrorContext]) -> None:
         self.retry_after = retry_after
         super().__init__(message, **context)
+
+
+class GateWaitTooLong(RateLimited):
+    """The call would have to wait at the gate past its deadline, so it was not queued (or stopped waiting): nothing
+    was sent. :attr:`retry_after` is the gate's prediction of when a call could go, when it can tell (a cooldown the
+    vendor asked for, a budget that refills at a known time), else ``None``.
+
+    Raised at once when the prediction already exceeds the deadline, and at the deadline otherwise; never later.
+    """
 
 
 class QuotaStoreUnavailable(AdOpsError):

@@ -7,12 +7,18 @@ one slot for its turn.
 
 Cancellation rule: a waiter takes its budget only in the instant it leaves the queue, in its own task, with no
 checkpoint in between; a task cancelled while waiting therefore takes nothing, and a task cancelled while holding a
-slot gives its permit back when the ``async with`` block unwinds.
+slot gives its permit back when the ``async with`` block unwinds, unless the slot was marked with
+:meth:`Slot.hold_until` (a request that may still be running on the vendor's server keeps its place until then).
+
+Deadline rule: a slot asked for with a ``deadline`` never waits past it. When the gate can already tell that it will
+not open in time (a cooldown the vendor asked for, a budget that refills later), :class:`GateWaitTooLong` is raised at
+once, with the predicted wait as ``retry_after``; otherwise at the deadline.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import itertools
 import logging
 import math
@@ -25,7 +31,7 @@ import anyio
 import httpx
 
 from .clock import AnyioClock, Clock
-from .errors import LeaseLost, QuotaStoreUnavailable
+from .errors import GateWaitTooLong, LeaseLost, QuotaStoreUnavailable
 from .policies import Cooldown, ExistingLimiter, Kind, Limiter, Observation, Policy, Priority, Serial, Turn
 from .shared import RedisStore, Step
 
@@ -136,15 +142,21 @@ class Gate:
         """Metering locally (``on_store_error="local"``) while the store is down."""
         self._probe_at = 0.0
         self._epoch = ""
+        self._held: list[tuple[float, int, Slot]] = []
+        """Slots whose caller left while the vendor may still be working on their request: (until, index, slot)."""
 
     @property
     def waiting(self) -> int:
         """Requests queued at this gate now."""
         return self._waiting
 
-    def slot(self, kind: Kind, priority: Priority = Priority.NORMAL) -> Slot:
-        """Wait for a turn: ``async with gate.slot(Kind.READ) as slot: ...; slot.observe(response)``."""
-        return Slot(self, kind, priority)
+    def slot(self, kind: Kind, priority: Priority = Priority.NORMAL, *, deadline: float | None = None) -> Slot:
+        """Wait for a turn: ``async with gate.slot(Kind.READ) as slot: ...; slot.observe(response)``.
+
+        ``deadline`` (clock time): never wait past it; raise :class:`GateWaitTooLong` instead, at once when the gate
+        can tell it will not open in time.
+        """
+        return Slot(self, kind, priority, deadline)
 
     def cool_down(
         self, wait: float, *, since: float | None = None, status: int | None = None, reason: str = "vendor signal"
@@ -159,6 +171,7 @@ class Gate:
 
     def stats(self) -> GateStats:
         now = self.clock.now()
+        self._reap(now)
         budgets: dict[str, int] = {}
         for policy in self.policies:
             budgets.update(policy.budgets(now))
@@ -189,15 +202,34 @@ class Gate:
     def _current_capacity(self) -> int | None:
         return min((p.capacity for p in self.policies if p.capacity is not None), default=None)
 
-    def _has_permit(self) -> bool:
+    def _has_permit(self, now: float) -> bool:
+        self._reap(now)
         return self._capacity is None or self._in_flight < self._capacity
+
+    def _refuse_if_late(self, slot: Slot, since: float, now: float) -> None:
+        """Raise :class:`GateWaitTooLong` when ``slot`` cannot be admitted before its deadline."""
+        if slot.deadline is None:
+            return
+        ready = self._ready_at(slot.kind, now)
+        retry_after = ready - now if now < ready < math.inf else None
+        if now >= slot.deadline:
+            raise GateWaitTooLong(
+                f"waited {now - since:.3g} s at the gate and reached the call's deadline", retry_after=retry_after
+            )
+        if ready > slot.deadline:
+            opens = f"in {retry_after:.3g} s" if retry_after is not None else "at no time it can tell"
+            raise GateWaitTooLong(
+                f"the gate opens {opens}, after the call's deadline ({slot.deadline - now:.3g} s from now)",
+                retry_after=retry_after,
+            )
 
     async def _acquire(self, slot: Slot) -> None:
         now = self.clock.now()
         awaits = self.store is not None or self._limiters
-        if not awaits and not self._waiting and self._has_permit() and self._ready_at(slot.kind, now) <= now:
+        if not awaits and not self._waiting and self._has_permit(now) and self._ready_at(slot.kind, now) <= now:
             self._admit(slot, now)
             return
+        self._refuse_if_late(slot, now, now)
         waiter = _Waiter(slot.kind, slot.priority, next(self._seq), now)
         self._queues[slot.kind, slot.priority].append(waiter)
         self._waiting += 1
@@ -208,8 +240,12 @@ class Gate:
                     break
                 if waiter.admissible:
                     continue
+                self._refuse_if_late(slot, waiter.since, self.clock.now())
                 waiter.event = anyio.Event()
-                await self.clock.wait(waiter.event, waiter.deadline)
+                wake = waiter.deadline
+                if slot.deadline is not None:
+                    wake = slot.deadline if wake is None else min(wake, slot.deadline)
+                await self.clock.wait(waiter.event, wake)
         except BaseException as exc:
             waiter.taking = False
             self._dequeue(waiter)
@@ -349,13 +385,27 @@ class Gate:
 
     def _release(self, slot: Slot) -> None:
         if slot.holding:
-            slot.holding = False
-            self._in_flight -= 1
-            now = self.clock.now()
-            for policy in self.policies:
-                if slot.turn is None or policy.shared is None:
-                    policy.release(slot.kind, now)
+            self._free(slot, self.clock.now())
             self._dispatch()
+
+    def _free(self, slot: Slot, now: float) -> None:
+        slot.holding = False
+        self._in_flight -= 1
+        for policy in self.policies:
+            if slot.turn is None or policy.shared is None:
+                policy.release(slot.kind, now)
+
+    def _hold(self, slot: Slot, until: float) -> None:
+        """Keep ``slot``'s place until ``until`` (clock time) although its caller left: its request may still be
+        running on the vendor's server. Released by :meth:`_reap` once that time has passed."""
+        if slot.holding:
+            heapq.heappush(self._held, (until, slot.index, slot))
+            self._dispatch()
+
+    def _reap(self, now: float) -> None:
+        while self._held and self._held[0][0] <= now:
+            until, _, slot = heapq.heappop(self._held)
+            self._free(slot, until)
 
     def _dequeue(self, waiter: _Waiter) -> None:
         if waiter.queued:
@@ -387,6 +437,8 @@ class Gate:
 
     def _dispatch(self) -> None:
         """Tell each kind's first waiter whether it may go now, or until when it must wait. Never awaits."""
+        now = self.clock.now()
+        self._reap(now)
         previous = self._heads
         heads = [w for w in (self._head_of(kind) for kind in Kind) if w is not None]
         heads.sort(key=lambda w: (w.priority, w.seq))
@@ -396,14 +448,13 @@ class Gate:
                 waiter.admissible, waiter.deadline = False, None
         if not heads:
             return
-        now = self.clock.now()
         free = float("inf") if self._capacity is None else self._capacity - self._in_flight
         for waiter in heads:
             if waiter.taking:
                 free -= 1
                 continue
-            if free <= 0:
-                self._tell(waiter, admissible=False, deadline=None)
+            if free <= 0:  # a release wakes it, or the end of the earliest hold
+                self._tell(waiter, admissible=False, deadline=self._held[0][0] if self._held else None)
                 continue
             ready = self._ready_at(waiter.kind, now)
             if ready <= now:
@@ -438,6 +489,11 @@ class Gate:
     def _cooled(self, now: float, status: int | None, reason: str) -> None:
         until = max(c.until for c in self._cooldowns)
         self._stats.cooldowns += 1
+        # Every waiter looks again: one whose deadline falls inside the pause gives up now, not at its deadline.
+        for queue in self._queues.values():
+            for waiter in queue:
+                if waiter.queued and not waiter.taking:
+                    waiter.event.set()
         event = CooldownEvent(until=until, wait=until - now, status=status, reason=reason)
         logger.info("gate closed for %.3f s (%s)", event.wait, reason)
         if self.on_cooldown is not None:
@@ -451,12 +507,26 @@ def _not_a_policy(value: object) -> Policy:
 class Slot:
     """One admission through a :class:`Gate`; an async context manager. Report the response with :meth:`observe`."""
 
-    __slots__ = ("_lease", "gate", "holding", "index", "kind", "lease_from", "limited", "priority", "turn")
+    __slots__ = (
+        "_hold",
+        "_lease",
+        "deadline",
+        "gate",
+        "holding",
+        "index",
+        "kind",
+        "lease_from",
+        "limited",
+        "priority",
+        "turn",
+    )
 
-    def __init__(self, gate: Gate, kind: Kind, priority: Priority) -> None:
+    def __init__(self, gate: Gate, kind: Kind, priority: Priority, deadline: float | None = None) -> None:
         self.gate = gate
         self.kind = kind
         self.priority = priority
+        self.deadline = deadline
+        self._hold: float | None = None
         self.index = 0
         self.holding = False
         self.turn: Turn | None = None
@@ -483,7 +553,7 @@ class Slot:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
         if self.turn is None:  # nothing was taken from a shared store: no lease to stop, nothing to settle
-            self.gate._release(self)
+            self._leave_gate()
             return False
         lease, self._lease = self._lease, None
         try:
@@ -493,7 +563,22 @@ class Slot:
         finally:
             if lease is not None:
                 await lease.stop()
-            await self._close()
+            if self._hold is None:
+                await self._close()
+            else:  # the shared places (lease, in-flight entry) lapse on their own, no earlier than the request ends
+                self._leave_gate()
+                self.turn = None
+
+    def _leave_gate(self) -> None:
+        if self._hold is None:
+            self.gate._release(self)
+        else:
+            self.gate._hold(self, self._hold)
+
+    def hold_until(self, until: float) -> None:
+        """Keep this slot's place until ``until`` (clock time) after the block exits: the request was sent and its
+        caller left (cancelled) before the answer, so the vendor may still be working on it."""
+        self._hold = until
 
     async def _close(self) -> None:
         await self.gate._settle(self)

@@ -7,12 +7,13 @@ A sandbox is strict on purpose: it enforces the vendor's request rule exactly an
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,8 +115,9 @@ class Fault:
 
     kinds: ``status`` (answer ``status`` with ``body``/``headers``), ``reset`` (drop the connection, no response),
     ``slow`` (send the body in pieces, ``delay`` real seconds apart), ``truncate`` (promise more bytes than sent),
-    ``bad_json`` (a 200 with a body that is not JSON). A reset arrives after the status line, as a connection
-    dropped mid-response: the vendor may have acted.
+    ``bad_json`` (a 200 with a body that is not JSON), ``endless`` (a 200 whose chunked body repeats ``body`` every
+    ``delay`` real seconds and never ends; the sandbox stops after a minute). A reset arrives after the status line,
+    as a connection dropped mid-response: the vendor may have acted.
     """
 
     kind: str
@@ -243,16 +245,17 @@ class Sandbox:
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         if fault is not None and fault.kind == "slow":
             step = max(1, len(response.body) // 10)
-            for start in range(0, len(response.body), step):
-                await send(
-                    {"type": "http.response.body", "body": response.body[start : start + step], "more_body": True}
-                )
-                await anyio.sleep(fault.delay)
-            await send({"type": "http.response.body", "body": b""})
+            pieces = [response.body[start : start + step] for start in range(0, len(response.body), step)]
+            if await _until_disconnect(receive, _trickle(send, pieces, fault.delay)):
+                await send({"type": "http.response.body", "body": b""})
             return
         if fault is not None and fault.kind == "truncate":
             await send({"type": "http.response.body", "body": response.body, "more_body": True})
             raise ConnectionResetError("sandbox fault: truncated body")
+        if fault is not None and fault.kind == "endless":
+            with anyio.move_on_after(60):
+                await _until_disconnect(receive, _trickle(send, itertools.repeat(fault.body), fault.delay))
+            raise ConnectionResetError("sandbox fault: an endless body, ended")
         await send({"type": "http.response.body", "body": response.body})
 
     def _take_fault(self, request: Request) -> Fault | None:
@@ -263,6 +266,30 @@ class Sandbox:
                     self.faults.remove(fault)
                 return fault
         return None
+
+
+async def _trickle(send: Any, pieces: Iterable[bytes], delay: float) -> None:
+    for piece in pieces:
+        await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await anyio.sleep(delay)
+
+
+async def _until_disconnect(receive: Any, sending: Awaitable[None]) -> bool:
+    """Run ``sending`` unless the client leaves first (uvicorn ignores sends after a disconnect, so a slow or endless
+    body would otherwise run on for nobody); ``True`` when it ran to its end."""
+    finished = False
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        await sending
+        finished = True
+        group.cancel_scope.cancel()
+    return finished
 
 
 @contextmanager

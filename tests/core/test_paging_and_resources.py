@@ -134,9 +134,9 @@ async def test_priority_block_applies_to_resource_calls_and_explicit_arguments_w
     seen: list[Priority] = []
 
     class RecordingGate(Gate):
-        def slot(self, kind: Kind, priority: Priority = Priority.NORMAL) -> Slot:
+        def slot(self, kind: Kind, priority: Priority = Priority.NORMAL, *, deadline: float | None = None) -> Slot:
             seen.append(priority)
-            return super().slot(kind, priority)
+            return super().slot(kind, priority, deadline=deadline)
 
     server = Collection(3)
     async with VirtualClock().running() as clock:

@@ -1,0 +1,86 @@
+"""Cancelling a caller whose request is already on the server (issue 16, item 7): the caller returns at once, but the
+request keeps its place at the gate until the vendor is done with it as far as the client can know (its attempt's
+bound), so the next requests never break the vendor's rule. Judged by the sandboxes' violation records.
+
+The tests wait for the sandbox to hold the requests (its own in-flight state) before cancelling: no sleep orders them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import anyio
+import pytest
+
+from adops_async import AppNexus, OoyalaPulse, RedisStore
+from adops_async.sandbox import serve
+from adops_async.sandbox.appnexus import AppNexusSandbox
+from adops_async.sandbox.ooyala import OoyalaSandbox
+
+from ..redis_server import RedisServer
+
+pytestmark = pytest.mark.anyio
+
+LATENCY = 0.3
+"""Real seconds each request spends on the sandbox: the window in which the caller is cancelled."""
+BOUND = 1.0
+"""The clients' attempt bound: a cancelled request keeps its place this long."""
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Poll the sandbox's own state (the requests it is handling) until ``condition`` holds."""
+    with anyio.fail_after(10):
+        while not condition():  # noqa: ASYNC110 - the sandbox runs in its server thread: no event to wait on
+            await anyio.sleep(0.005)
+
+
+async def cancel_15_then_send_15(app: AppNexusSandbox, an: AppNexus, item: int) -> None:
+    await an.line_items.get(item)  # log in first: the login is not what is cancelled
+    async with anyio.create_task_group() as group:
+        for _ in range(15):
+            group.start_soon(an.line_items.get, item)
+        await until(lambda: sum(app._in_flight.values()) == 15)
+        group.cancel_scope.cancel()
+    assert sum(app._in_flight.values()) > 0  # the callers left while the server still works on their requests
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            for _ in range(15):
+                group.start_soon(an.line_items.get, item)
+
+
+async def test_cancelled_appnexus_reads_keep_their_places_until_the_server_is_done() -> None:
+    app = AppNexusSandbox(latency=LATENCY)
+    item = app.seed_line_items(1)[0]
+    with serve(app) as url:
+        async with AppNexus(username="api-user", password="secret", base_url=url, timeout=BOUND) as an:
+            await cancel_15_then_send_15(app, an, item)
+    assert app.violations == []
+    assert app.count("GET", "/line-item") == 31
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis-py's client is asyncio-only
+async def test_cancelled_appnexus_reads_keep_their_shared_places_too(redis_server: RedisServer) -> None:
+    app = AppNexusSandbox(latency=LATENCY)
+    item = app.seed_line_items(1)[0]
+    store = RedisStore(redis_server.url, prefix=f"{uuid.uuid4().hex}:", lease=BOUND / 0.8)
+    with serve(app) as url:
+        async with AppNexus(username="api-user", password="secret", base_url=url, timeout=BOUND, store=store) as an:
+            await cancel_15_then_send_15(app, an, item)
+    assert app.violations == []
+
+
+async def test_a_cancelled_ooyala_call_is_not_overlapped_by_the_next() -> None:
+    app = OoyalaSandbox(latency=LATENCY)
+    with serve(app) as url:
+        async with OoyalaPulse(api_key="sandbox-key", base_url=url, timeout=BOUND) as pulse:
+            campaign = await pulse.campaigns.create({"name": "c", "priority": 5})
+            assert campaign.id is not None
+            async with anyio.create_task_group() as group:
+                group.start_soon(pulse.campaigns.get, campaign.id)
+                await until(lambda: bool(app.busy))
+                group.cancel_scope.cancel()
+            assert app.busy  # the server is still on the cancelled call
+            with anyio.fail_after(10):
+                await pulse.campaigns.get(campaign.id)
+    assert app.violations == []
