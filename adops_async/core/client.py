@@ -261,7 +261,7 @@ class BaseClient:
                     if call.authenticate:
                         self.auth.apply(request, credentials)  # 3. auth, inside the slot
                     bound = min(call.timeout or self.timeout, max(0.0, deadline - self.clock.now()) / self._speed)
-                    handed_over = False
+                    streamed = False
                     with anyio.CancelScope(deadline=anyio.current_time() + bound) as attempt_scope:
                         sent = await self._send(call, request, slot, attempt_scope)  # 4. send
                         if isinstance(sent, httpx.TransportError):
@@ -271,26 +271,20 @@ class BaseClient:
                             observed_at = self.clock.now()
                             slot.observe(response.status_code, response.headers)  # 5. observe
                             self.auth.observe(response)
-                            if call.stream and response.is_success:
-                                handed_over = True
-                                try:
-                                    yield Reply(response)
-                                finally:
-                                    await _close(response)
-                                return
-                            try:
-                                await self._read_body(response)
-                            except httpx.TransportError as exc:
-                                outcome = self._transport_failure(request, exc, retry_safe)
-                            except _BodyTooLarge as exc:
-                                outcome = self._too_large(response, exc.size, retry_safe)
-                            finally:
-                                await _close(response)
+                            streamed = call.stream and response.is_success
+                            if not streamed:
+                                outcome = await self._read_body(response, retry_safe)
                     if attempt_scope.cancelled_caught:
-                        timed_out = self._timed_out(request, bound, retry_safe, response)
-                        if handed_over:
-                            raise timed_out.error
-                        outcome = timed_out
+                        outcome = self._timed_out(request, bound, retry_safe, response)
+                    elif streamed and response is not None:
+                        # The caller reads the body, maybe from an async generator of its own, so no cancel scope may
+                        # span it: the stream itself ends with a read timeout once the attempt's bound has passed.
+                        response.stream = _BoundedStream(response.stream, attempt_scope.deadline, bound)
+                        try:
+                            yield Reply(response)
+                        finally:
+                            await _close(response)
+                        return
             except (QuotaStoreUnavailable, GateWaitTooLong) as exc:
                 if exc.vendor:  # raised by a nested call inside a streamed body: already has its context
                     raise
@@ -342,20 +336,30 @@ class BaseClient:
                 slot.hold_until(self.clock.now() + left * self._speed)
             raise
 
-    async def _read_body(self, response: httpx.Response) -> None:
-        """Read the body into ``response.content``, refusing one larger than :attr:`max_body_size`."""
+    async def _read_body(self, response: httpx.Response, retry_safe: bool) -> _Outcome | None:
+        """Read the body into ``response.content`` and close the response; the failure, if the read failed or the
+        body is larger than :attr:`max_body_size`."""
         limit = self.max_body_size
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise _BodyTooLarge(int(declared))
+        too_large = int(declared) if declared.isdigit() and int(declared) > limit else 0
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise _BodyTooLarge(size)
-            chunks.append(chunk)
+        try:
+            if not too_large:
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        too_large = size
+                        break
+                    chunks.append(chunk)
+        except httpx.TransportError as exc:
+            return self._transport_failure(response.request, exc, retry_safe)
+        finally:
+            await _close(response)
+        if too_large:
+            return self._too_large(response, too_large, retry_safe)
         response._content = b"".join(chunks)  # what ``aread()`` would set: ``response.content`` works as usual
+        return None
 
     def _decode(
         self, response: httpx.Response, codec: Codec, retry_safe: bool, observed_at: float
@@ -438,9 +442,21 @@ class BaseClient:
             logger.debug("%s %s -> %s", request.method, self.redactor.url(request.url), response.status_code)
 
 
-class _BodyTooLarge(Exception):
-    def __init__(self, size: int) -> None:
-        self.size = size
+class _BoundedStream(httpx.AsyncByteStream):
+    """A streamed body that ends with :class:`httpx.ReadTimeout` once its attempt's wall-clock bound has passed."""
+
+    def __init__(self, inner: httpx.SyncByteStream | httpx.AsyncByteStream, deadline: float, bound: float) -> None:
+        assert isinstance(inner, httpx.AsyncByteStream)
+        self._inner, self._deadline, self._bound = inner, deadline, bound
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            if anyio.current_time() > self._deadline:
+                raise httpx.ReadTimeout(f"the body did not end within the attempt's bound ({self._bound:.3g} s)")
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 async def _close(response: httpx.Response) -> None:

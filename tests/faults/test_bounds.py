@@ -7,6 +7,7 @@ sandbox recorded and the type of what was raised. ``anyio.fail_after`` is only a
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -176,3 +177,29 @@ async def test_a_declared_gigabyte_is_refused_before_reading() -> None:
                 await client.inspections.list().collect()
     assert caught.value.code == "too_large"
     assert "1000000000" in str(caught.value)
+
+
+async def test_a_streamed_body_ends_at_the_attempt_bound_without_cancelling_its_reader() -> None:
+    app = PulseProSandbox(keys={KEY: "org-1"}, inspections=50)
+    app.inject(Fault("slow", path=INSPECTIONS, delay=0.15))
+
+    async def chunks(client: PulsePro) -> AsyncIterator[bytes]:
+        # The reader is an async generator of its own: the bound must reach it as an error, never as a cancellation.
+        async with client.stream("GET", "inspections", timeout=0.5) as response:
+            async for chunk in response.aiter_bytes():
+                yield chunk
+
+    received: list[bytes] = []
+
+    async def read(client: PulsePro) -> None:
+        async for chunk in chunks(client):
+            received.append(chunk)
+
+    with serve(app) as url, anyio.fail_after(20):
+        async with pulsepro(url) as client:
+            with pytest.raises(TransportError) as caught:
+                await read(client)
+            assert (await client.inspections.list().first()) is not None  # the slot was given back
+    assert "bound" in caught.value.message
+    assert received
+    assert app.violations == []
