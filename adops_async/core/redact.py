@@ -34,7 +34,7 @@ __all__ = ["MASK", "Redactor", "Secret", "credential", "refuse_unsendable"]
 MASK = "***"
 _SECRET_PARAM_WORDS = ("password", "passwd", "secret", "token", "key", "auth", "signature", "session")
 # name=value pairs inside free text (a URL quoted in an exception message), where the name looks secret
-_SECRET_PAIR = re.compile(r"(?i)\b([\w-]*(?:{})[\w-]*)=([^&\s\"'<>]+)".format("|".join(_SECRET_PARAM_WORDS)))
+_SECRET_PAIR = re.compile(r"(?<![\w-])([\w-]+)=([^&\s\"'<>]+)")
 # A name that says its value is a credential (a header, a JSON key): stricter than the query-parameter words, since
 # it masks values of response headers and error bodies that should otherwise stay readable ("keywords" is no key).
 _CREDENTIAL_NAME = re.compile(
@@ -43,11 +43,11 @@ _CREDENTIAL_NAME = re.compile(
 )
 # "name": "value" (JSON), 'name': 'value' (a dict's repr) and (b'name', b'value') (a header list's repr, as httpcore
 # logs response headers): group 2 is the name, group 4 the value, both inside their own quotes.
-_QUOTED_PAIR = re.compile(
-    r"""b?(['"])([\w.-]+)\1(\s*[:,]\s*b?)(['"])((?:(?!\4)[^\\]|\\.)*)\4""",
-)
+_QUOTED_PAIR = re.compile(r"""(['"])([\w.-]+)\1(\s*[:,]\s*b?)(['"])((?:(?!\4)[^\\]|\\.)*)\4""")
+# Every name either pattern masks contains one of these: a text without any is left alone at the cost of a lookup.
+_NAME_WORDS = (*_SECRET_PARAM_WORDS, "cookie", "credential")
 _COOKIE_VALUE = re.compile(r"([^=;,\s]+=)([^;]*)")
-_BASIC = re.compile(r"\bBasic\s+([A-Za-z0-9+/]{4,}={0,2})")
+_BASIC = re.compile(r"Basic\s+([A-Za-z0-9+/]{4,}={0,2})")
 # C0 and C1 control characters (CR, LF, TAB, NUL ...) and the Unicode line separators: none belongs in a credential.
 _UNSENDABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -135,6 +135,12 @@ def _written_char(char: str) -> str:
     return "(?:" + "|".join(forms) + ")"
 
 
+def _anchor(value: str) -> str | None:
+    """The longest run of characters no escaping changes: every written form of ``value`` contains it."""
+    runs = re.findall(r"[A-Za-z0-9_.~-]{3,}", value)
+    return max(runs, key=len) if runs else None
+
+
 def _written_pattern(value: str) -> str:
     return "".join(_written_char(char) for char in re.sub(r"\\+", r"\\", value))
 
@@ -160,6 +166,10 @@ def _masked_header(name: str, value: str) -> str:
     return MASK
 
 
+def _mask_secret_pair(match: re.Match[str]) -> str:
+    return f"{match.group(1)}={MASK}" if _looks_secret(match.group(1)) else match.group(0)
+
+
 def _mask_quoted_pair(match: re.Match[str]) -> str:
     name = match.group(2)
     if not _is_credential_name(name):
@@ -179,9 +189,16 @@ def _mask_basic(match: re.Match[str]) -> str:
 
 def _mask_by_name(text: str) -> str:
     """Mask what is a credential by its name or shape, whether or not the secret is known."""
-    text = _SECRET_PAIR.sub(rf"\1={MASK}", text)
-    text = _QUOTED_PAIR.sub(_mask_quoted_pair, text)
-    return _BASIC.sub(_mask_basic, text)
+    if "Basic" in text:
+        text = _BASIC.sub(_mask_basic, text)
+    lowered = text.lower()
+    if not any(word in lowered for word in _NAME_WORDS):
+        return text
+    if "=" in text:
+        text = _SECRET_PAIR.sub(_mask_secret_pair, text)
+    if "'" in text or '"' in text:
+        text = _QUOTED_PAIR.sub(_mask_quoted_pair, text)
+    return text
 
 
 class Redactor:
@@ -193,6 +210,8 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._anchors: tuple[str, ...] | None = None
+        self._stale = False
         self._lock = threading.Lock()
         for secret in secrets:
             self.add(secret)
@@ -203,21 +222,27 @@ class Redactor:
         if not value:
             return
         # A value with a newline or spaces around it is also masked without them (a server may have stripped them).
-        values = {value, value.strip()}
+        # Very short values would mask ordinary words; a real credential is never this short.
+        fresh = {v for v in (value, value.strip()) if len(v) >= 4}
         with self._lock:
-            # Very short values would mask ordinary words; a real credential is never this short.
-            fresh = {v for v in values if len(v) >= 4} - self._secrets
-            if not fresh:
-                return
-            self._secrets |= fresh
-            # Longest first, so a token that contains another secret is masked whole.
-            ordered = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(_written_pattern(v) for v in ordered))
+            if not fresh <= self._secrets:
+                self._secrets |= fresh
+                self._stale = True  # compiled on next use: a session renewed on every response adds a token each
 
     def known(self, text: str) -> str:
         """``text`` with every known secret masked, in each form it can be written in."""
-        pattern = self._pattern
-        return pattern.sub(MASK, text) if pattern is not None else text
+        if self._stale:
+            with self._lock:
+                # Longest first, so a token that contains another secret is masked whole.
+                ordered = sorted(self._secrets, key=len, reverse=True)
+                self._pattern = re.compile("|".join(_written_pattern(v) for v in ordered)) if ordered else None
+                found = [anchor for anchor in map(_anchor, ordered) if anchor is not None]
+                self._anchors = tuple(found) if len(found) == len(ordered) else None  # else: always run the pattern
+                self._stale = False
+        pattern, anchors = self._pattern, self._anchors
+        if pattern is None or (anchors is not None and not any(anchor in text for anchor in anchors)):
+            return text  # a substring test per secret is much cheaper than the pattern, and the usual answer
+        return pattern.sub(MASK, text)
 
     def text(self, text: str) -> str:
         return _mask_by_name(self.known(text))

@@ -178,15 +178,17 @@ def test_a_header_credential_must_be_ascii() -> None:
 
 def test_every_written_form_of_a_secret_is_masked() -> None:
     token = "tok-4471-secret\n"  # as a server might hand it out: sending it fails in h11, which quotes it
-    redactor = Redactor([PASSWORD, API_KEY, token])
+    symbols = 'x"y\\z!'  # no run of plain characters to look for first: the full pattern always runs
+    redactor = Redactor([PASSWORD, API_KEY, token, symbols])
     echoed = [
         f'{{"message": "bad login: {json.dumps(PASSWORD)[1:-1]}"}}',  # JSON-escaped in a body
         f"GET /x?q={quote(PASSWORD, safe='')}&k={quote_plus(API_KEY)}",  # percent-encoded in a URL or a form
         f"GET {httpx.URL('http://h/x', params={'q': PASSWORD})}",  # as httpx encodes a query
         f"LocalProtocolError: Illegal header value {('Bearer ' + token).encode()!r}",  # h11's text, verbatim
         f"{PASSWORD!r} {API_KEY.encode()!r}",  # Python reprs
+        f"{symbols} {json.dumps(symbols)} {quote(symbols)} {repr(symbols)!r}",  # and a repr of a repr
     ]
-    assert_clean([redactor.text(text) for text in echoed], [PASSWORD, API_KEY, token])
+    assert_clean([redactor.text(text) for text in echoed], [PASSWORD, API_KEY, token, symbols])
 
 
 def test_credentials_are_masked_by_name_before_the_secret_is_known() -> None:
