@@ -42,7 +42,7 @@ _CREDENTIAL_NAME = re.compile(
     r"|credentials?)$"
 )
 # "name": "value" (JSON), 'name': 'value' (a dict's repr) and (b'name', b'value') (a header list's repr, as httpcore
-# logs response headers): group 2 is the name, group 4 the value, both inside their own quotes.
+# logs response headers): group 2 is the name, group 5 the value (group 4 its quote).
 _QUOTED_PAIR = re.compile(r"""(['"])([\w.-]+)\1(\s*[:,]\s*b?)(['"])((?:(?!\4)[^\\]|\\.)*)\4""")
 # Every name either pattern masks contains one of these: a text without any is left alone at the cost of a lookup.
 _NAME_WORDS = (*_SECRET_PARAM_WORDS, "cookie", "credential")
