@@ -16,7 +16,7 @@ import anyio
 import httpx
 
 from .errors import AdOpsError, AuthError, TransportError
-from .redact import Secret
+from .redact import Secret, credential
 
 if TYPE_CHECKING:
     from .client import BaseClient
@@ -57,10 +57,16 @@ class HeaderAuth(Auth):
         secret: the key or token.
         header: the header name.
         scheme: a prefix such as ``"Bearer"``; ``None`` sends the bare secret.
+        field: the name a refusal gives the secret (the caller's parameter, e.g. ``"api_key"``).
+
+    Raises:
+        InvalidCredential: the secret has a control character (a trailing newline) or is not ASCII.
     """
 
-    def __init__(self, secret: str | Secret, *, header: str = "Authorization", scheme: str | None = None) -> None:
-        self._secret = secret if isinstance(secret, Secret) else Secret(secret)
+    def __init__(
+        self, secret: str | Secret, *, header: str = "Authorization", scheme: str | None = None, field: str = "secret"
+    ) -> None:
+        self._secret = credential(secret, field, header=True)
         self.header = header
         self.scheme = scheme
 

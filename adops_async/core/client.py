@@ -401,8 +401,8 @@ class BaseClient:
             url=redact.url(response.request.url),
             request_id=self.dialect.request_id(response),
             body=redact.text(response.text[:8192]) if response.content else None,
-            response=response,
-            **info.extra,
+            response=redact.response(response),  # httpx's own repr would show x-o-api-key, X-VP-AUTH, cookies
+            **{name: redact.value(value) for name, value in info.extra.items()},  # ValidationFailed.fields
         )
 
     def _too_large(self, response: httpx.Response, size: int, retry_safe: bool) -> _Outcome:

@@ -23,6 +23,7 @@ __all__ = [
     "GateWaitTooLong",
     "IncompleteData",
     "IntegrityError",
+    "InvalidCredential",
     "NotFound",
     "PermissionDenied",
     "LeaseLost",
@@ -152,6 +153,20 @@ class IncompleteData(DecodeError):
 
 class AuthError(AdOpsError):
     """Credentials are missing, wrong, expired for good, or a login kept failing."""
+
+
+class InvalidCredential(AuthError, ValueError):
+    """A credential given to a client cannot be sent as it is: a control character (such as the newline a file ends
+    with), or a character an HTTP header cannot carry. Raised at construction, before any request.
+
+    The message names the parameter (:attr:`field`, e.g. ``"api_key"``), never the value. An :class:`AuthError` (the
+    credential is unusable) and a :class:`ValueError` (a constructor argument was refused), so either ``except``
+    catches it.
+    """
+
+    def __init__(self, message: str, *, field: str, **context: Unpack[ErrorContext]) -> None:
+        self.field = field
+        super().__init__(message, **context)
 
 
 class PermissionDenied(AdOpsError):

@@ -22,7 +22,7 @@ import httpx
 
 from ...core.auth import Token, TokenAuth
 from ...core.errors import AdOpsError, AuthError
-from ...core.redact import Secret
+from ...core.redact import Secret, credential, refuse_unsendable
 
 if TYPE_CHECKING:
     from ...core.client import BaseClient
@@ -67,8 +67,9 @@ class AdnuntiusAuth(TokenAuth):
         refresh_margin: float = 600.0,
     ) -> None:
         super().__init__(refresh_margin=refresh_margin)
+        refuse_unsendable(username, "username")
         self.username = username
-        self._password = password if isinstance(password, Secret) else Secret(password)
+        self._password = credential(password, "password")
         self._two_factor_code = two_factor_code
         self.masquerade_as = masquerade_as
         self.refreshes = 0
@@ -138,8 +139,11 @@ class AdnuntiusAuth(TokenAuth):
     def _parse_token(client: BaseClient, data: Any) -> Token:
         if not isinstance(data, Mapping) or not isinstance(data.get("access_token"), str):
             raise AuthError("authenticate answered without an access_token", vendor=client.vendor)
-        lifetime = _seconds(data.get("expires_in"))
         refresh = data.get("refresh_token")
+        # Secrets from now on, not once login() returns: a failure on the way (a bad expires_in) may quote them.
+        client.redactor.add(data["access_token"])
+        client.redactor.add(refresh if isinstance(refresh, str) else None)
+        lifetime = _seconds(data.get("expires_in"))
         return Token(
             Secret(data["access_token"]),
             expires_at=client.clock.now() + lifetime if lifetime is not None else None,

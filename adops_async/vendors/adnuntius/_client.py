@@ -111,7 +111,7 @@ class Adnuntius(BaseClient):
     ) -> None:
         auth: Auth
         if api_key is not None:
-            auth = HeaderAuth(api_key, scheme="Bearer")
+            auth = HeaderAuth(api_key, scheme="Bearer", field="api_key")
         elif username is not None and password is not None:
             auth = AdnuntiusAuth(
                 username,

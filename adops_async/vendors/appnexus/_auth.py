@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ...core.auth import Token, TokenAuth
 from ...core.errors import AuthError
-from ...core.redact import Secret
+from ...core.redact import Secret, credential, refuse_unsendable
 from ._dialect import envelope
 
 if TYPE_CHECKING:
@@ -67,8 +67,9 @@ class AppNexusAuth(TokenAuth):
         max_login_wait: float | None = None,
     ) -> None:
         super().__init__(refresh_margin=0.0)
+        refuse_unsendable(username, "username")
         self.username = username
-        self._password = password if isinstance(password, Secret) else Secret(password)
+        self._password = credential(password, "password")
         self.budget = budget or LoginBudget()
         self.max_login_wait = self.budget.window if max_login_wait is None else max_login_wait
 
@@ -100,6 +101,8 @@ class AppNexusAuth(TokenAuth):
         finally:
             self.budget.spend(clock.now())
         token = envelope(reply.data).get("token")
+        if isinstance(token, str):
+            client.redactor.add(token)  # now, not once login() returns: a failure on the way may quote it
         if not isinstance(token, str) or not token:
             raise AuthError("login answered without a token", vendor=client.vendor, status=reply.status)
         return Token(Secret(token))

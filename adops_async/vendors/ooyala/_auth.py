@@ -19,7 +19,7 @@ import httpx
 from ...core.auth import HeaderAuth, Token, TokenAuth
 from ...core.errors import AuthError
 from ...core.policies import Priority
-from ...core.redact import Secret
+from ...core.redact import Secret, credential, refuse_unsendable
 from ._dialect import TEXT_CODEC
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class ApiKeyAuth(HeaderAuth):
     """The account-wide API key in ``x-o-api-key`` (OOY-WEB ``rest_api_authentication.html``). Never renewed."""
 
     def __init__(self, api_key: str | Secret) -> None:
-        super().__init__(api_key, header="x-o-api-key")
+        super().__init__(api_key, header="x-o-api-key", field="api_key")
 
 
 def token_from(response: httpx.Response) -> tuple[str, float | None] | None:
@@ -47,6 +47,11 @@ def token_from(response: httpx.Response) -> tuple[str, float | None] | None:
             return match.group(1), float(max_age.group(1)) if max_age else None
     value = response.headers.get("x-vp-auth", "").strip()
     return (value, None) if value.strip('"') else None
+
+
+def _bare(value: str) -> str:
+    """The token inside a quoted cookie value: the server (and anything echoing it) may write it without quotes."""
+    return value.strip('"')
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,8 +75,9 @@ class SessionLogin(TokenAuth):
         self, username: str, password: str | Secret, *, default_lifetime: float = 3600.0, refresh_margin: float = 60.0
     ) -> None:
         super().__init__(refresh_margin=refresh_margin)
+        refuse_unsendable(username, "username")
         self.username = username
-        self._password = password if isinstance(password, Secret) else Secret(password)
+        self._password = credential(password, "password")
         self.default_lifetime = default_lifetime
         self.renewals = 0
         """Tokens adopted from ``Set-Cookie``/``X-VP-AUTH`` on ordinary responses."""
@@ -106,6 +112,8 @@ class SessionLogin(TokenAuth):
             priority=Priority.INTERACTIVE,  # a login unblocks every waiting task: let it go first
         )
         found = token_from(reply.response)
+        if found is not None:
+            client.redactor.add(_bare(found[0]))
         if found is None:
             # A 200 (the login page again) or a redirect without the cookie: the credentials were not accepted.
             raise AuthError(
@@ -134,13 +142,15 @@ class SessionLogin(TokenAuth):
         return await super().renew(client, stale)
 
     def observe(self, response: httpx.Response) -> None:
-        if response.request.url.path.endswith("/login_process") or response.status_code == 401:
-            return
         found = token_from(response)
         client = self._client
-        current = self._token
-        if found is None or client is None or (current is not None and current.value.reveal() == found[0]):
+        if found is None or client is None:
             return
-        client.redactor.add(found[0])
+        client.redactor.add(_bare(found[0]))  # whatever happens next, a token seen is a secret from now on
+        if response.request.url.path.endswith("/login_process") or response.status_code == 401:
+            return
+        current = self._token
+        if current is not None and current.value.reveal() == found[0]:
+            return
         self.renewals += 1
         self.set_token(self._make(*found, client.clock.now()))

@@ -23,7 +23,7 @@ from ...core.models import VendorModel
 from ...core.paging import AsyncPaginator, PagingStyle
 from ...core.policies import Cooldown, MaxInFlight, Priority, TokenBucket
 from ...core.priority import current_priority
-from ...core.redact import Secret
+from ...core.redact import Secret, credential
 from ...core.resources import Resource
 from ...core.retry import RetryPolicy
 from ...core.shared import RedisStore, identity
@@ -161,7 +161,7 @@ class PulsePro(BaseClient):
         timeout: float = 30.0,
         clock: Clock | None = None,
     ) -> None:
-        key = api_key.reveal() if isinstance(api_key, Secret) else api_key
+        key = credential(api_key, "api_key", header=True).reveal()
         if not key or not key.strip():
             raise ValueError("PulsePro needs an api_key (Admin > Setup > API)")
         if paging not in ("page", "offset"):
@@ -179,7 +179,7 @@ class PulsePro(BaseClient):
         super().__init__(
             base_url=base_url,
             dialect=PulseProDialect(),
-            auth=HeaderAuth(key, header=auth_header, scheme=auth_scheme),
+            auth=HeaderAuth(key, header=auth_header, scheme=auth_scheme, field="api_key"),
             gate=gate,
             retry=retry or spike_retry(deadline),
             http=http,
