@@ -201,40 +201,53 @@ def _mask_by_name(text: str) -> str:
     return text
 
 
+def _forms(secret: str | Secret | None) -> set[str]:
+    value = secret.reveal() if isinstance(secret, Secret) else secret
+    # A value with a newline or spaces around it is also masked without them (a server may have stripped them).
+    # Very short values would mask ordinary words; a real credential is never this short.
+    return {v for v in (value, value.strip()) if len(v) >= 4} if value else set()
+
+
 class Redactor:
     """Replaces every known secret (in each of its written forms) and every credential-looking value by :data:`MASK`.
 
     Safe to use from any thread: log records may be filtered in a thread other than the event loop's.
+
+    The secrets a client was given are kept for its life; of the tokens it learns (:meth:`add`), the newest
+    :attr:`LEARNT` are: a session renewed on every response would otherwise grow the pattern without end, and a token
+    that many renewals old has long stopped opening anything.
     """
 
+    LEARNT = 32
+
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: set[str] = set()
+        self._given: set[str] = set()
+        self._learnt: dict[str, None] = {}  # insertion-ordered: the oldest learnt token goes first
         self._pattern: re.Pattern[str] | None = None
         self._anchors: tuple[str, ...] | None = None
         self._stale = False
         self._lock = threading.Lock()
         for secret in secrets:
-            self.add(secret)
+            self._given |= _forms(secret)
+        self._stale = bool(self._given)
 
     def add(self, secret: str | Secret | None) -> None:
-        """Mask this secret from now on (call it as soon as a token is learnt, before anything can log it)."""
-        value = secret.reveal() if isinstance(secret, Secret) else secret
-        if not value:
-            return
-        # A value with a newline or spaces around it is also masked without them (a server may have stripped them).
-        # Very short values would mask ordinary words; a real credential is never this short.
-        fresh = {v for v in (value, value.strip()) if len(v) >= 4}
+        """Mask this learnt secret from now on (call it as soon as a token is learnt, before anything can log it)."""
+        fresh = _forms(secret)
         with self._lock:
-            if not fresh <= self._secrets:
-                self._secrets |= fresh
-                self._stale = True  # compiled on next use: a session renewed on every response adds a token each
+            for value in fresh - self._given:
+                if value not in self._learnt:
+                    self._learnt[value] = None
+                    self._stale = True  # compiled on next use: a session renewed on every response adds a token each
+            while len(self._learnt) > self.LEARNT:
+                del self._learnt[next(iter(self._learnt))]
 
     def known(self, text: str) -> str:
         """``text`` with every known secret masked, in each form it can be written in."""
         if self._stale:
             with self._lock:
                 # Longest first, so a token that contains another secret is masked whole.
-                ordered = sorted(self._secrets, key=len, reverse=True)
+                ordered = sorted(self._given | self._learnt.keys(), key=len, reverse=True)
                 self._pattern = re.compile("|".join(_written_pattern(v) for v in ordered)) if ordered else None
                 found = [anchor for anchor in map(_anchor, ordered) if anchor is not None]
                 self._anchors = tuple(found) if len(found) == len(ordered) else None  # else: always run the pattern

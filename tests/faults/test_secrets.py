@@ -191,6 +191,17 @@ def test_every_written_form_of_a_secret_is_masked() -> None:
     assert_clean([redactor.text(text) for text in echoed], [PASSWORD, API_KEY, token, symbols])
 
 
+def test_a_session_renewed_on_every_response_keeps_the_redactor_bounded() -> None:
+    redactor = Redactor(["given-password-1"])
+    tokens = [f"session-token-{n:06d}" for n in range(1000)]
+    for token in tokens:
+        redactor.add(token)
+    text = " ".join(["given-password-1", *tokens[-Redactor.LEARNT :], tokens[0]])
+    masked = redactor.text(text).split()
+    # the given secret and the newest learnt tokens stay masked; the oldest token was let go
+    assert masked == [MASK] * (1 + Redactor.LEARNT) + [tokens[0]]
+
+
 def test_credentials_are_masked_by_name_before_the_secret_is_known() -> None:
     redactor = Redactor()
     basic = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
