@@ -1,0 +1,273 @@
+"""Issue 16: rate headers that are broken or absurd, raw errors crossing the public API, 500s, proxy 503s after a
+write, ids cut short and bodies nested too deep. Each test is judged by the types raised and the sandbox's records."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import math
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from adops_async import RedisStore
+from adops_async.core.headers import MAX_WAIT, parse_rate_limit, parse_retry_after
+from adops_async.core.policies import Cooldown, Kind, Observation, TokenBucket, Turn
+from adops_async.sandbox import Fault, serve
+from adops_async.sandbox.pulsepro import PulseProSandbox
+from adops_async.vendors.pulsepro import PulsePro
+
+from ..redis_server import RedisServer
+
+pytestmark = pytest.mark.anyio
+
+# -- item 3: rate headers that are not finite, non-negative and sane -------------------------------------------------
+
+SERVED = 1_700_000_000.0
+
+
+def seen(status: int, headers: dict[str, str], now: float = 0.0) -> Observation:
+    return Observation(status, httpx.Headers(headers), now, 0)
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "-5", "1e308", "86401", "soon"])
+def test_an_unusable_retry_after_is_ignored(value: str) -> None:
+    assert parse_retry_after(httpx.Headers({"Retry-After": value})) is None
+
+
+def test_a_long_retry_after_within_the_bound_is_honoured() -> None:
+    assert parse_retry_after(httpx.Headers({"Retry-After": "3600"})) == 3600
+    assert parse_retry_after(httpx.Headers({"Retry-After": "0"})) == 0
+    day = email.utils.formatdate(SERVED + MAX_WAIT, usegmt=True)
+    date = email.utils.formatdate(SERVED, usegmt=True)
+    assert parse_retry_after(httpx.Headers({"Retry-After": day, "Date": date})) == MAX_WAIT
+    week = email.utils.formatdate(SERVED + 7 * MAX_WAIT, usegmt=True)
+    assert parse_retry_after(httpx.Headers({"Retry-After": week, "Date": date})) is None
+    assert parse_retry_after(httpx.Headers({"Retry-After": "7200"}), max_wait=3600) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"RateLimit-Remaining": "inf"}, None),
+        ({"RateLimit-Remaining": "-3"}, None),
+        ({"RateLimit-Remaining": "1e300"}, None),
+        ({"RateLimit-Remaining": "nan", "RateLimit-Reset": "5"}, (None, 5.0, None)),
+        ({"RateLimit-Reset": "inf", "RateLimit-Remaining": "4"}, (4, None, None)),
+        ({"Organization-RateLimit-Limit": "0"}, None),
+        ({"Organization-RateLimit-Limit": "0;w=0"}, None),
+        ({"Organization-RateLimit-Limit": "inf"}, None),
+        ({"Organization-RateLimit-Limit": "10;w=nan;b=10"}, None),
+        ({"Organization-RateLimit-Limit": "10;w=60;b=0"}, None),
+        ({"Organization-RateLimit-Limit": "1;w=86400;b=1"}, (None, None, 1)),
+    ],
+)
+def test_rate_limit_fields_out_of_bounds_are_ignored(
+    headers: dict[str, str], expected: tuple[int | None, float | None, int | None] | None
+) -> None:
+    state = parse_rate_limit(httpx.Headers(headers))
+    assert ((state.remaining, state.reset, state.limit) if state else None) == expected
+
+
+def test_a_cooldown_ignores_unusable_waits_logs_each_header_once_and_honours_a_long_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="adops_async.headers")
+    cooldown = Cooldown(default_wait=2.0)
+    for value in ("inf", "nan", "-5", "1e308"):
+        cooldown.observe(seen(503, {"Retry-After": value}))
+    assert cooldown.until == float("-inf")  # a 503 without a usable wait pauses nobody
+    cooldown.observe(seen(429, {"Retry-After": "inf"}, now=10))
+    assert cooldown.until == 12.0  # a 429 without a usable wait: the default
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]  # once per policy and header
+    assert "retry-after" in caplog.records[0].getMessage()
+    cooldown.observe(seen(429, {"Retry-After": "3600"}, now=20))
+    assert cooldown.ready_at(Kind.READ, 20) == 3620  # what the vendor really asked for
+    assert not cooldown.extend(float("inf"))
+    assert not cooldown.extend(float("nan"))
+    assert cooldown.until == 3620
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"RateLimit-Remaining": "inf"},
+        {"RateLimit-Remaining": "-1", "RateLimit-Reset": "5"},
+        {"RateLimit-Remaining": "1e30"},
+        {"RateLimit-Remaining": "0", "RateLimit-Reset": "inf"},
+        {"RateLimit-Remaining": "0", "RateLimit-Reset": "86400"},
+        {"Organization-RateLimit-Limit": "0", "RateLimit-Remaining": "10"},
+        {"Organization-RateLimit-Limit": "0;w=0", "RateLimit-Remaining": "10"},
+        {"Organization-RateLimit-Limit": "inf", "RateLimit-Remaining": "10"},
+    ],
+)
+def test_a_token_bucket_never_crashes_nor_closes_on_broken_headers(headers: dict[str, str]) -> None:
+    bucket = TokenBucket(60, per=60, burst=60)
+    bucket.observe(seen(200, headers))
+    assert (bucket.rate, bucket.burst) == (60, 60)
+    # At worst the bucket is empty: the next call goes one refill interval later, never a day later.
+    assert bucket.ready_at(Kind.READ, 0.0) <= 1.0
+
+
+def test_an_announced_policy_lasts_until_a_later_response_announces_another() -> None:
+    bucket = TokenBucket(60, per=60, burst=60)
+    slow = {"Organization-RateLimit-Limit": "1;w=86400;b=1", "RateLimit-Remaining": "0", "RateLimit-Reset": "86400"}
+    bucket.observe(seen(200, slow, now=0))
+    assert bucket.burst == 1
+    assert bucket.rate == pytest.approx(60 / 86400)
+    assert bucket.ready_at(Kind.READ, 1.0) == pytest.approx(
+        86400
+    )  # honoured: the vendor asked for it (within the bound)
+    normal = {"Organization-RateLimit-Limit": "60;w=60;b=60", "RateLimit-Remaining": "59", "RateLimit-Reset": "1"}
+    bucket.observe(seen(200, normal, now=10))
+    assert (bucket.rate, bucket.burst) == (60, 60)
+    assert bucket.ready_at(Kind.READ, 10.0) == 10.0
+    assert bucket.budgets(10.0) == {"bucket": 59}
+    # Above the configured ceiling the bucket never goes.
+    bucket.observe(seen(200, {"Organization-RateLimit-Limit": "600;w=60;b=600"}, now=11))
+    assert (bucket.rate, bucket.burst) == (60, 60)
+
+
+def test_a_policy_announced_without_remaining_starts_from_what_the_old_one_left() -> None:
+    bucket = TokenBucket(60, per=60, burst=60)
+    bucket.observe(seen(200, {"Organization-RateLimit-Limit": "1;w=86400;b=1"}, now=0))
+    bucket.admit(Kind.READ, 0)
+    assert bucket.ready_at(Kind.READ, 1) == pytest.approx(86400)
+    bucket.observe(seen(200, {"Organization-RateLimit-Limit": "60;w=60;b=60"}, now=5))
+    assert bucket.ready_at(Kind.READ, 5) == 6  # empty, refilling at the normal rate
+
+
+def test_each_bad_header_is_logged_once_per_policy(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="adops_async.headers")
+    first, second = TokenBucket(60, per=60, burst=60), TokenBucket(60, per=60, burst=60)
+    for bucket in (first, second, first):
+        bucket.observe(seen(200, {"RateLimit-Remaining": "inf", "Organization-RateLimit-Limit": "0"}))
+        bucket.observe(seen(200, {"RateLimit-Remaining": "0", "RateLimit-Reset": "86400"}))
+    messages = [r.getMessage() for r in caplog.records]
+    assert all(r.levelno == logging.WARNING for r in caplog.records)
+    for header in ("ratelimit-remaining", "organization-ratelimit-limit", "ratelimit-reset"):
+        assert sum(header in m for m in messages) == 2, messages  # once for each of the two policies
+
+
+class Now:
+    """The shared store's injected clock: the test moves it."""
+
+    t = 1_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis-py's asyncio client
+async def test_the_shared_bucket_follows_policy_changes_as_the_local_one_and_gets_no_non_finite_number(
+    redis_server: RedisServer,
+) -> None:
+    now = Now()
+    store = RedisStore(redis_server.url, prefix=f"{uuid.uuid4().hex}:", time=now)
+    local = TokenBucket(60, per=60, burst=60)
+    shared = TokenBucket(60, per=60, burst=60, store=store, key="org")
+
+    async def take() -> tuple[bool, Turn]:
+        turn = Turn(Kind.READ, store.token(), 1.0, now.t)
+        grant = await store.take(shared.take_steps(turn), 1.0)
+        ready = local.ready_at(Kind.READ, now.t)
+        assert grant.admitted == (ready <= now.t)
+        if grant.admitted:
+            local.admit(Kind.READ, now.t)
+            turn.seq = grant.seq
+        else:
+            assert grant.wait == pytest.approx(ready - now.t, abs=1e-6)
+        return grant.admitted, turn
+
+    async def answer(turn: Turn, headers: dict[str, str], later: int) -> None:
+        observation = Observation(200, httpx.Headers(headers), now.t, later)
+        local.observe(observation)
+        shared.observe(observation)
+        turn.seen = observation
+        steps = shared.settle_steps(turn)
+        assert all(math.isfinite(a) for step in steps for a in step.args if isinstance(a, float | int))
+        await store.settle(steps, 1.0)
+
+    try:
+        for broken in (
+            {"RateLimit-Remaining": "inf", "RateLimit-Reset": "nan"},
+            {"RateLimit-Remaining": "40", "RateLimit-Reset": "inf"},
+            {"RateLimit-Remaining": "40", "RateLimit-Reset": "1e308", "Organization-RateLimit-Limit": "0;w=0"},
+        ):
+            admitted, turn = await take()
+            assert admitted
+            await answer(turn, broken, later=0)
+            now.t += 1
+        (_, first), (_, second) = await take(), await take()
+        slow = {"Organization-RateLimit-Limit": "1;w=86400;b=1", "RateLimit-Remaining": "0", "RateLimit-Reset": "9"}
+        await answer(first, slow, later=1)
+        now.t += 1
+        assert not (await take())[0]  # the announced policy holds, shared and local alike
+        assert local.ready_at(Kind.READ, now.t) > now.t + 80_000
+        normal = {"Organization-RateLimit-Limit": "60;w=60;b=60", "RateLimit-Remaining": "50", "RateLimit-Reset": "1"}
+        await answer(second, normal, later=0)
+        for _ in range(50):
+            assert (await take())[0]  # back to the normal policy at once
+        assert not (await take())[0]
+    finally:
+        await store.aclose()
+
+
+@asynccontextmanager
+async def pulsepro(app: PulseProSandbox, **options: Any) -> AsyncIterator[PulsePro]:
+    with serve(app) as url:
+        async with PulsePro(
+            api_key="test-key", base_url=f"{url}/api/v1", clock=app.client_clock(), **options
+        ) as client:
+            yield client
+
+
+def _inspection_body(app: PulseProSandbox, id: int) -> bytes:
+    return json.dumps(app.inspections[id - 1]).encode()
+
+
+async def test_broken_rate_headers_over_a_real_socket_neither_crash_nor_stall_and_the_bucket_recovers() -> None:
+    app = PulseProSandbox(speed=60, inspections=10)
+    vendor_error = json.dumps({"error": {"code": "rate_limit_exceeded", "message": "slow down"}}).encode()
+    json_type = {"content-type": "application/json"}
+    broken_429 = {"Retry-After": "inf", "RateLimit-Remaining": "inf", "RateLimit-Reset": "inf"}
+    broken_503 = {"Retry-After": "nan", "RateLimit-Remaining": "-5", "Organization-RateLimit-Limit": "0;w=0"}
+    slow_policy = {"Organization-RateLimit-Limit": "1;w=86400;b=1", "RateLimit-Remaining": "1", "RateLimit-Reset": "1"}
+    app.inject(
+        Fault("status", path="/inspections/1", status=429, body=vendor_error, headers={**json_type, **broken_429})
+    )
+    app.inject(
+        Fault("status", path="/inspections/1", status=503, body=vendor_error, headers={**json_type, **broken_503})
+    )
+    app.inject(
+        Fault(
+            "status",
+            path="/inspections/2",
+            status=200,
+            body=_inspection_body(app, 2),
+            headers={**json_type, **slow_policy},
+        )
+    )
+    async with pulsepro(app) as client:
+        assert (await client.inspections.get(1)).id == 1  # after a 429 and a 503 with broken headers
+        stats = client.gate.stats()
+        assert stats.cooldown_until is None or stats.cooldown_until <= client.clock.now() + 1.0
+        assert (await client.inspections.get(2)).id == 2  # announces one call a day, one left
+        assert client.gate.stats().budgets["bucket"] == 1
+        assert (await client.inspections.get(3)).id == 3  # its response announces the normal policy again
+        assert client.gate.stats().budgets["bucket"] >= 55
+        ids = [(await client.inspections.get(i)).id for i in range(4, 11)]
+    assert ids == list(range(4, 11))
+    assert [(r.path.rsplit("/", 1)[-1], r.status) for r in app.records[:4]] == [
+        ("1", 429),
+        ("1", 503),
+        ("1", 200),
+        ("2", 200),
+    ]
+    assert len(app.records) == 12
+    assert app.violations == []
