@@ -15,16 +15,24 @@ from typing import Any
 import httpx
 import pytest
 
-from adops_async import RedisStore
+from adops_async import RedisStore, ServerError
+from adops_async.core.dialect import Dialect
 from adops_async.core.headers import MAX_WAIT, parse_rate_limit, parse_retry_after
 from adops_async.core.policies import Cooldown, Kind, Observation, TokenBucket, Turn
-from adops_async.sandbox import Fault, serve
+from adops_async.sandbox import Fault, Response, serve
+from adops_async.sandbox import Request as SandboxRequest
 from adops_async.sandbox.pulsepro import PulseProSandbox
-from adops_async.vendors.pulsepro import PulsePro
+from adops_async.vendors.adnuntius import AdnuntiusDialect
+from adops_async.vendors.appnexus import AppNexusDialect
+from adops_async.vendors.ooyala import OoyalaDialect
+from adops_async.vendors.pulsepro import PulsePro, PulseProDialect
 
 from ..redis_server import RedisServer
 
 pytestmark = pytest.mark.anyio
+
+JSON = {"content-type": "application/json"}
+HTML = {"content-type": "text/html"}
 
 # -- item 3: rate headers that are not finite, non-negative and sane -------------------------------------------------
 
@@ -234,23 +242,18 @@ def _inspection_body(app: PulseProSandbox, id: int) -> bytes:
 async def test_broken_rate_headers_over_a_real_socket_neither_crash_nor_stall_and_the_bucket_recovers() -> None:
     app = PulseProSandbox(speed=60, inspections=10)
     vendor_error = json.dumps({"error": {"code": "rate_limit_exceeded", "message": "slow down"}}).encode()
-    json_type = {"content-type": "application/json"}
     broken_429 = {"Retry-After": "inf", "RateLimit-Remaining": "inf", "RateLimit-Reset": "inf"}
     broken_503 = {"Retry-After": "nan", "RateLimit-Remaining": "-5", "Organization-RateLimit-Limit": "0;w=0"}
     slow_policy = {"Organization-RateLimit-Limit": "1;w=86400;b=1", "RateLimit-Remaining": "1", "RateLimit-Reset": "1"}
-    app.inject(
-        Fault("status", path="/inspections/1", status=429, body=vendor_error, headers={**json_type, **broken_429})
-    )
-    app.inject(
-        Fault("status", path="/inspections/1", status=503, body=vendor_error, headers={**json_type, **broken_503})
-    )
+    app.inject(Fault("status", path="/inspections/1", status=429, body=vendor_error, headers={**JSON, **broken_429}))
+    app.inject(Fault("status", path="/inspections/1", status=503, body=vendor_error, headers={**JSON, **broken_503}))
     app.inject(
         Fault(
             "status",
             path="/inspections/2",
             status=200,
             body=_inspection_body(app, 2),
-            headers={**json_type, **slow_policy},
+            headers={**JSON, **slow_policy},
         )
     )
     async with pulsepro(app) as client:
@@ -271,3 +274,96 @@ async def test_broken_rate_headers_over_a_real_socket_neither_crash_nor_stall_an
     ]
     assert len(app.records) == 12
     assert app.violations == []
+
+
+# -- items 8 and 9: a 500 is retried for reads; a write is resent only on the vendor's own "nothing was done" --------
+
+PROXY_PAGES = {
+    "html": Response(503, b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>", HTML),
+    "empty": Response(503, b"", {}),
+    "other json": Response(503, b'{"message": "Service Unavailable"}', JSON),
+    "bare error string": Response(503, b'{"error": "upstream timed out"}', JSON),
+}
+
+
+class BehindAProxy(PulseProSandbox):
+    """A load balancer in front of PulsePro: the write reaches the API and is applied, then the proxy answers with
+    its own page instead of the vendor's response (for the next ``len(pages)`` writes)."""
+
+    def __init__(self, pages: list[Response], **options: Any) -> None:
+        super().__init__(**options)
+        self.pages = pages
+
+    async def handle(self, request: SandboxRequest) -> Response:
+        response = await super().handle(request)
+        if request.method == "POST" and self.pages:
+            return self.pages.pop(0)
+        return response
+
+
+@pytest.mark.parametrize("page", PROXY_PAGES, ids=list(PROXY_PAGES))
+async def test_a_write_answered_503_by_a_proxy_is_not_resent(page: str) -> None:
+    app = BehindAProxy([PROXY_PAGES[page]], speed=60, inspections=1)
+    async with pulsepro(app) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.corrective_actions.create({"title": "fix the freezer"})
+    assert caught.value.status == 503
+    assert "may have been applied" in caught.value.message
+    assert app.creates == 1
+    assert app.count("POST") == 1
+    assert app.violations == []
+
+
+async def test_a_write_refused_by_the_vendors_own_503_is_retried_and_created_once() -> None:
+    app = PulseProSandbox(speed=60, inspections=1)
+    spike = {"error": {"code": "service_unavailable", "message": "unexpected spike in API access traffic"}}
+    app.inject(Fault("status", path="/corrective-actions", status=503, body=json.dumps(spike).encode(), headers=JSON))
+    async with pulsepro(app) as client:
+        created = await client.corrective_actions.create({"title": "fix the freezer"})
+    assert created.id == 41
+    assert app.creates == 1
+    assert [r.status for r in app.records] == [503, 201]
+    assert app.violations == []
+
+
+@pytest.mark.parametrize("body", [b"<html>500 Internal Server Error</html>", b'{"error": {"code": "internal"}}'])
+async def test_a_500_is_retried_once_for_a_read_and_never_for_a_write(body: bytes) -> None:
+    app = BehindAProxy([Response(500, body, HTML)], speed=60, inspections=5)
+    app.inject(Fault("status", path="/inspections/3", status=500, body=body, headers=HTML))
+    async with pulsepro(app) as client:
+        inspection = await client.inspections.get(3)
+        with pytest.raises(ServerError) as caught:
+            await client.corrective_actions.create({"title": "fix the freezer"})
+    assert inspection.model_dump() == {**app.inspections[2], "completed_at": None}
+    assert [(r.method, r.status) for r in app.records] == [("GET", 500), ("GET", 200), ("POST", 500)]
+    assert caught.value.status == 500
+    assert app.creates == 1
+
+
+@pytest.mark.parametrize(
+    "dialect",
+    [Dialect(), AppNexusDialect(), AdnuntiusDialect(), OoyalaDialect(), PulseProDialect()],
+    ids=lambda d: type(d).__name__,
+)
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_no_dialect_takes_a_proxy_5xx_page_for_nothing_done(dialect: Dialect, status: int) -> None:
+    request = httpx.Request("POST", "https://api.test/things")
+    page = httpx.Response(status, content=b"<html>Bad gateway</html>", headers=HTML, request=request)
+    info = dialect.error_for(page, None)
+    assert info is not None
+    assert info.error_class is ServerError
+    assert not info.rate_limited
+    assert status not in dialect.not_acted_statuses
+
+
+@pytest.mark.parametrize(
+    "dialect",
+    [Dialect(), AppNexusDialect(), AdnuntiusDialect(), OoyalaDialect(), PulseProDialect()],
+    ids=lambda d: type(d).__name__,
+)
+def test_every_dialect_keeps_a_429_as_a_refusal_whatever_its_body(dialect: Dialect) -> None:
+    request = httpx.Request("POST", "https://api.test/things")
+    page = httpx.Response(429, content=b"<html>Too Many Requests</html>", headers=HTML, request=request)
+    info = dialect.error_for(page, None)
+    assert info is not None
+    assert info.rate_limited  # RFC 6585: the request was refused, by the vendor or a proxy alike
