@@ -15,16 +15,18 @@ from typing import Any
 import httpx
 import pytest
 
-from adops_async import RedisStore, ServerError
+from adops_async import DecodeError, JsonCodec, RedisStore, ServerError, XmlCodec
+from adops_async.core.codecs import MAX_DEPTH
 from adops_async.core.dialect import Dialect
 from adops_async.core.headers import MAX_WAIT, parse_rate_limit, parse_retry_after
 from adops_async.core.policies import Cooldown, Kind, Observation, TokenBucket, Turn
 from adops_async.sandbox import Fault, Response, serve
 from adops_async.sandbox import Request as SandboxRequest
+from adops_async.sandbox.ooyala import OoyalaSandbox
 from adops_async.sandbox.pulsepro import PulseProSandbox
 from adops_async.vendors.adnuntius import AdnuntiusDialect
 from adops_async.vendors.appnexus import AppNexusDialect
-from adops_async.vendors.ooyala import OoyalaDialect
+from adops_async.vendors.ooyala import OoyalaDialect, OoyalaPulse
 from adops_async.vendors.pulsepro import PulsePro, PulseProDialect
 
 from ..redis_server import RedisServer
@@ -33,6 +35,7 @@ pytestmark = pytest.mark.anyio
 
 JSON = {"content-type": "application/json"}
 HTML = {"content-type": "text/html"}
+XML = {"content-type": "application/xml"}
 
 # -- item 3: rate headers that are not finite, non-negative and sane -------------------------------------------------
 
@@ -367,3 +370,88 @@ def test_every_dialect_keeps_a_429_as_a_refusal_whatever_its_body(dialect: Diale
     info = dialect.error_for(page, None)
     assert info is not None
     assert info.rate_limited  # RFC 6585: the request was refused, by the vendor or a proxy alike
+
+
+# -- item 11: an id cut short, and bodies nested too deep ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body", [b"3f2a9c1e-41b7-4c", b"3f2a9c1e", b"<html>", b"", b"3f2a9c1e-41b7-4c7d-9e1f-0a2b3c4d5e6f0"]
+)
+async def test_an_ooyala_create_whose_id_is_cut_short_raises_a_decode_error(body: bytes) -> None:
+    app = OoyalaSandbox()
+    app.inject(Fault("status", path="/campaign", status=200, body=body, headers={"content-type": "text/plain"}))
+    with serve(app) as url:
+        async with OoyalaPulse(api_key="sandbox-key", base_url=url) as pulse:
+            with pytest.raises(DecodeError) as caught:
+                await pulse.campaigns.create({"name": "Royco"})
+            created = await pulse.campaigns.create({"name": "Royco"})  # a whole id is still taken
+    assert (caught.value.status, caught.value.method) == (200, "POST")
+    assert uuid.UUID(created.id or "")
+    assert app.count("POST") == 2
+    assert app.violations == []
+
+
+def nested(codec: str, depth: int) -> bytes:
+    if codec == "xml":
+        return b"<a>" * depth + b"x" + b"</a>" * depth
+    return b'{"a":' * depth + b"[1]" + b"}" * depth if depth else b"[1]"
+
+
+def depth_of(data: Any) -> int:
+    """The nesting of a decoded body, counted without recursion."""
+    deepest, stack = 0, [(data, 0)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            level += 1
+            deepest = max(deepest, level)
+            stack.extend((v, level) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+@pytest.mark.parametrize("codec", [JsonCodec(), XmlCodec()], ids=["json", "xml"])
+def test_nesting_up_to_the_cap_is_read_and_one_level_more_is_refused(codec: JsonCodec | XmlCodec) -> None:
+    kind = "xml" if isinstance(codec, XmlCodec) else "json"
+    extra = 1 if kind == "json" else 0  # the innermost [1] is one more JSON level; an XML leaf is text
+    for depth in (MAX_DEPTH - 1, MAX_DEPTH):
+        assert depth_of(codec.decode(nested(kind, depth - extra))) == depth
+    for depth in (MAX_DEPTH + 1, 200_000):
+        with pytest.raises(ValueError, match=f"nested deeper than {MAX_DEPTH} levels"):
+            codec.decode(nested(kind, depth - extra))
+
+
+def test_the_json_depth_scan_is_not_fooled_by_brackets_in_strings() -> None:
+    codec = JsonCodec(max_depth=2)
+    assert codec.decode(b'{"a": "[[[[{{{{", "b": "\\\\", "c": "\\"[[[[", "d": [1]}') == {
+        "a": "[[[[{{{{",
+        "b": "\\",
+        "c": '"[[[[',
+        "d": [1],
+    }
+    with pytest.raises(ValueError, match="nested deeper than 2"):
+        codec.decode(b'{"a": "]]]]", "b": [[1]]}')
+    with pytest.raises(ValueError, match="nested deeper than 2"):
+        codec.decode(b"[[], [[], [[], [1]]]]")  # innermost pairs first, then the run
+    with pytest.raises(ValueError, match="malformed JSON"):
+        codec.decode(b"[[1}")
+    with pytest.raises(ValueError, match="nested deeper than Python's recursion limit"):  # a cap set above it
+        JsonCodec(max_depth=5000).decode(b"[" * 4000 + b"]" * 4000)
+
+
+async def test_a_body_nested_200000_deep_is_a_decode_error_over_a_real_socket() -> None:
+    app = PulseProSandbox(speed=60, inspections=3)
+    app.inject(Fault("status", path="/inspections/1", status=200, body=nested("json", 200_000), headers=JSON))
+    xml_app = OoyalaSandbox()
+    ids = xml_app.seed("campaign", 1)
+    xml_app.inject(Fault("status", path="/campaign", status=200, body=nested("xml", 200_000), headers=XML))
+    async with pulsepro(app) as client:
+        with pytest.raises(DecodeError, match="nested deeper"):
+            await client.inspections.get(1)
+        assert (await client.inspections.get(2)).id == 2
+    with serve(xml_app) as url:
+        async with OoyalaPulse(api_key="sandbox-key", base_url=url) as pulse:
+            with pytest.raises(DecodeError, match="nested deeper") as caught:
+                await pulse.campaigns.get(ids[0])
+            assert len(repr(caught.value)) < 1000
+            assert (await pulse.campaigns.get(ids[0])).id == ids[0]
