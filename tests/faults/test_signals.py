@@ -8,20 +8,22 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from typing import Any
 
 import httpx
 import pytest
+import redis
 
-from adops_async import DecodeError, JsonCodec, RedisStore, ServerError, XmlCodec
+from adops_async import AppNexus, DecodeError, JsonCodec, QuotaStoreUnavailable, RedisStore, ServerError, XmlCodec
 from adops_async.core.codecs import MAX_DEPTH
 from adops_async.core.dialect import Dialect
 from adops_async.core.headers import MAX_WAIT, parse_rate_limit, parse_retry_after
 from adops_async.core.policies import Cooldown, Kind, Observation, TokenBucket, Turn
 from adops_async.sandbox import Fault, Response, serve
 from adops_async.sandbox import Request as SandboxRequest
+from adops_async.sandbox.appnexus import AppNexusSandbox
 from adops_async.sandbox.ooyala import OoyalaSandbox
 from adops_async.sandbox.pulsepro import PulseProSandbox
 from adops_async.vendors.adnuntius import AdnuntiusDialect
@@ -29,7 +31,7 @@ from adops_async.vendors.appnexus import AppNexusDialect
 from adops_async.vendors.ooyala import OoyalaDialect, OoyalaPulse
 from adops_async.vendors.pulsepro import PulsePro, PulseProDialect
 
-from ..redis_server import RedisServer
+from ..redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -455,3 +457,65 @@ async def test_a_body_nested_200000_deep_is_a_decode_error_over_a_real_socket() 
                 await pulse.campaigns.get(ids[0])
             assert len(repr(caught.value)) < 1000
             assert (await pulse.campaigns.get(ids[0])).id == ids[0]
+
+
+# -- item 5: a Redis that refuses (out of memory) and a Redis outage at login ----------------------------------------
+
+
+@contextmanager
+def out_of_memory(redis_server: RedisServer) -> Iterator[None]:
+    """The session's redis-server refuses every write (``maxmemory 1``, ``noeviction``) until the block ends."""
+    admin = redis.Redis.from_url(redis_server.url)
+    policy = admin.config_get("maxmemory-policy")["maxmemory-policy"]
+    admin.config_set("maxmemory-policy", "noeviction")
+    admin.config_set("maxmemory", 1)
+    try:
+        yield
+    finally:
+        admin.config_set("maxmemory", 0)
+        admin.config_set("maxmemory-policy", policy)
+        admin.close()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis-py's asyncio client
+@pytest.mark.parametrize("mode", ["fail", "local"])
+async def test_a_redis_out_of_memory_is_a_store_error_in_both_modes(redis_server: RedisServer, mode: str) -> None:
+    app = PulseProSandbox(speed=60, inspections=3)
+    store = RedisStore(redis_server.url, prefix=f"{uuid.uuid4().hex}:", on_store_error=mode)  # type: ignore[arg-type]
+    try:
+        async with pulsepro(app, store=store) as client:
+            assert (await client.inspections.get(1)).id == 1  # shared mode
+            with out_of_memory(redis_server):
+                if mode == "fail":
+                    with pytest.raises(QuotaStoreUnavailable, match="OutOfMemoryError") as caught:
+                        await client.inspections.get(2)
+                    assert (caught.value.vendor, caught.value.method) == ("pulsepro", "GET")
+                else:
+                    assert (await client.inspections.get(2)).id == 2  # metered locally
+                    assert client.gate.stats().store == "local"
+    finally:
+        await store.aclose()
+    assert app.count() == (1 if mode == "fail" else 2)  # never an unmetered request
+    assert app.violations == []
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("outage", ["down", "out of memory"])
+async def test_a_redis_outage_at_login_raises_quota_store_unavailable_itself(
+    redis_server: RedisServer, outage: str
+) -> None:
+    app = AppNexusSandbox()
+    url = redis_server.url if outage == "out of memory" else f"redis://127.0.0.1:{free_port()}/0"
+    store = RedisStore(url, prefix=f"{uuid.uuid4().hex}:", timeout=0.5)
+    try:
+        with serve(app) as base_url, out_of_memory(redis_server) if outage == "out of memory" else nullcontext():
+            async with AppNexus(
+                username="api-user", password="secret", base_url=base_url, store=store, member_key="1"
+            ) as an:
+                with pytest.raises(QuotaStoreUnavailable) as caught:
+                    await an.line_items.get(1)
+    finally:
+        await store.aclose()
+    assert type(caught.value) is QuotaStoreUnavailable  # not an AuthError with it as the cause
+    assert "secret" not in str(caught.value) + repr(caught.value)
+    assert app.count() == 0
