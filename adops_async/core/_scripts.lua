@@ -45,7 +45,7 @@ if not epoch then
     redis.call("SET", KEYS[1], epoch)
 end
 local lost = ARGV[4] ~= "" and ARGV[4] ~= epoch
-local KEYS_OF = {C = 1, L = 1, B = 1, S = 4, M = 1, R = 1, X = 1, D = 1, U = 1, F = 1, Q = 3, P = 1, E = 1, H = 1, N = 1, Z = 1}
+local KEYS_OF = {C = 1, L = 1, B = 1, S = 4, M = 1, R = 1, X = 1, D = 1, K = 1, U = 1, F = 1, Q = 3, P = 1, E = 1, H = 1, N = 1, Z = 1}
 
 local function each(fn)
     local k = 2
@@ -202,6 +202,9 @@ if op == "settle" then
             if extend_pause(KEYS[k], tonumber(a(1))) == now + tonumber(a(1)) then
                 extended = "1"
             end
+        elseif kind == "K" then
+            -- The vendor announced another policy: the bucket and hold kept under the old one no longer apply.
+            redis.call("HDEL", KEYS[k], "tat", "hold_left", "hold_until")
         elseif kind == "D" then
             -- RateLimit-Remaining r on the response to admission `seq`, seen `age` seconds ago: admissions after
             -- `seq` may not be counted in r yet, and Reset counts from when the response was seen, not from now.

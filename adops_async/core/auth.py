@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import anyio
 import httpx
 
-from .errors import AdOpsError, AuthError, TransportError
+from .errors import AdOpsError, AuthError, QuotaStoreUnavailable, TransportError
 from .redact import Secret, credential
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ class TokenAuth(Auth, ABC):
     Single-flight: when 50 tasks see their token rejected together, one login happens and the other 49 retry with
     its token. Bounded: when a login fails, every task that was waiting for it gets the same error instead of trying
     again, so wrong credentials cost one login, not one per task. A refused login raises :class:`AuthError` (so does
-    a vendor error during login, after the client's retries); a network failure stays a :class:`TransportError`.
+    a vendor error during login, after the client's retries); a network failure stays a :class:`TransportError`, and
+    a shared quota store that cannot meter the login a :class:`QuotaStoreUnavailable`.
 
     Subclasses implement :meth:`login`, optionally :meth:`refresh`, and :meth:`apply_token`.
 
@@ -175,6 +176,8 @@ class TokenAuth(Auth, ABC):
                 if token is None:
                     self.logins += 1
                     token = await self.login(client)
+            except QuotaStoreUnavailable:
+                raise  # the shared store could not meter the login, so none was sent: not a login failure
             except (AuthError, TransportError) as exc:
                 self._token, self._failure = None, exc
                 raise

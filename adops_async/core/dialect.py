@@ -1,7 +1,12 @@
 """How a vendor speaks HTTP: its codec, which calls it treats as idempotent, and how it says "error".
 
 The default :class:`Dialect` reads the HTTP status the usual way. Vendors subclass it where they differ (AppNexus puts
-errors in 200 bodies; Adnuntius sends Translatable Messages; PulsePro's 503 means nothing was done).
+errors in 200 bodies; Adnuntius sends Translatable Messages; PulsePro's own 503 means nothing was done).
+
+"Nothing was done" lets a non-idempotent write be sent again, so it is trusted only where it cannot come from a proxy
+or load balancer that answered after the write went through: a 429 (a refusal by definition, RFC 6585, whoever
+sends it), and a vendor signal recognised by the vendor's own body shape or header (PulsePro's ``"error"`` object,
+AppNexus' ``x-ratelimit-code``). A 5xx without it means "may have been applied": the write is not resent.
 """
 
 from __future__ import annotations
@@ -68,7 +73,9 @@ class Dialect:
     codec: ClassVar[Codec | None] = None
     idempotent_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
     not_acted_statuses: ClassVar[frozenset[int]] = frozenset({429})
-    """Statuses that mean the server did nothing, so even a non-idempotent write may be sent again."""
+    """Statuses that mean the server did nothing, whoever answers them, so even a non-idempotent write may be sent
+    again. Only statuses no intermediary sends after forwarding belong here; a vendor's own "nothing was done" that
+    needs its body to be told apart is an :class:`ErrorInfo` with ``rate_limited``."""
     request_id_headers: ClassVar[tuple[str, ...]] = ("x-request-id", "request-id", "x-correlation-id")
 
     def idempotent(self, method: str) -> bool:

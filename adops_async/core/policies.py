@@ -8,6 +8,7 @@ us (:meth:`Policy.observe`). Concurrency caps are declared with :attr:`Policy.ca
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Literal, Protocol, runtime_checkable
 import httpx
 
 from .errors import QuotaStoreUnavailable
-from .headers import parse_rate_limit, parse_retry_after
+from .headers import MAX_WAIT, HeaderWarnings, RateLimitState, parse_rate_limit, parse_retry_after
 from .meters import Gcra, MemoryStore, SlidingLog
 from .shared import RedisStore, Step
 
@@ -363,7 +364,8 @@ class ReadWriteQuota(Policy):
 class TokenBucket(Policy):
     """A bucket of ``burst`` calls refilling ``rate`` per ``per`` seconds (PulsePro: 60 per 60 s, burst 60).
 
-    Enforced by GCRA. Every response's rate headers can only make it stricter, never looser:
+    Enforced by GCRA. The configured ``rate`` and ``burst`` are a ceiling; below it, each response's rate headers
+    are followed:
 
     * ``RateLimit-Remaining: r`` lowers the calls available now to ``r`` (minus requests we sent after that one).
     * with ``reset="refill"`` (default), ``RateLimit-Reset: s`` means calls come back in ``s`` seconds: at most ``r``
@@ -371,8 +373,14 @@ class TokenBucket(Policy):
       one that refills continuously and says when the next call comes back.
     * with ``reset="full"``, Reset is when a continuously refilling bucket will be full again: the bucket keeps
       refilling meanwhile, so only Remaining is followed (holding until Reset would waste the refill).
-    * ``Organization-RateLimit-Limit: 60;w=60;b=60`` (or ``RateLimit-Policy``) switches to the server's rate and burst
-      when they are lower than ours.
+    * ``Organization-RateLimit-Limit: 60;w=60;b=60`` (or ``RateLimit-Policy``) sets the rate and burst to the
+      server's, capped by ours, until a later response announces another policy: a policy lowered to ``1;w=86400``
+      goes back up when the normal one is announced again. A policy change starts the bucket afresh from that
+      response's Remaining (else from what the old policy left).
+
+    Bounds (see :mod:`adops_async.core.headers`): a header value that is not finite and non-negative, a policy whose
+    limit or burst is below 1, and a Reset longer than ``max_reset`` or than the policy in force takes to refill
+    (its window, or ``burst`` calls at its rate, rounded up to the second) is ignored and logged once per header.
     """
 
     def __init__(
@@ -382,13 +390,24 @@ class TokenBucket(Policy):
         burst: int = 60,
         *,
         reset: Literal["refill", "full"] = "refill",
+        max_reset: float = MAX_WAIT,
         store: Store | None = None,
         key: str | None = None,
     ) -> None:
         if reset not in ("refill", "full"):
             raise ValueError('reset is "refill" or "full"')
+        if not (math.isfinite(rate) and math.isfinite(per) and rate > 0 and per > 0 and burst >= 1):
+            raise ValueError("rate and per must be finite and positive, burst at least 1")
         self.rate, self.per, self.burst = rate, per, burst
+        self.ceiling = (rate, burst)
+        """The configured rate and burst: announced policies are followed below them, never above."""
         self.reset = reset
+        self.max_reset = max_reset
+        self._window = per
+        """The window of the policy in force (an announced ``w``, else ``per``)."""
+        self._warn = HeaderWarnings("TokenBucket")
+        self._rebase_on: Observation | None = None
+        """The response that changed the policy: its shared settle starts the shared bucket afresh."""
         self.shared = _redis_store(store, key, type(self).__name__)
         self.local = self.shared is None
         self._meter = Gcra(rate, per, burst)
@@ -445,32 +464,68 @@ class TokenBucket(Policy):
 
     def settle_steps(self, turn: Turn) -> Sequence[Step]:
         seen = turn.seen
-        state = parse_rate_limit(seen.headers) if seen is not None else None
+        state = parse_rate_limit(seen.headers) if seen is not None else None  # observe() logged what it ignores
         if seen is None or state is None or state.remaining is None:
             return ()
         # The script counts the admissions of every process after this one (``seq``), not only this gate's.
-        reset = state.reset if self.reset == "refill" and state.reset is not None and state.reset > 0 else -1
+        reset = self._hold_for(state, warn=False) or -1
         meter, age = self._meter, turn.now - seen.now
         args = (meter.interval, meter.tolerance, meter.burst, state.remaining, reset, turn.seq, age)
-        return (Step("D", (self._key,), args),)
+        if self._rebase_on is not seen:
+            return (Step("D", (self._key,), args),)
+        self._rebase_on = None
+        # The policy changed: forget the old one's bucket and hold, then lower to this response's Remaining.
+        return (Step("K", (self._key,)), Step("D", (self._key,), args))
+
+    def _follow(self, state: RateLimitState, seen: Observation) -> bool:
+        """Take the announced policy (capped by the configured one); ``True`` when it changed."""
+        assert state.limit is not None
+        window = state.window or self.per
+        rate = min(self.ceiling[0], state.limit / window * self.per)
+        burst = min(self.ceiling[1], state.burst or state.limit)
+        self._window = window
+        if (rate, burst) == (self.rate, self.burst):
+            return False
+        now = seen.now
+        left = self._local_meter.left(self._state, now)
+        if state.remaining is not None:
+            left = max(0, state.remaining - seen.later)
+        self.rate, self.burst = rate, burst
+        self._meter = Gcra(rate, self.per, burst)
+        if self.shared is not None:
+            share = self.shared.expected_processes
+            self._fallback = Gcra(rate / share, self.per, max(1, burst // share))
+        # Start afresh under the new policy: with this response's Remaining, else with what the old one left.
+        meter, left = self._local_meter, min(left, self._local_meter.burst)
+        self._state.tat = now + meter.tolerance - (left - 1) * meter.interval
+        self._held_until = float("-inf")
+        return True
+
+    def _hold_for(self, state: RateLimitState, *, warn: bool = True) -> float | None:
+        """Seconds ``RateLimit-Reset`` holds the bucket at Remaining (``reset="refill"``), or ``None``."""
+        if self.reset != "refill" or state.reset is None or state.reset <= 0:
+            return None
+        refill = math.ceil(max(self._window, self._meter.tolerance + self._meter.interval))
+        bound = min(self.max_reset, refill)
+        if state.reset <= bound:
+            return state.reset
+        if warn:
+            self._warn("ratelimit-reset", f"{state.reset:g}", f"longer than {bound:g} s, the bucket's refill time")
+        return None
 
     def observe(self, seen: Observation) -> None:
-        state = parse_rate_limit(seen.headers)
+        state = parse_rate_limit(seen.headers, warn=self._warn)
         if state is None:
             return
-        if state.limit is not None:
-            server_rate = state.limit / (state.window or self.per)
-            server_burst = state.burst or state.limit
-            if server_rate < self.rate / self.per or server_burst < self.burst:
-                self.rate = min(self.rate, server_rate * self.per)
-                self.burst = min(self.burst, server_burst)
-                self._meter = Gcra(self.rate, self.per, self.burst)
+        if state.limit is not None and self._follow(state, seen):
+            self._rebase_on = seen
+        hold = self._hold_for(state)
         if state.remaining is None or not self.local:
             return
         left = max(0, state.remaining - seen.later)
         self._local_meter.lower_to(self._state, seen.now, left)
-        if self.reset == "refill" and state.reset is not None and state.reset > 0:
-            until = seen.now + state.reset
+        if hold is not None:
+            until = seen.now + hold
             if self._holding(seen.now):
                 self._held_left = min(self._held_left, left)
                 self._held_until = max(self._held_until, until)
@@ -494,11 +549,21 @@ class Cooldown(Policy):
 
     Signals: 429 (wait ``Retry-After``, else ``default_wait``), 503 with ``Retry-After``, and whatever a vendor
     reports through :meth:`Gate.cool_down` (AppNexus' ``RATE_EXCEEDED`` bodies). A later signal can extend the pause,
-    never shorten it.
+    never shorten it. A ``Retry-After`` that is not finite, negative or longer than ``max_wait`` seconds (a day by
+    default) is ignored and logged once (a 429 then waits ``default_wait``); a long one within it is honoured.
     """
 
-    def __init__(self, default_wait: float = 1.0, *, store: Store | None = None, key: str | None = None) -> None:
+    def __init__(
+        self,
+        default_wait: float = 1.0,
+        *,
+        max_wait: float = MAX_WAIT,
+        store: Store | None = None,
+        key: str | None = None,
+    ) -> None:
         self.default_wait = default_wait
+        self.max_wait = max_wait
+        self._warn = HeaderWarnings("Cooldown")
         self.until = float("-inf")
         self.shared = _redis_store(store, key, type(self).__name__)
         # The local pause stays in force in shared mode too: this process stops at once, before its next take.
@@ -528,8 +593,9 @@ class Cooldown(Policy):
         return (Step("X", (self._key,), (self.until - now,)),)
 
     def extend(self, until: float) -> bool:
-        """Pause until ``until`` unless already paused longer; ``True`` when the pause grew."""
-        if until <= self.until:
+        """Pause until ``until`` unless already paused longer; ``True`` when the pause grew. A time that is not
+        finite never closes the gate."""
+        if not math.isfinite(until) or until <= self.until:
             return False
         self.until = until
         return True
@@ -537,7 +603,7 @@ class Cooldown(Policy):
     def observe(self, seen: Observation) -> None:
         if seen.status not in (429, 503):
             return
-        wait = parse_retry_after(seen.headers)
+        wait = parse_retry_after(seen.headers, max_wait=self.max_wait, warn=self._warn)
         if wait is None:
             if seen.status == 503:
                 return  # a 503 without a wait is one task's retry matter, not a reason to stop every task

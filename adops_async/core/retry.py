@@ -2,7 +2,9 @@
 
 The rule that matters most: a write that is not idempotent is never sent twice once it may have reached the server.
 A connect failure means it did not (safe to retry anything); a read timeout or a reset connection means it may have
-(retry only idempotent calls). A 429 means the server refused without acting (always safe).
+(retry only idempotent calls). A 429 means the server refused without acting (always safe). A 5xx means the server
+(or a proxy in front of it) may have acted: idempotent calls are retried, a non-idempotent write only when the
+vendor's own answer says nothing was done (:attr:`Failure.not_acted`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from dataclasses import dataclass, field
 
 import httpx
 
-__all__ = ["Failure", "RetryPolicy"]
+__all__ = ["RETRY_STATUSES", "Failure", "RetryPolicy"]
+
+RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+"""Statuses worth another try: rate refusals and server or proxy failures (a 500 is often one bad node)."""
 
 # Errors raised before a single byte of the request left: the server cannot have acted.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -47,7 +52,8 @@ class RetryPolicy:
         deadline: seconds from the first attempt after which no new attempt starts.
         backoff: the first backoff ceiling; the n-th retry waits ``uniform(0, min(max_backoff, backoff * 2**n))``.
         max_backoff: the largest ceiling.
-        statuses: statuses worth another try (the vendor was overloaded or a proxy failed).
+        statuses: statuses worth another try (the vendor was overloaded or a proxy failed), for idempotent calls and
+            for writes the vendor says it did not act on; default :data:`RETRY_STATUSES`.
         rng: the source of jitter (seed it in tests).
     """
 
@@ -55,7 +61,7 @@ class RetryPolicy:
     deadline: float = 300.0
     backoff: float = 0.5
     max_backoff: float = 30.0
-    statuses: Collection[int] = frozenset({429, 502, 503, 504})
+    statuses: Collection[int] = RETRY_STATUSES
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def delay(self, failure: Failure, *, attempt: int, elapsed: float) -> float | None:

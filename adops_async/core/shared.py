@@ -77,8 +77,9 @@ class RedisStore:
         redis: a URL (``redis://host:6379/0``) or your own ``redis.asyncio.Redis`` (you keep ownership of it).
         prefix: put before every key, so several applications can share one Redis.
         on_store_error: ``"fail"`` (default) raises :class:`~adops_async.QuotaStoreUnavailable` when Redis does not
-            answer, and nothing is sent; ``"local"`` meters ``1 / expected_processes`` of each budget in this process
-            until Redis is back (logged once per outage), then shared mode resumes.
+            answer or refuses (out of memory, read-only, loading: any redis-py error), and nothing is sent;
+            ``"local"`` meters ``1 / expected_processes`` of each budget in this process until Redis is back (logged
+            once per outage), then shared mode resumes.
         expected_processes: how many processes share the account, for the ``"local"`` share.
         lease: real seconds a Serial holder owns the slot without renewing (renewed every third of it while the request
             runs; a request is stopped before its lease ends), and the longest a sliding-log entry counts as in
@@ -166,8 +167,7 @@ class RedisStore:
         return await self._call(op, keys, args, speed, epoch)
 
     async def _call(self, op: str, keys: list[str], args: list[str | float], speed: float, epoch: str = "") -> Any:
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
+        from redis.exceptions import RedisError
 
         try:
             asyncio.get_running_loop()
@@ -180,7 +180,9 @@ class RedisStore:
                 return await self._script(
                     keys=[self.key("epoch"), *keys], args=[now, repr(speed), op, epoch, secrets.token_hex(8), *args]
                 )
-        except (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError) as exc:
+        except (RedisError, OSError, TimeoutError) as exc:
+            # Not only an outage: a Redis out of memory (OutOfMemoryError), a read-only replica (ReadOnlyError) or a
+            # script error cannot meter the call either. Its text names only the error type (a URL may hold a password).
             raise QuotaStoreUnavailable(f"the shared quota store did not answer ({type(exc).__name__})") from None
 
     async def take(self, steps: Sequence[Step], speed: float, epoch: str = "") -> Grant:

@@ -20,7 +20,7 @@ from ...core.errors import (
     RateLimited,
     ValidationFailed,
 )
-from ...core.headers import parse_retry_after
+from ...core.headers import parse_retry_after, sane_wait
 
 __all__ = ["AdnuntiusDialect", "messages_of", "render"]
 
@@ -124,8 +124,10 @@ class AdnuntiusDialect(Dialect):
                 value = params_of(item).get(key)
                 if value is not None:
                     try:
-                        return max(0.0, float(value))
+                        wait = float(value)
                     except ValueError:
-                        pass
+                        continue
+                    if sane_wait(wait) is None:  # the header's bounds: never a wait that is infinite or absurd
+                        return wait
         match = _SECONDS.search(text)
-        return float(match[1]) if match else None
+        return float(match[1]) if match and sane_wait(float(match[1])) is None else None

@@ -8,6 +8,7 @@ and delete answer ``204``. An update REPLACES the bean: "If a field is not inclu
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,10 +27,26 @@ from ...core.resources import Resource
 from ._dialect import TEXT_CODEC
 from ._models import Campaign, Client, Goal, Rules
 
-__all__ = ["BOOKING", "BookingResource", "Campaigns", "Clients", "CollectionPage", "Goals", "KeyedLocks", "matrix"]
+__all__ = [
+    "BOOKING",
+    "ID_SHAPE",
+    "BookingResource",
+    "Campaigns",
+    "Clients",
+    "CollectionPage",
+    "Goals",
+    "KeyedLocks",
+    "matrix",
+]
 
 M = TypeVar("M", bound=VendorModel)
 BOOKING = "api/1.0"
+
+ID_SHAPE = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32}|[0-9]{1,19}"
+)
+"""What a Booking id looks like: a UUID (``by_campaign_id;id=<uuid>``), in canonical or 32-hex form, or a number.
+A create's plain-text answer cut short (``3f2a9c1e-41b7-4c``) is not an id, and is refused rather than returned."""
 
 
 def matrix(path: str, by: str, *ids: str) -> str:
@@ -142,8 +159,15 @@ class BookingResource(Resource[M]):
             priority=priority,
         )
         new_id = reply.data if isinstance(reply.data, str) else None
-        if not new_id or "<" in new_id or " " in new_id:
-            raise DecodeError(f"create did not answer an id: {str(reply.data)[:80]!r}", vendor=self.client.vendor)
+        if new_id is None or not ID_SHAPE.fullmatch(new_id):
+            raise DecodeError(
+                f"create did not answer a whole id (a UUID or a number): {str(reply.data)[:80]!r}; the bean may exist",
+                vendor=self.client.vendor,
+                status=reply.status,
+                method="POST",
+                url=self.client.redactor.url(reply.response.request.url),
+                request_id=self.client.dialect.request_id(reply.response),
+            )
         return self.parse({**payload, "id": new_id})
 
     async def replace(self, obj: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:

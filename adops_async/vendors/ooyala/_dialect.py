@@ -7,13 +7,10 @@ both are read, and so is an empty body).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from xml.parsers.expat import ExpatError
 
 import httpx
-import xmltodict
 
 from ...core.codecs import Codec, JsonCodec, XmlCodec
 from ...core.dialect import Dialect, ErrorInfo, error_class_for
@@ -71,6 +68,7 @@ _LISTS = (
 BOOKING_CODEC = XmlCodec(force_list=_LISTS)
 JSON_CODEC = JsonCodec()
 TEXT_CODEC = TextCodec()
+_ERROR_XML = XmlCodec()
 
 # Ooyala names its errors by ``type``; only ForbiddenError is documented, the rest are the usual Java names.
 _BY_TYPE: Mapping[str, type[AdOpsError]] = {
@@ -93,7 +91,7 @@ def error_body(content: bytes) -> tuple[str | None, str | None]:
         return None, None
     if text.startswith(("{", "[")):
         try:
-            data = json.loads(text)
+            data = JSON_CODEC.decode(content)  # bounded nesting, like every body we decode
         except ValueError:
             return None, text[:500]
         if isinstance(data, Mapping):
@@ -102,8 +100,8 @@ def error_body(content: bytes) -> tuple[str | None, str | None]:
         return None, text[:500]
     if text.startswith("<") and b"<!ENTITY" not in content:
         try:
-            data = xmltodict.parse(content, disable_entities=True)
-        except (ExpatError, ValueError):
+            data = _ERROR_XML.decode(content)
+        except ValueError:
             return None, text[:500]
         root = next(iter(data.values()), None) if isinstance(data, Mapping) else None
         if isinstance(root, Mapping):

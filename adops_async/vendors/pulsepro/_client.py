@@ -25,7 +25,7 @@ from ...core.policies import Cooldown, MaxInFlight, Priority, TokenBucket
 from ...core.priority import current_priority
 from ...core.redact import Secret, credential
 from ...core.resources import Resource
-from ...core.retry import RetryPolicy
+from ...core.retry import RETRY_STATUSES, RetryPolicy
 from ...core.shared import RedisStore, identity
 from ._dialect import PulseProDialect
 from ._models import AnalyticsScore, AnalyticsTrend, CorrectiveAction, Inspection, Location, Role, User
@@ -52,15 +52,16 @@ def spike_retry(deadline: float = 600.0, *, rng: random.Random | None = None) ->
 
     PulsePro's 503 "would usually be operational within the next 5 minutes" (SEED-001), so the schedule must be able
     to span minutes: with ceilings 1, 2, 4, ... 60 s, about 15 attempts cover 5 minutes, and ``deadline`` (seconds
-    from the first attempt) is what bounds it. Writes are retried too, because a 503 or a 429 means nothing was done
-    (:class:`PulseProDialect`); a timeout after sending is still never retried for a POST.
+    from the first attempt) is what bounds it. Writes are retried too after a 429 or a 503 carrying PulsePro's own error
+    body, which mean nothing was done (:class:`PulseProDialect`); a proxy's 503 or 500, or a timeout after sending,
+    is never retried for a POST.
     """
     return RetryPolicy(
         attempts=1000,
         deadline=deadline,
         backoff=1.0,
         max_backoff=60.0,
-        statuses=frozenset({429, 502, 503, 504}),
+        statuses=RETRY_STATUSES,
         rng=rng or random.Random(),
     )
 

@@ -8,7 +8,11 @@ Sources (see ``VENDORS.md`` section 3, SEED-001, the "Pulse API" Postman collect
   in the message rather than guessing.
 * "If you receive a 503 response from our servers, it implies that we have hit an unexpected spike in API access
   traffic and would usually be operational within the next 5 minutes": the request was refused before anything was
-  done, so a 503 is retryable for writes too (:attr:`PulseProDialect.not_acted_statuses`).
+  done, so such a 503 is retryable for writes too, and pauses every task like a rate signal. Only when it is *their*
+  503, though: one that carries the vendor's error body (an ``"error"`` object with a ``code`` or ``message``). A
+  load balancer or proxy in front of the API answers 503 with its own page (HTML, empty, other JSON), and may do so
+  after the write went through: that 503 is an ordinary :class:`ServerError` and a non-idempotent write is not
+  resent (a second creation is worse than a typed error).
 * 429 with ``Retry-After`` when the token bucket is empty (the format is not stated; delta-seconds and HTTP-dates
   are both read by the core).
 """
@@ -27,6 +31,7 @@ from ...core.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    ServerError,
     ValidationFailed,
 )
 from ...core.headers import parse_retry_after
@@ -38,11 +43,12 @@ _MESSAGE_KEYS = ("message", "detail", "description", "error_description", "msg")
 
 
 class PulseProDialect(Dialect):
-    """JSON everywhere; errors in an ``"error"`` object; 503 means the request was not acted on."""
+    """JSON everywhere; errors in an ``"error"`` object; the vendor's own 503 means the request was not acted on.
+
+    A 429 is a refusal whoever sends it (RFC 6585), so it is never "may have been applied", body or not.
+    """
 
     vendor: ClassVar[str] = "pulsepro"
-    not_acted_statuses: ClassVar[frozenset[int]] = frozenset({429, 503})
-    """429 (bucket empty) and 503 (a traffic spike turned the call away): nothing was done, so writes retry too."""
     request_id_headers: ClassVar[tuple[str, ...]] = (
         "x-request-id",
         "request-id",
@@ -70,11 +76,23 @@ class PulseProDialect(Dialect):
                 retry_after=retry_after,
                 extra={"retry_after": retry_after},
             )
+        if status == 503 and _vendor_error(error):
+            # A traffic spike turned the call away: nothing was done, and every task should hold back.
+            retry_after = parse_retry_after(response.headers)
+            message = f"traffic spike, nothing was done ({message})"
+            return ErrorInfo(ServerError, message, code=code, rate_limited=True, retry_after=retry_after)
         error_class = error_class_for(status)
         extra: dict[str, Any] = {"fields": fields} if error_class is ValidationFailed and fields else {}
-        if status == 503 and not error:
-            message = f"traffic spike, nothing was done ({message})"
+        if status >= 500 and not _vendor_error(error):
+            message = (
+                f"HTTP {status} without PulsePro's error body (a proxy?); a write may have been applied ({message})"
+            )
         return ErrorInfo(error_class, message, code=code, extra=extra)
+
+
+def _vendor_error(error: Any) -> bool:
+    """The body is PulsePro's own error (``{"error": {"code": ..., "message": ...}}``), not an intermediary's page."""
+    return isinstance(error, Mapping) and any(isinstance(error.get(k), str) and error[k] for k in ("code", "message"))
 
 
 def _read_error(error: Any) -> tuple[str | None, str, dict[str, list[str]]]:
