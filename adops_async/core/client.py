@@ -203,7 +203,7 @@ class BaseClient:
         """Send a request and hold its gate slot while the caller reads the body (``response.aiter_bytes()``).
 
         Retries happen before the body is handed over, never after; a body that breaks off while it is read raises
-        :class:`TransportError`.
+        :class:`TransportError` with the status and request id that had already arrived.
         """
         call = Call(method.upper(), url, stream=True, **options)
         async with self._exchange(call) as reply:
@@ -211,7 +211,12 @@ class BaseClient:
                 yield reply.response
             except httpx.TransportError as exc:
                 # The body broke off mid-download: a typed error, never a silently short report.
-                raise self._transport_failure(reply.response.request, exc, retry_safe=False).error from None
+                response = reply.response
+                error = self._transport_failure(response.request, exc, retry_safe=False).error
+                context = error.context()
+                context["status"] = response.status_code
+                context["request_id"] = self.dialect.request_id(response)
+                raise TransportError(error.message, **context) from None
 
     # -- the pipeline ------------------------------------------------------------------------------------------
 

@@ -116,8 +116,12 @@ class Fault:
     kinds: ``status`` (answer ``status`` with ``body``/``headers``), ``reset`` (drop the connection, no response),
     ``slow`` (send the body in pieces, ``delay`` real seconds apart), ``truncate`` (promise more bytes than sent),
     ``bad_json`` (a 200 with a body that is not JSON), ``endless`` (a 200 whose chunked body repeats ``body`` every
-    ``delay`` real seconds and never ends; the sandbox stops after a minute). A reset arrives after the status line,
-    as a connection dropped mid-response: the vendor may have acted.
+    ``delay`` real seconds and never ends; the sandbox stops after a minute), ``cut`` (the handler's answer without
+    its Content-Length, ended cleanly after ``fraction`` of its body, as a proxy that lost the rest would). A reset
+    arrives after the status line, as a connection dropped mid-response: the vendor may have acted. For the kinds that
+    send the handler's answer (``slow``, ``truncate``, ``cut``), ``headers`` are added to it (a request id, say).
+    A status fault gives any body at all: ``Fault("status", status=200, body=b"<html>...", headers={"content-type":
+    "text/html"})`` is a proxy's page on a 200, and a body with invalid UTF-8 is bytes like any other.
     """
 
     kind: str
@@ -127,6 +131,8 @@ class Fault:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.05
+    fraction: float = 0.5
+    """How much of the body a ``cut`` sends."""
 
 
 Handler = Callable[[Any, Request], Awaitable[Response]]
@@ -235,6 +241,13 @@ class Sandbox:
             response = Response(fault.status, fault.body, dict(fault.headers))
         elif fault is not None and fault.kind == "bad_json":
             response = Response(200, b'{"truncated": ', {"content-type": "application/json"})
+        elif fault is not None and response is not None:
+            response = Response(response.status, response.body, {**response.headers, **fault.headers})
+            if fault.kind == "cut":
+                # Without a Content-Length the server frames the body itself (chunked) and ends it cleanly: the
+                # client sees a whole message, and only the body's own shape can tell it was cut.
+                response.headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+                response.body = response.body[: int(len(response.body) * fault.fraction)]
         assert response is not None
         self.records.append(
             RequestRecord(self.clock.now(), request.method, request.path, response.status, self.account_of(request))
@@ -256,6 +269,10 @@ class Sandbox:
             with anyio.move_on_after(60):
                 await _until_disconnect(receive, _trickle(send, itertools.repeat(fault.body), fault.delay))
             raise ConnectionResetError("sandbox fault: an endless body, ended")
+        if fault is not None and fault.kind == "cut":  # streamed, so no framing adds a Content-Length
+            await send({"type": "http.response.body", "body": response.body, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            return
         await send({"type": "http.response.body", "body": response.body})
 
     def _take_fault(self, request: Request) -> Fault | None:

@@ -432,7 +432,7 @@ class AppNexusSandbox(Sandbox):
         status = "pending" if not ready else "error" if self.failed_reports else "ready"
         info = {
             "id": report_id,
-            "row_count": str(report["rows"]) if ready else None,
+            "row_count": str(len(_served(report))) if ready else None,
             "url": f"report-download?id={report_id}" if status == "ready" else None,
             "created_on": "2024-01-01 00:00:00",
         }
@@ -445,18 +445,20 @@ class AppNexusSandbox(Sandbox):
         report = self.reports.get(request.arg("id", "") or "")
         if report is None or self.clock.now() < report["created"] + self.report_delay:
             return Response.text("report not ready", 404)
-        spec = report["spec"]
-        columns = [str(c) for c in spec["columns"]]
-        # Report pagination (XDOC report-pagination.md): offset/num_elements select a slice of the ordered rows.
-        first = int(spec.get("offset", 0))
-        last = (
-            report["rows"]
-            if spec.get("num_elements") is None
-            else min(report["rows"], first + int(spec["num_elements"]))
-        )
+        columns = [str(c) for c in report["spec"]["columns"]]
         lines = [",".join(columns)]
-        lines.extend(",".join(report_cell(c, n) for c in columns) for n in range(first, last))
+        lines.extend(",".join(report_cell(c, n) for c in columns) for n in _served(report))
         return Response.text("\n".join(lines) + "\n", content_type="text/csv")
+
+
+def _served(report: dict[str, Any]) -> range:
+    """The rows a report's download holds (its ``row_count``): all of them, or with report pagination (XDOC
+    report-pagination.md) the slice ``offset``/``num_elements`` selects from the ordered rows."""
+    spec = report["spec"]
+    first = int(spec.get("offset", 0))
+    total = report["rows"]
+    last = total if spec.get("num_elements") is None else min(total, first + int(spec["num_elements"]))
+    return range(first, max(first, last))
 
 
 def report_cell(column: str, row: int) -> str:

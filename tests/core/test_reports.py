@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from adops_async import AdOpsError, VirtualClock
+from adops_async.core.errors import DecodeError
 from adops_async.core.reports import ReportJob, csv_rows, poll
 
 pytestmark = pytest.mark.anyio
@@ -57,3 +58,19 @@ async def test_poll_backs_off_and_gives_up() -> None:
         with pytest.raises(AdOpsError, match="not ready after 60 s"):
             await poll(never, clock, first=1, factor=2, longest=8, give_up_after=60)
     assert calls[:5] == [0, 1, 3, 7, 15]
+
+
+@pytest.mark.parametrize("size", [1, 2, 4096])
+async def test_csv_rows_turn_invalid_utf8_into_a_decode_error_with_the_byte_offset(size: int) -> None:
+    data = "day,name\n2024-01-01,é\n".encode() + b"2024-01-02,\xc3\x28\n"
+    bad_at = data.index(b"\xc3\x28")
+    with pytest.raises(DecodeError, match=f"byte 0xc3 at offset {bad_at}") as caught:
+        [row async for row in csv_rows(pieces(data, size))]
+    assert caught.value.code == "encoding"
+
+
+async def test_csv_rows_refuse_a_body_ending_inside_quotes_and_a_line_the_reader_refuses() -> None:
+    with pytest.raises(DecodeError, match="inside a quoted field"):
+        [row async for row in csv_rows(pieces(b'a,b\n1,"unfinished\n2,3', 4))]
+    with pytest.raises(DecodeError, match="malformed CSV"):  # longer than csv.field_size_limit()
+        [row async for row in csv_rows(pieces(b"a\n" + b"x" * (csv.field_size_limit() + 1) + b"\n", 65536))]

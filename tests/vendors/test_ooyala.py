@@ -12,6 +12,7 @@ import pytest
 
 from adops_async import (
     AuthError,
+    DecodeError,
     Gate,
     MaxInFlight,
     NotFound,
@@ -310,3 +311,12 @@ async def test_a_short_max_age_renews_at_half_life_not_on_every_call() -> None:
             for _ in range(5):
                 await pulse.clients.list().collect()
     assert app.logins == 1
+
+
+async def test_report_rows_decode_a_character_split_across_chunks_and_refuse_a_body_without_rows() -> None:
+    body = '{"id":"r","headers":["Ad"],"rows":[["Crème brûlée"],["日本"]]}'.encode()
+    for size in (1, 2, 3):
+        assert [row async for row in json_table_rows(_chunks(body, size))] == [{"Ad": "Crème brûlée"}, {"Ad": "日本"}]
+    for wrong in (b"", b"null", b"{}", b'{"headers":["a"]}', b'{"rows":{}}'):
+        with pytest.raises(DecodeError, match=r"rows list|malformed"):
+            [row async for row in json_table_rows(_chunks(wrong, 2))]

@@ -1,4 +1,4 @@
-"""AppNexus reports: ``POST /report``, poll ``GET /report?id=``, then stream ``GET /report-download?id=``
+"""AppNexus reports: ``POST /report``, poll ``GET /report?id=``, then download ``GET /report-download?id=``
 (VENDORS.md 2.7).
 
 Quirks handled here:
@@ -7,17 +7,20 @@ Quirks handled here:
 * when older ready reports exist, the poll answer may stack several under ``"reports"`` and drop the top-level
   ``execution_status`` (mathemads-nexusadspy PR #21): ours is picked by id;
 * a failed report has a status other than ``pending``/``processing``/``queued``/``ready`` (the exact string is not
-  documented), which raises :class:`ReportFailed` instead of polling until the timeout.
+  documented), which raises :class:`ReportFailed` instead of polling until the timeout;
+* the poll answer's ``row_count`` (a string) is the number of rows the download must have (for a paginated report,
+  this page's rows): the download is compared with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from ...core.errors import AdOpsError, DecodeError
 from ...core.policies import Priority
-from ...core.reports import ReportJob, csv_rows, poll
+from ...core.reports import BodyFormat, ReportJob, csv_rows, download, poll
 from ._dialect import envelope
 
 if TYPE_CHECKING:
@@ -31,6 +34,21 @@ _WAITING = frozenset({"pending", "processing", "queued", "running", "new"})
 REPORT_TIMEOUT = 900.0
 
 _DELIMITERS = {"csv": ",", "excel": "\t"}
+#: What ``report-download`` may be declared as: CSV, or TSV for ``format="excel"``; an HTML page is not a report.
+_BODY = BodyFormat(
+    "CSV",
+    frozenset(
+        {
+            "text/csv",
+            "application/csv",
+            "text/tab-separated-values",
+            "application/vnd.ms-excel",
+            "text/plain",
+            "application/octet-stream",
+        }
+    ),
+    end="line",
+)
 
 
 class ReportFailed(AdOpsError):
@@ -88,16 +106,30 @@ class AppNexusReportJob(ReportJob):
             vendor=self.client.vendor,
         )
 
-    async def rows(self) -> AsyncIterator[dict[str, Any]]:
-        """Stream ``report-download`` and parse rows as they arrive (memory: one chunk and one line)."""
+    async def rows(self) -> AsyncGenerator[dict[str, Any], None]:
+        """Download ``report-download`` whole and checked (see :class:`ReportJob`), then parse its rows; raise
+        :class:`~adops_async.core.errors.IncompleteData` after the last row when they are not the job's
+        ``row_count``."""
         delimiter = _DELIMITERS.get(self.format)
         if delimiter is None:
             raise ValueError(f"rows() reads csv or excel (tab-separated) reports, not {self.format!r}")
-        async with self.client.stream(
-            "GET", "report-download", params={"id": self.id}, priority=Priority.BULK
-        ) as response:
-            async for row in csv_rows(response.aiter_bytes(), delimiter=delimiter):
+        expected = _row_count(self.info)
+        async with download(self.client, "report-download", _BODY, params={"id": self.id}) as body:
+            seen = 0
+            async for row in csv_rows(body.chunks(), delimiter=delimiter, context=body.context):
+                seen += 1
                 yield row
+            body.check_rows(seen, expected)
+
+
+def _row_count(info: Mapping[str, Any]) -> int | None:
+    """The job's ``row_count`` (a string in the API's answer), or ``None`` when it gives none."""
+    value = info.get("row_count")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def _status_of(body: Mapping[str, Any], report_id: str) -> tuple[str, dict[str, Any]]:
@@ -202,9 +234,10 @@ class PagedReportJob(ReportJob):
             await job.wait(give_up_after=self._give_up_after)
             self.pages += 1
             count = 0
-            async for row in job.rows():
-                count += 1
-                yield row
+            async with aclosing(job.rows()) as rows:
+                async for row in rows:
+                    count += 1
+                    yield row
             if count < self.page_rows:
                 return
             offset += self.page_rows

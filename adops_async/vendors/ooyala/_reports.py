@@ -2,8 +2,9 @@
 
 VENDORS.md 1.6: ``POST /api/2.0/report`` answers ``202`` + ``Location``; the job answers ``200`` while it runs (and
 also when it FAILED, so the body is read), ``201`` + ``Location`` when done, ``404`` for an unknown id; the result is
-JSON ``{"id", "headers": [...], "rows": [[...], ...]}``. :func:`json_table_rows` parses that shape while the body
-streams, so a report of any size costs one row of memory, not the whole document.
+JSON ``{"id", "headers": [...], "rows": [[...], ...]}``, downloaded whole and checked into a temporary file first
+(:func:`~adops_async.core.reports.download`); :func:`json_table_rows` parses that shape from the file chunk by chunk,
+so a report of any size costs one row of memory, not the whole document. The result carries no row count to check.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from urllib.parse import quote
 
 from typing_extensions import Self
 
-from ...core.errors import DecodeError
+from ...core.errors import DecodeError, ErrorContext
 from ...core.policies import Priority
-from ...core.reports import ReportJob, poll
+from ...core.reports import BodyFormat, ReportJob, decoded, download, error_context, poll
 from ._dialect import JSON_CODEC, ReportFailed
 from ._models import ReportDefinition
 
@@ -31,19 +32,25 @@ _HEADERS = re.compile(r'"headers"\s*:\s*')
 _ROWS = re.compile(r'"rows"\s*:\s*\[')
 _SPACE = re.compile(r"[\s,]*")
 _decoder = json.JSONDecoder()
+#: The result is one JSON document (VENDORS.md 1.6); an HTML page on a 200 is not a report.
+_BODY = BodyFormat("JSON", frozenset({"application/json", "text/json"}), end="json")
 
 
-async def json_table_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
+async def json_table_rows(
+    chunks: AsyncIterator[bytes], *, context: ErrorContext | None = None
+) -> AsyncIterator[dict[str, Any]]:
     """Rows of ``{"headers": [...], "rows": [[...], ...]}`` as dicts, parsed as the bytes arrive.
 
-    When ``rows`` comes before ``headers`` (JSON does not fix key order), the body is read whole instead.
+    When ``rows`` comes before ``headers`` (JSON does not fix key order), the body is read whole instead. A body that
+    is not UTF-8, not JSON, has no ``rows`` list or ends inside it raises :class:`DecodeError` (carrying ``context``).
     """
+    where = error_context(context if context is not None else ErrorContext(vendor="ooyala"), "decode")
     text = ""
     headers: list[str] | None = None
     at = 0  # where the next row starts, once inside "rows": [
     buffered = False
-    async for chunk in chunks:
-        text += chunk.decode("utf-8")  # the server sends ASCII JSON; a split multibyte char would need a decoder
+    async for piece in decoded(chunks, context=where):
+        text += piece
         if buffered:
             continue
         if headers is None:
@@ -78,14 +85,19 @@ async def json_table_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[st
         text, at = text[at:], 0
     if buffered or headers is None:
         try:
-            data = json.loads(text) if text.strip() else {}
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise DecodeError(f"malformed report JSON: {exc}", vendor="ooyala") from None
+            raise DecodeError(f"malformed report JSON: {exc}", **where) from None
+        rows = data.get("rows") if isinstance(data, Mapping) else None
+        if not isinstance(rows, list):
+            raise DecodeError("the report JSON has no rows list", **where)
         names = [str(h) for h in data.get("headers") or []]
-        for row in data.get("rows") or []:
+        for row in rows:
             yield dict(zip(names, row, strict=False))
-    elif at >= 0 and not text.lstrip().startswith("]"):
-        raise DecodeError("the report body ended inside its rows", vendor="ooyala")
+    elif at < 0:
+        raise DecodeError("the report JSON has no rows list", **where)
+    elif not text.lstrip().startswith("]"):
+        raise DecodeError("the report body ended inside its rows", **where)
 
 
 def _job_id(location: str) -> str:
@@ -170,17 +182,17 @@ class OoyalaReportJob(ReportJob):
         return dict(reply.data or {})
 
     async def rows(self) -> AsyncIterator[dict[str, Any]]:
-        """Each row as ``{header: value}``, parsed while the body streams (waits for the job first).
+        """Each row as ``{header: value}`` (waits for the job first).
 
-        The download holds the client's one request slot until the loop ends (the vendor's one-request rule), so
-        do not await other calls of the same client inside the loop: collect or hand rows to another task.
+        The result is downloaded whole and checked first (see :class:`ReportJob`), holding the client's one request
+        slot only for the download: other calls of the same client may run inside the loop.
         """
         if not self.done:
             await self.wait()
-        async with self.client.stream(
-            "GET", self.result_url, params=self.result_params, codec=JSON_CODEC, priority=Priority.BULK
-        ) as response:
-            async for row in json_table_rows(response.aiter_bytes()):
+        async with download(
+            self.client, self.result_url, _BODY, params=self.result_params, codec=JSON_CODEC, priority=Priority.BULK
+        ) as body:
+            async for row in json_table_rows(body.chunks(), context=body.context):
                 yield row
 
 
