@@ -220,13 +220,13 @@ async def download(
 ) -> AsyncIterator[ReportBody]:
     """``GET url`` into an anonymous temporary file; yield it once the whole body has arrived and passed its checks.
 
-    The client's gate slot is held only while the body downloads. A body that breaks off (a transport error, fewer
-    bytes than its Content-Length, or, without one, an end inside a line) is a failed attempt of a safe GET: it is
-    downloaded again under the client's :class:`~adops_async.core.retry.RetryPolicy` (each download that got a
-    response counts as one attempt, and the policy's deadline runs from the first), then raised as
-    :class:`TransportError`. A body of another media type than ``format``'s, or not UTF-8, raises
-    :class:`DecodeError` at once. The temporary file is in the system's temp directory without a name, so it is
-    gone when this block ends, fails, or is abandoned and garbage-collected.
+    The client's gate slot is held only while the body downloads, at most the retry policy's deadline. A body that
+    breaks off (a transport error, fewer bytes than its Content-Length, or, without one, an end inside a line) is a
+    failed attempt of a safe GET: it is downloaded again under the client's
+    :class:`~adops_async.core.retry.RetryPolicy` (each download that got a response counts as one attempt, and the
+    policy's deadline runs from the first), then raised as :class:`TransportError`. A body of another media type
+    than ``format``'s, or not UTF-8, raises :class:`DecodeError` at once. The temporary file is in the system's temp
+    directory without a name, so it is gone when this block ends, fails, or is abandoned and garbage-collected.
     """
     file = anyio.wrap_file(tempfile.TemporaryFile())  # noqa: SIM115 - closed in the finally below, after the yield
     try:
@@ -267,7 +267,10 @@ async def _receive(
     """One download attempt into ``file`` (emptied first); append the response's context to ``answered``."""
     await file.seek(0)
     await file.truncate()
-    async with client.stream("GET", url, params=params, codec=codec, priority=priority) as response:
+    # One download may take as long as the whole retry deadline (not the per-request timeout): the pipeline bounds it
+    # by the deadline, and a body that stalls between two reads by httpx's read timeout.
+    stream = client.stream("GET", url, params=params, codec=codec, priority=priority, timeout=client.retry.deadline)
+    async with stream as response:
         context = ErrorContext(
             vendor=client.vendor,
             status=response.status_code,
