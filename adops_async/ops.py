@@ -238,7 +238,8 @@ class AdOps:
         ``requests`` maps a vendor to the arguments of its ``client.reports.run(...)``. Either ``directory`` gets one
         file per vendor (``appnexus.csv``, ...), or ``merged`` gets one JSON-lines file whose rows carry a ``vendor``
         field (vendors' columns differ, so a merged file is JSON lines). Rows stream to disk: memory stays flat. The
-        first failure cancels the other reports and is raised.
+        first failure cancels the other reports and is raised as itself (a vendor's :class:`AdOpsError`, or the
+        ``OSError`` of a file that could not be written), never inside an exception group.
         """
         if (directory is None) == (merged is None):
             raise ValueError("give directory= (one file per vendor) or merged= (one JSON-lines file)")
@@ -281,6 +282,10 @@ class AdOps:
         (``{"appnexus": "line_items", "pulsepro": "inspections"}``). Each item is an :class:`Entity` whose ``vendor``
         says where it came from and whose ``raw`` is the vendor's own model. ``on_error="collect"`` lets the other
         vendors finish when one fails; see ``stream.failures`` afterwards.
+
+        With ``on_error="raise"`` the first vendor failure stops every vendor and is raised as itself (an
+        :class:`AdOpsError` subclass, never an exception group), as is an exception raised in the ``async with``
+        block; cancellation stays cancellation.
         """
         async with merge(self._sources(what, filters), buffer=self.buffer, on_error=on_error) as stream:
             yield stream

@@ -2,6 +2,12 @@
 
 A style turns a page request into (items, the next page request or ``None``). Paginators are re-iterable: each
 ``async for`` starts over from the first page, unlike a cursor that silently yields nothing the second time.
+
+No walk ends quietly short. A success page without its item list (``{}``, ``null``, an envelope that lacks the
+list) is a :class:`~adops_async.DecodeError`, never an empty page; an explicitly empty list is the vendor's own "no
+more". A walk ends only on the vendor's end signal as its style reads it (an empty page, the announced total
+reached, no ``next`` link); ending short of the total the vendor announced is re-checked once, then raised as
+:class:`~adops_async.IncompleteData` (see :meth:`AsyncPaginator.pages`).
 """
 
 from __future__ import annotations
@@ -11,7 +17,18 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["AsyncPaginator", "OffsetPaging", "Page", "PageNumberPaging", "PageRequest", "PagingStyle", "SinglePage"]
+from .errors import DecodeError, ErrorContext, IncompleteData
+
+__all__ = [
+    "AsyncPaginator",
+    "OffsetPaging",
+    "Page",
+    "PageNumberPaging",
+    "PageRequest",
+    "PagingStyle",
+    "SinglePage",
+    "item_list",
+]
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -33,19 +50,55 @@ class Page(Generic[T]):
     items: Sequence[T]
     next: PageRequest | None
     total: int | None = None
+    context: ErrorContext | None = field(default=None, compare=False)
+    """Where the page came from (vendor, status, method, redacted URL, request id), for an error about the walk."""
 
 
 class PagingStyle(Protocol):
-    """A vendor's paging convention."""
+    """A vendor's paging convention.
+
+    :meth:`parse` raises :class:`~adops_async.DecodeError` for a body that is not a page (use :func:`item_list`);
+    the resource that fetched it adds the vendor, status, URL and request id.
+    """
 
     def first(self, params: Mapping[str, Any]) -> PageRequest: ...
 
     def parse(self, request: PageRequest, data: Any) -> Page[Any]: ...
 
 
-def _items_at(data: Any, key: str | None) -> list[Any]:
-    items = data.get(key) if key is not None and isinstance(data, Mapping) else data
-    return list(items) if isinstance(items, list) else []
+def _kind(value: Any) -> str:
+    """A decoded value's kind in the vendor's terms (JSON's), for an error message that shows no data."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
+
+
+def item_list(data: Any, key: str | None) -> list[Any]:
+    """The item list of a page: ``data[key]`` (or ``data`` itself when ``key`` is ``None`` or ``data`` is a bare
+    list, a collection answered whole).
+
+    Raises :class:`~adops_async.DecodeError` when there is no list there: a page that lost its items must never
+    read as the vendor's "no more items", which would end a walk quietly. ``[]`` is a real, empty page.
+    """
+    if isinstance(data, list):
+        return data
+    if key is None:
+        raise DecodeError(f"expected a list page, got {_kind(data)}")
+    if not isinstance(data, Mapping):
+        raise DecodeError(f"expected a list page with {key!r}, got {_kind(data)}")
+    items = data.get(key)
+    if not isinstance(items, list):
+        found = "missing" if key not in data else _kind(items)
+        raise DecodeError(f"list page without its items: {key!r} is {found}")
+    return items
 
 
 def _int_at(data: Any, key: str | None) -> int | None:
@@ -58,7 +111,10 @@ def _int_at(data: Any, key: str | None) -> int | None:
 
 @dataclass(frozen=True)
 class OffsetPaging:
-    """``offset``/``limit`` style. Advances by the number of items actually returned (a server may cap the size)."""
+    """``offset``/``limit`` style. Advances by the number of items actually returned (a server may cap the size).
+
+    Ends on an empty page, on ``seen >= total``, or (no total given) on a page shorter than ``size``.
+    """
 
     offset_param: str = "offset"
     limit_param: str = "limit"
@@ -70,7 +126,7 @@ class OffsetPaging:
         return PageRequest({**params, self.offset_param: 0, self.limit_param: self.size})
 
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
-        items = _items_at(data, self.items_key)
+        items = item_list(data, self.items_key)
         total = _int_at(data, self.total_key)
         seen = request.seen + len(items)
         done = not items or (total is not None and seen >= total) or (total is None and len(items) < self.size)
@@ -82,8 +138,9 @@ class OffsetPaging:
 class PageNumberPaging:
     """``page``/``pageSize`` style, with an optional ``next`` link that wins when present.
 
-    Stops on an empty page, on ``seen >= total``, or when no ``next`` link comes while the style expects one, so a
-    page base of 0 or 1 neither loses nor repeats a page.
+    Stops on an empty page, on ``seen >= total``, or on a ``next`` of ``null`` when the style expects links (the
+    vendor's "last page"). A vendor that sends no ``next`` key at all is counted on by page number until the total
+    (or stops there when it gives none), so a page base of 0 or 1 neither loses nor repeats a page.
     """
 
     page_param: str = "page"
@@ -98,14 +155,19 @@ class PageNumberPaging:
         return PageRequest({**params, self.page_param: self.base, self.size_param: self.size})
 
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
-        items = _items_at(data, self.items_key)
+        items = item_list(data, self.items_key)
         total = _int_at(data, self.total_key)
         seen = request.seen + len(items)
         if not items or (total is not None and seen >= total):
             return Page(items, None, total)
-        link = data.get(self.next_key) if self.next_key and isinstance(data, Mapping) else None
-        if isinstance(link, str) and link:
-            return Page(items, PageRequest({}, url=link, seen=seen), total)
+        links = self.next_key is not None and isinstance(data, Mapping) and self.next_key in data
+        if links:
+            link = data[self.next_key]
+            if isinstance(link, str) and link:
+                return Page(items, PageRequest({}, url=link, seen=seen), total)
+            if link not in (None, ""):
+                raise DecodeError(f"list page with a {self.next_key!r} link that is {_kind(link)}")
+            return Page(items, None, total)  # the vendor says this is the last page
         if self.next_key and total is None:
             return Page(items, None, total)
         page = int(request.params.get(self.page_param, self.base)) + 1
@@ -122,8 +184,15 @@ class SinglePage:
         return PageRequest(dict(params))
 
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
-        items = _items_at(data, self.items_key)
+        items = item_list(data, self.items_key)
         return Page(items, None, len(items))
+
+
+def _short_of(request: PageRequest, page: Page[Any]) -> int | None:
+    """The total the vendor announced when ``page`` ends the walk before it was reached, else ``None``."""
+    if page.next is None and page.total is not None and request.seen + len(page.items) < page.total:
+        return page.total
+    return None
 
 
 class AsyncPaginator(Generic[T]):
@@ -139,10 +208,30 @@ class AsyncPaginator(Generic[T]):
         self._first = first
 
     async def pages(self) -> AsyncGenerator[Page[T], None]:
-        """Each page in turn, starting from the first every time."""
+        """Each page in turn, starting from the first every time.
+
+        The walk ends where the paging style reads the vendor's end signal. If that last page leaves the walk short
+        of the total the vendor announced, the page is fetched once more (a vendor's passing hiccup is not the end
+        of the data); still short, :class:`~adops_async.IncompleteData` is raised with ``expected`` (that total)
+        and ``seen`` (items walked), never a quietly short result.
+
+        The total judged is the latest one, the last page's: a collection that grows during the walk is followed to
+        its new size (so ``seen`` may pass the first page's total), and one that shrinks ends at its new size.
+        """
         request: PageRequest | None = self._first
         while request is not None:
             page = await self._fetch(request)
+            if _short_of(request, page) is not None:
+                page = await self._fetch(request)
+                expected = _short_of(request, page)
+                if expected is not None:
+                    seen = request.seen + len(page.items)
+                    raise IncompleteData(
+                        f"the walk ended at {seen} of the {expected} items the vendor announced (checked twice)",
+                        expected=expected,
+                        seen=seen,
+                        **(page.context or ErrorContext()),
+                    )
             yield page
             request = page.next
 
@@ -179,6 +268,6 @@ class AsyncPaginator(Generic[T]):
 
         async def fetch(request: PageRequest) -> Page[U]:
             page = await self._fetch(request)
-            return Page([convert(item) for item in page.items], page.next, page.total)
+            return Page([convert(item) for item in page.items], page.next, page.total, page.context)
 
         return AsyncPaginator(fetch, self._first)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
-from .client import BaseClient
-from .errors import DecodeError, NotFound
+from .client import BaseClient, Reply
+from .dialect import ErrorInfo
+from .errors import DecodeError, ErrorContext, NotFound
 from .models import VendorModel
 from .paging import AsyncPaginator, OffsetPaging, Page, PageRequest, PagingStyle
 from .policies import Priority
@@ -61,6 +62,31 @@ class Resource(Generic[M]):
         except ValueError as exc:
             raise DecodeError(f"unexpected {self.model.__name__} shape: {exc}", vendor=self.client.vendor) from None
 
+    def page_from(self, request: PageRequest, reply: Reply) -> Page[M]:
+        """The page ``reply`` holds, its items parsed into :attr:`model`.
+
+        A body that is not a page (no item list: ``{}``, ``null``, an envelope without its list) or items of the
+        wrong shape raise :class:`DecodeError` naming the vendor, status, method, URL and request id of this reply;
+        the page carries the same context for an :class:`~adops_async.IncompleteData` at the end of the walk.
+        """
+        try:
+            page = self.paging.parse(request, reply.data)
+            items = [self.parse(raw) for raw in page.items]
+        except DecodeError as exc:
+            info = ErrorInfo(type(exc), exc.message, code=exc.code or "decode")
+            raise self.client._error(info, reply.response) from None
+        return Page(items, page.next, page.total, self._context(reply))
+
+    def _context(self, reply: Reply) -> ErrorContext:
+        response = reply.response
+        return ErrorContext(
+            vendor=self.client.vendor,
+            status=response.status_code,
+            method=response.request.method,
+            url=self.client.redactor.url(response.request.url),
+            request_id=self.client.dialect.request_id(response),
+        )
+
     # -- operations --------------------------------------------------------------------------------------------
 
     def list(self, *, priority: Priority | None = None, **filters: Any) -> AsyncPaginator[M]:
@@ -69,8 +95,7 @@ class Resource(Generic[M]):
 
         async def fetch(request: PageRequest) -> Page[M]:
             reply = await self.client.request("GET", request.url or self.path, params=request.params, priority=priority)
-            page = self.paging.parse(request, reply.data)
-            return Page([self.parse(raw) for raw in page.items], page.next, page.total)
+            return self.page_from(request, reply)
 
         return AsyncPaginator(fetch, self.paging.first(filters))
 

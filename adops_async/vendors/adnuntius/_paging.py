@@ -8,7 +8,10 @@ The docs say ``page`` is 0-based; the official example (ADN-TOOLS ``test/example
   ``page=0``): its items are dropped and the walk moves on;
 * an empty answer to ``page=0`` while ``totalCount`` promises more means a 1-based server: page 1 is asked next;
 * the walk stops on an empty page, on ``seen >= totalCount``, on a short page without ``totalCount``, and on a bare
-  list ("in some cases all results are returned in a single page").
+  list ("in some cases all results are returned in a single page");
+* an answer without a ``results`` list (``{}``, ``null``) is a :class:`~adops_async.DecodeError`, never an empty
+  page; a walk that stops short of ``totalCount`` is re-checked, then raised as
+  :class:`~adops_async.IncompleteData` (:meth:`~adops_async.AsyncPaginator.pages`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ...core.paging import Page, PageRequest
+from ...core.paging import Page, PageRequest, item_list
 
 __all__ = ["AdnuntiusPaging", "filter_by", "where"]
 
@@ -58,10 +61,10 @@ class AdnuntiusPaging:
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
         if isinstance(data, list):
             return Page(data, None, len(data))
-        items: list[Any] = list(data.get("results") or []) if isinstance(data, Mapping) else []
-        total = _int(data.get("totalCount")) if isinstance(data, Mapping) else None
+        items = item_list(data, "results")
+        total = _int(data.get("totalCount"))
         asked = _int(request.params.get("page")) or 0
-        served = _int(data.get("page")) if isinstance(data, Mapping) else None
+        served = _int(data.get("page"))
         marker = request.marker if isinstance(request, _Request) else None
         first = _first_id(items)
         if items and marker is not None and first == marker:

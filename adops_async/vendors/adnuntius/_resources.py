@@ -93,14 +93,12 @@ class AdnuntiusResource(Resource[M]):
             query["includeInactive"] = "true" if include_inactive else "false"
         if where:
             query["where"] = where
-        paging = self.paging
 
         async def fetch(request: PageRequest) -> Page[M]:
             reply = await self.client.request("GET", self.path, params=self._params(request.params), priority=priority)
-            page = paging.parse(request, reply.data)
-            return Page([self.parse(raw) for raw in page.items], page.next, page.total)
+            return self.page_from(request, reply)
 
-        return AsyncPaginator(fetch, paging.first(query))
+        return AsyncPaginator(fetch, self.paging.first(query))
 
     async def get(self, id: Any, *, priority: Priority | None = None) -> M:
         """One object by id (hidden ones too, as the API returns them by id)."""

@@ -71,7 +71,13 @@ class AppNexusPaging:
     """``start_element`` / ``num_elements`` paging, advanced by the ``num_elements`` the API returned.
 
     ``size`` is capped at 100: asking more is silently truncated by the API, and a client that advanced by what it
-    asked would skip objects. The total comes from ``count``; a page with nothing in it ends the walk.
+    asked would skip objects. The total comes from ``count``; an empty list, or reaching ``count``, ends the walk
+    (and the paginator re-checks a walk that ends short of ``count``).
+
+    A page must hold its list (under ``dbg_info.output_term``, the plural, or the one non-bookkeeping key): an
+    envelope without it (``{"response": {"status": "OK", "count": 100000}}``), ``{}`` or ``null`` is a
+    :class:`~adops_async.DecodeError`, not an empty page. The one exception is an envelope whose own ``count`` says
+    nothing lies at or after this ``start_element`` (``count: 0``): there is no list to lose.
     """
 
     size: int = MAX_PAGE
@@ -84,9 +90,16 @@ class AppNexusPaging:
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
         body = envelope(data)
         found = objects_in(data, self.plural)
-        items = found if isinstance(found, list) else ([] if found is None else [found])
         total = _int(body.get("count"))
         start = _int(request.params.get("start_element")) or 0
+        if isinstance(found, list):
+            items = found
+        elif isinstance(found, Mapping):  # some services answer a lone object
+            items = [found]
+        elif found is None and total is not None and start >= total:
+            items = []
+        else:
+            raise DecodeError(self._no_list(data, found, total))
         step = _int(body.get("num_elements"))
         if step is None or step <= 0:
             step = len(items)
@@ -96,6 +109,13 @@ class AppNexusPaging:
             return Page(items, None, total)
         params = {**request.params, "start_element": following}
         return Page(items, replace(request, params=params, seen=request.seen + len(items)), total)
+
+    def _no_list(self, data: Any, found: Any, total: int | None) -> str:
+        if not (isinstance(data, Mapping) and isinstance(data.get("response"), Mapping)):
+            shape = "null" if data is None else "an object" if isinstance(data, Mapping) else type(data).__name__
+            return f"list page is not an AppNexus envelope: {shape} without a 'response' object"
+        held = "missing or null" if found is None else f"a {type(found).__name__}"
+        return f"list page without its list: {self.plural or 'the list'!r} is {held} (count {total})"
 
 
 def _int(value: Any) -> int | None:
@@ -133,8 +153,7 @@ class AppNexusResource(Resource[M]):
 
     async def _page(self, request: PageRequest, priority: Priority) -> Page[M]:
         reply = await self.client.request("GET", self.path, params=request.params, priority=priority)
-        page = self.paging.parse(request, reply.data)
-        return Page([self.parse(raw) for raw in page.items], page.next, page.total)
+        return self.page_from(request, reply)
 
     async def get(self, id: Any, *, priority: Priority | None = None, **params: Any) -> M:
         reply = await self.client.request("GET", self.path, params=query({**params, "id": id}), priority=priority)
@@ -229,30 +248,43 @@ class _Prefetcher:
     used only when the walk (which advances by each page's returned ``num_elements``) asks for exactly that start, so
     a page that comes back shorter never makes us skip objects, it only wastes the pages fetched after it. No task
     outlives a call: the concurrent fetches finish before :meth:`fetch` returns.
+
+    A predicted page that fails does not stop its siblings (nothing in flight is cancelled): its error is kept and
+    raised, as itself, when the walk reaches that page, after every object of the pages before it. So the walk
+    raises the first failure in page order, the one a walk without prefetching would have met; failures of pages
+    after it are dropped with them, and a failed prediction the walk never asks for is never raised.
     """
 
     def __init__(self, resource: AppNexusResource[Any], priority: Priority, depth: int) -> None:
         self.resource = resource
         self.priority = priority
         self.depth = depth
-        self._ready: dict[int, Page[Any]] = {}
+        self._ready: dict[int, Page[Any] | Exception] = {}
 
     async def fetch(self, request: PageRequest) -> Page[Any]:
         start = _int(request.params.get("start_element")) or 0
         cached = self._ready.pop(start, None)
+        if isinstance(cached, Exception):
+            self._ready.clear()
+            raise cached
         if cached is not None:
-            return cached
+            # Predicted without knowing the walk's count so far: carry on from the walk's own ``seen``.
+            following = cached.next and replace(cached.next, seen=request.seen + len(cached.items))
+            return replace(cached, next=following)
         self._ready.clear()
         page = await self.resource._page(request, self.priority)
         if page.next is None or page.total is None or self.depth == 1:
             return page
         step = (_int(page.next.params.get("start_element")) or 0) - start
         starts = range(start + step, min(page.total, start + step * self.depth), step) if step > 0 else range(0)
-        found: dict[int, Page[Any]] = {}
+        found: dict[int, Page[Any] | Exception] = {}
 
         async def one(at: int) -> None:
             ahead = replace(request, params={**request.params, "start_element": at})
-            found[at] = await self.resource._page(ahead, self.priority)
+            try:
+                found[at] = await self.resource._page(ahead, self.priority)
+            except Exception as exc:  # kept for when the walk gets there; cancellation still propagates
+                found[at] = exc
 
         async with anyio.create_task_group() as group:
             for at in starts:

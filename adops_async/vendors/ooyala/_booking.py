@@ -57,8 +57,13 @@ def matrix(path: str, by: str, *ids: str) -> str:
 
 
 def beans(data: Any, bean: str) -> list[Any]:
-    """The beans of a ``<collection>`` (none when it is empty: ``<collection/>``)."""
-    collection = data.get("collection") if isinstance(data, Mapping) else None
+    """The beans of a ``<collection>`` (none when it is empty: ``<collection/>``).
+
+    A body without a ``<collection>`` at all is a :class:`DecodeError`: a list that lost its items is not empty.
+    """
+    if not isinstance(data, Mapping) or "collection" not in data:
+        raise DecodeError(f"expected a <collection> of <{bean}>, got no <collection>", vendor="ooyala")
+    collection = data["collection"]
     if collection is None:
         return []
     if not isinstance(collection, Mapping):
@@ -141,7 +146,7 @@ class BookingResource(Resource[M]):
 
         async def fetch(request: PageRequest) -> Page[M]:
             reply = await self.client.request("GET", matrix(self.path, by, id), priority=priority)
-            return Page([self.parse(raw) for raw in beans(reply.data, self.bean)], None)
+            return self.page_from(request, reply)
 
         return AsyncPaginator(fetch, PageRequest())
 

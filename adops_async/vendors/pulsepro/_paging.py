@@ -1,10 +1,14 @@
 """PulsePro's list pages: ``{"results": [...], "count": N, "next": "<url or null>"}`` (the DRF page shape the
 marketing page shows, VENDORS.md 3.2), with ``limit``/``offset`` as the other style the internal API uses (3.3).
 
-``next`` wins when present; otherwise the page number goes up by one until ``count`` items were seen. A ``next``
-link is resolved against the client's base URL (the marketing sample gives a bare path, ``/api/v1/inspections?page=2``)
-and must stay on the same origin: the API key rides on every request, so a link to another host is refused rather
-than followed.
+``next`` wins when present and ``next: null`` is the last page (DRF's own end signal); a server that sends no
+``next`` key at all is counted on by page number until ``count`` items were seen. A page without its ``results``
+list is a :class:`~adops_async.DecodeError`, and a walk that ends short of ``count`` is re-checked, then raised as
+:class:`~adops_async.IncompleteData` (:meth:`~adops_async.AsyncPaginator.pages`).
+
+A ``next`` link is resolved against the client's base URL (the marketing sample gives a bare path,
+``/api/v1/inspections?page=2``) and must stay on the same origin: the API key rides on every request, so a link to
+another host is refused rather than followed.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ __all__ = ["PulseProOffsetPaging", "PulseProPaging"]
 
 @dataclass(frozen=True)
 class PulseProPaging(PageNumberPaging):
-    """Page-number paging: ``?page=1&page_size=100``; follows ``next``, else ``page + 1`` until ``count``."""
+    """Page-number paging: ``?page=1&page_size=100``; follows ``next`` (``null`` ends), else ``page + 1`` until
+    ``count``."""
 
     page_param: str = "page"
     size_param: str = "page_size"
