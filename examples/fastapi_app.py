@@ -4,9 +4,11 @@ Run it against real accounts (credentials from the environment, see ``adops --he
 
     uvicorn --factory examples.fastapi_app:from_environment
 
-or against the built-in sandboxes::
+or against the built-in sandboxes, served on 127.0.0.1 for as long as the app runs::
 
     ADOPS_EXAMPLE_SANDBOX=1 uvicorn --factory examples.fastapi_app:from_environment
+
+Both need the ``fastapi`` extra (``pip install 'adops-async[fastapi]'``) and run from the repository's root.
 
 Every call a handler makes runs at interactive priority (the ``vendor_client``/``get_adops`` dependencies), so it
 overtakes the background report pulls waiting on the same vendor quota.
@@ -17,7 +19,8 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,16 +30,43 @@ from fastapi.responses import StreamingResponse
 from adops_async import AdOps, AdOpsError, Priority, priority
 from adops_async.integrations.fastapi import adops_lifespan, get_adops
 
-REPORTS = {
+REPORTS: dict[str, dict[str, Any]] = {
     "appnexus": {"report_type": "network_analytics", "columns": ["day", "imps", "clicks"], "report_interval": "today"},
     "adnuntius": {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z", "group_by": "LINE_ITEM"},
     "ooyala": {"definition_id": "56de9277498ed663342784c7"},
 }
 
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
 def create_app(clients: Mapping[str, Any], report_dir: Path) -> FastAPI:
     """The service, for the given vendor clients (or their settings)."""
-    app = FastAPI(title="adops example", lifespan=adops_lifespan(**clients))
+    return build_app(adops_lifespan(**clients), report_dir)
+
+
+def sandbox_app(report_dir: Path) -> FastAPI:
+    """The service in front of the built-in sandboxes, which it serves on 127.0.0.1 from startup to shutdown."""
+    from adops_async.cli._vendors import VENDORS
+    from adops_async.sandbox import serve
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Entered here, not in the factory: the sandboxes must outlive the call that builds the app.
+        with ExitStack() as sandboxes:
+            clients: dict[str, Any] = {}
+            for name in ("appnexus", "adnuntius", "ooyala"):
+                sandbox = VENDORS[name].make_sandbox(1.0)
+                clients[name] = VENDORS[name].sandbox_settings(sandbox, sandboxes.enter_context(serve(sandbox)))
+            async with adops_lifespan(**clients)(app):
+                yield
+
+    return build_app(lifespan, report_dir)
+
+
+def build_app(lifespan: Lifespan, report_dir: Path) -> FastAPI:
+    """The service's routes, on an app whose ``lifespan`` installs :func:`adops_lifespan`."""
+    app = FastAPI(title="adops example", lifespan=lifespan)
     finished: dict[str, int] = {}
 
     @app.get("/campaigns")
@@ -126,22 +156,14 @@ def from_environment() -> FastAPI:
     """The app for ``uvicorn --factory``: vendors configured in the environment, or the sandboxes."""
     from adops_async.cli._vendors import VENDORS, load_config
 
+    report_dir = Path(os.environ.get("ADOPS_REPORT_DIR", "."))
     if os.environ.get("ADOPS_EXAMPLE_SANDBOX"):
-        from contextlib import ExitStack
-
-        from adops_async.sandbox import serve
-
-        stack = ExitStack()  # the sandboxes live as long as the process
-        clients = {}
-        for name in ("appnexus", "adnuntius", "ooyala"):
-            sandbox = VENDORS[name].make_sandbox(1.0)
-            clients[name] = VENDORS[name].sandbox_settings(sandbox, stack.enter_context(serve(sandbox)))
-    else:
-        config = load_config(os.environ.get("ADOPS_CONFIG"))
-        clients = {}
-        for name in ("appnexus", "adnuntius", "ooyala"):
-            try:
-                clients[name] = VENDORS[name].settings(config.get(name, {}))
-            except ValueError:
-                continue  # not configured: the service runs with the vendors it has
-    return create_app(clients, Path(os.environ.get("ADOPS_REPORT_DIR", ".")))
+        return sandbox_app(report_dir)
+    config = load_config(os.environ.get("ADOPS_CONFIG"))
+    clients = {}
+    for name in ("appnexus", "adnuntius", "ooyala"):
+        try:
+            clients[name] = VENDORS[name].settings(config.get(name, {}))
+        except ValueError:
+            continue  # not configured: the service runs with the vendors it has
+    return create_app(clients, report_dir)

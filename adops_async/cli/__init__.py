@@ -8,9 +8,11 @@ Commands::
     adops report VENDOR [name=value ...] -o FILE [--format csv|jsonl] [--sandbox]
     adops sandbox serve [VENDOR ...] [--port 8000] [--speed 1]
 
-Credentials come from environment variables (``adops --help`` lists them) or ``--config FILE`` (JSON, or TOML on
-Python >= 3.11), one table per vendor. Errors print one line (vendor, status, code, message) and exit with 1;
-bad arguments exit with 2.
+``adops list --help`` and ``adops report --help`` list each vendor's resources and report options. Credentials come
+from environment variables (``adops --help`` lists them) or ``--config FILE`` (JSON, or TOML on Python >= 3.11), one
+table per vendor. ``name=value`` arguments and options go in any order. Errors print one line and exit with 1; bad
+arguments, unknown names and incomplete credentials exit with 2. Waits longer than a second (a report being
+produced, a cooldown after a 429, the quota, a retry) show on standard error.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import anyio
 
 from ..core.errors import AdOpsError
 from ._commands import run_demo, run_get, run_list, run_report, run_sandbox
-from ._vendors import ENV_HELP, VENDORS
+from ._vendors import ENV_HELP, VENDORS, report_options_help, resources_help
 
 __all__ = ["main"]
 
@@ -35,47 +37,87 @@ def _parser() -> argparse.ArgumentParser:
         epilog=ENV_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", help="JSON or TOML file with one table of settings per vendor")
+    config_help = "JSON or TOML file with one table of settings per vendor"
+    parser.add_argument("--config", help=config_help)
+    # Also accepted after the command; SUPPRESS keeps a --config given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=config_help)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="pull from all four built-in sandboxes at once (offline, no credentials)")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="pull from all four built-in sandboxes at once (offline, no credentials)"
+    )
     demo.add_argument("--speed", type=float, default=60.0, help="sandbox time compression (default: a minute a second)")
 
-    def vendor_command(name: str, help: str) -> argparse.ArgumentParser:
-        command = commands.add_parser(name, help=help)
-        command.add_argument("vendor", choices=sorted(VENDORS))
+    def vendor_command(name: str, help: str, vendors: list[str], epilog: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(
+            name,
+            help=help,
+            description=help,
+            parents=[common],
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        command.add_argument("vendor", choices=vendors)
         command.add_argument("--sandbox", action="store_true", help="run against the built-in sandbox")
+        command.add_argument(
+            "--speed", type=float, default=1.0, help="with --sandbox: its time compression (default: real time)"
+        )
         return command
 
-    listing = vendor_command("list", "list a resource (name=value filters)")
+    everyone = sorted(VENDORS)
+    listing = vendor_command("list", "list a resource (name=value filters)", everyone, resources_help())
     listing.add_argument("resource")
     listing.add_argument("filters", nargs="*", metavar="name=value")
     listing.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     listing.add_argument("-o", "--output", help="file to write (default: standard output)")
     listing.add_argument("--limit", type=int)
 
-    get = vendor_command("get", "get one object by id")
+    get = vendor_command("get", "get one object by id", everyone, resources_help())
     get.add_argument("resource")
     get.add_argument("id")
 
-    report = vendor_command("report", "run a report and save it (name=value report options)")
+    with_reports = sorted(name for name, spec in VENDORS.items() if spec.run_report is not None)
+    report = vendor_command(
+        "report", "run a report and save it (name=value report options)", with_reports, report_options_help()
+    )
     report.add_argument("options", nargs="*", metavar="name=value")
     report.add_argument("-o", "--output", required=True)
     report.add_argument("--format", choices=("csv", "jsonl"), default="csv")
 
-    sandbox = commands.add_parser("sandbox", help="serve the built-in sandboxes on 127.0.0.1")
+    sandbox = commands.add_parser("sandbox", help="serve the built-in sandboxes on 127.0.0.1", parents=[common])
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="serve")
     serve = sandbox_commands.add_parser("serve", help="serve sandboxes until interrupted")
     vendors = ", ".join(sorted(VENDORS))
     serve.add_argument("vendors", nargs="*", metavar="VENDOR", help=f"any of {vendors} (default: all)")
-    serve.add_argument("--port", type=int, default=8000, help="first port; one port per vendor")
+    serve.add_argument("--port", type=int, default=8000, help="first port, one per vendor; 0: any free ports")
     serve.add_argument("--speed", type=float, default=1.0)
     return parser
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; ``name=value`` arguments may come anywhere, after options too.
+
+    argparse hands a positional list only the run of arguments before the first option, so filters and report
+    options that come later arrive as unrecognized: they are appended to the command's ``name=value`` list here.
+    """
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    pairs = [item for item in extra if "=" in item and not item.startswith("-")]
+    rest = [item for item in extra if item not in pairs]
+    target = "filters" if args.command == "list" else "options" if args.command == "report" else None
+    if pairs and target is not None:
+        getattr(args, target).extend(pairs)
+    else:
+        rest = extra
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``adops`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     try:
         if args.command == "demo":
             return run_demo(args)

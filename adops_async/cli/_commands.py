@@ -7,7 +7,7 @@ import csv
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TextIO
@@ -15,9 +15,12 @@ from typing import Any, TextIO
 import anyio
 
 from ..core.client import BaseClient
+from ..core.errors import NotFound
 from ..core.models import VendorModel
+from ..core.reports import Progress
 from ..sandbox import serve
-from ._vendors import VENDORS, VendorSpec, load_config
+from ._status import Status
+from ._vendors import VENDORS, UsageError, VendorSpec, load_config, unknown
 
 
 def _pairs(items: list[str]) -> dict[str, str]:
@@ -25,7 +28,7 @@ def _pairs(items: list[str]) -> dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise ValueError(f"expected name=value, got {item!r}")
+            raise UsageError(f"expected name=value, got {item!r}")
         pairs[name] = value
     return pairs
 
@@ -35,22 +38,13 @@ async def _client(args: argparse.Namespace, spec: VendorSpec) -> AsyncIterator[B
     """The vendor client the command asked for: real credentials, or the built-in sandbox with ``--sandbox``."""
     with ExitStack() as stack:
         if args.sandbox:
-            app = spec.make_sandbox(1.0)
+            app = spec.make_sandbox(args.speed)
             url = stack.enter_context(serve(app))
             settings = spec.sandbox_settings(app, url)
         else:
             settings = spec.settings(load_config(args.config).get(spec.name, {}))
         async with spec.client(**settings) as client:
             yield client
-
-
-def _resource(client: BaseClient, name: str) -> Any:
-    resource = getattr(client, name.replace("-", "_"), None)
-    if resource is None and hasattr(client, "resource"):
-        resource = client.resource(name)
-    if resource is None:
-        raise ValueError(f"{client.vendor} has no resource {name!r}")
-    return resource
 
 
 def _record(item: Any) -> dict[str, Any]:
@@ -70,65 +64,113 @@ def _output(path: str | None) -> Iterator[TextIO]:
 
 async def run_list(args: argparse.Namespace) -> int:
     spec = VENDORS[args.vendor]
+    resource = spec.resource(args.resource)
+    if resource.list is None:
+        raise UsageError(
+            f"{spec.name} {args.resource} cannot be listed, only got: adops get {spec.name} {args.resource} ID"
+        )
+    filters = _pairs(args.filters)
+    count = 0
+    status = Status()
+    status.progress = lambda: f"{spec.name}: {count:,} {args.resource}"
     async with _client(args, spec) as client:
-        paginator = _resource(client, args.resource).list(**_pairs(args.filters))
-        count = 0
-        with _output(args.output) as out:
-            writer: csv.DictWriter[str] | None = None
-            async for item in paginator:
-                record = _record(item)
-                if args.format == "jsonl":
-                    out.write(json.dumps(record, default=str) + "\n")
-                else:
-                    if writer is None:
-                        writer = csv.DictWriter(out, fieldnames=list(record), extrasaction="ignore")
-                        writer.writeheader()
-                    writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in record.items()})
-                count += 1
-                if args.limit is not None and count >= args.limit:
-                    break
-    print(f"{count} {args.resource} from {args.vendor}", file=sys.stderr)
+        status.watch(spec.name, client)
+        async with status.shown():
+            with _output(args.output) as out:
+                writer: csv.DictWriter[str] | None = None
+                async for item in resource.list(client, filters):
+                    record = _record(item)
+                    if args.format == "jsonl":
+                        out.write(json.dumps(record, default=str) + "\n")
+                    else:
+                        if writer is None:
+                            writer = csv.DictWriter(out, fieldnames=list(record), extrasaction="ignore")
+                            writer.writeheader()
+                        writer.writerow(
+                            {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in record.items()}
+                        )
+                    count += 1
+                    if args.limit is not None and count >= args.limit:
+                        break
+    print(f"{count:,} {args.resource} from {args.vendor}", file=sys.stderr)
     return 0
 
 
 async def run_get(args: argparse.Namespace) -> int:
     spec = VENDORS[args.vendor]
+    resource = spec.resource(args.resource)
+    if resource.get is None:
+        raise UsageError(
+            f"{spec.name} {args.resource} cannot be got by id, only listed: adops list {spec.name} {args.resource}"
+        )
+    status = Status()
     async with _client(args, spec) as client:
-        item = await _resource(client, args.resource).get(args.id)
+        status.watch(spec.name, client)
+        async with status.shown():
+            try:
+                item = await resource.get(client, args.id)
+            except NotFound:
+                # The vendor's own words ("200 SYNTAX: resource not found") mean nothing to most users.
+                print(f"error: {spec.name} has no {args.resource} with id {args.id}", file=sys.stderr)
+                return 1
     print(json.dumps(_record(item), default=str, indent=2))
     return 0
 
 
+def report_options(spec: VendorSpec, given: Mapping[str, str], *, sandbox: bool) -> dict[str, Any]:
+    """The report options of the command line, parsed; with ``--sandbox`` the sandbox's example fills the gaps."""
+    options = {}
+    for name, text in given.items():
+        option = spec.report_options.get(name)
+        if option is None:
+            raise unknown(f"{spec.name} report option", name, spec.report_options)
+        options[name] = option.parse(name, text)
+    if sandbox:
+        return {**spec.demo_report, **options}
+    missing = [name for name, option in spec.report_options.items() if option.required and name not in options]
+    if missing:
+        needed = " ".join(f"{name}={spec.report_options[name].shape}" for name in missing)
+        raise UsageError(f"{spec.name} reports need {needed} (adops report --help lists every option)")
+    return options
+
+
 async def run_report(args: argparse.Namespace) -> int:
     spec = VENDORS[args.vendor]
-    if spec.run_report is None:
-        raise ValueError(f"{spec.name} has no report workflow in this library")
+    assert spec.run_report is not None  # the parser offers only vendors with a report workflow
+    given = _pairs(args.options)
+    options = report_options(spec, given, sandbox=args.sandbox)
+    defaults = {name: value for name, value in options.items() if name not in given}
+    if defaults:
+        shown = " ".join(f"{name}={','.join(v) if isinstance(v, list) else v}" for name, v in defaults.items())
+        print(f"report options not given, from the sandbox's example: {shown}", file=sys.stderr)
+    rows = 0
+    status = Status()
+
+    def saved(progress: Progress) -> None:
+        nonlocal rows
+        rows = progress.rows
+
     async with _client(args, spec) as client:
-        options = {**spec.demo_report, **_pairs(args.options)}
-        job = await spec.run_report(client, options)
-        rows = await job.save(Path(args.output), format=args.format, progress=_ProgressLine(args.vendor))
-    print(f"\n{rows} rows written to {args.output}", file=sys.stderr)
+        status.watch(spec.name, client)
+        async with status.shown():
+            status.phase(f"{spec.name}: waiting for the report to be ready")
+            job = await spec.run_report(client, options)
+            status.phase("")
+            status.progress = lambda: f"{spec.name}: downloading the report, {rows:,} rows saved"
+            rows = await job.save(Path(args.output), format=args.format, progress=saved)
+    print(f"{rows:,} rows written to {args.output}", file=sys.stderr)
     return 0
-
-
-class _ProgressLine:
-    """A one-line progress display on standard error."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-
-    def __call__(self, progress: Any) -> None:
-        print(f"\r{self.label}: {progress.state} {progress.rows:,} rows", end="", file=sys.stderr, flush=True)
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
     names = args.vendors or sorted(VENDORS)
-    unknown = [n for n in names if n not in VENDORS]
-    if unknown:
-        raise ValueError(f"unknown vendor(s): {', '.join(unknown)}; choose from {', '.join(sorted(VENDORS))}")
+    for name in names:
+        if name not in VENDORS:
+            raise unknown("vendor", name, VENDORS)
     with ExitStack() as stack:
         for offset, name in enumerate(names):
-            url = stack.enter_context(serve(VENDORS[name].make_sandbox(args.speed), port=args.port + offset))
+            port = args.port + offset if args.port else 0  # --port 0: a free port each
+            url = stack.enter_context(serve(VENDORS[name].make_sandbox(args.speed), port=port))
             print(f"{name:<10} {url}   {VENDORS[name].sandbox_hint}")
         print("serving; Ctrl-C to stop", flush=True)
         try:

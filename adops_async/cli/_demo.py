@@ -18,6 +18,7 @@ from ..core.policies import Priority
 from ..core.priority import priority
 from ..ops import AdOps
 from ..sandbox import Sandbox
+from ._status import Status
 from ._vendors import VENDORS
 
 
@@ -56,6 +57,10 @@ async def demo(apps: Mapping[str, Sandbox], urls: Mapping[str, str], speed: floa
             pulsepro=clients["pulsepro"],
         )
         await stack.enter_async_context(ops)
+        status = Status()
+        status.progress = tally.line
+        for name, client in clients.items():
+            status.watch(name, client)
 
         async def report(name: str) -> None:
             spec = VENDORS[name]
@@ -69,13 +74,7 @@ async def demo(apps: Mapping[str, Sandbox], urls: Mapping[str, str], speed: floa
                 tally.errors[name] = f"report: {exc}"
             tally.report_done[name] = time.perf_counter() - started
 
-        async def show_progress() -> None:
-            while True:
-                print(f"\r{tally.line()}", end="", file=sys.stderr, flush=True)
-                await anyio.sleep(0.2)
-
-        async with anyio.create_task_group() as progress:
-            progress.start_soon(show_progress)
+        async with status.shown():
             with priority(Priority.BULK):
                 async with anyio.create_task_group() as work:
                     for name in names:
@@ -88,8 +87,7 @@ async def demo(apps: Mapping[str, Sandbox], urls: Mapping[str, str], speed: floa
                             tally.pull_done[entity.vendor] = time.perf_counter() - started
                     for failure in stream.failures:
                         tally.errors[failure.source] = str(failure.error)
-            progress.cancel_scope.cancel()
-        print(f"\r{tally.line()}", file=sys.stderr)
+        print(tally.line(), file=sys.stderr)
         return _table(names, tally, apps, clients, time.perf_counter() - started)
 
 

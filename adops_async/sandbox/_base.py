@@ -313,19 +313,30 @@ async def _until_disconnect(receive: Any, sending: Awaitable[None]) -> bool:
 def serve(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Run an ASGI app with uvicorn on a real socket in a background thread; yield its base URL.
 
-    ``port=0`` picks a free port. Needs ``uvicorn`` (the ``sandbox`` extra).
+    ``port=0`` picks a free port. Needs ``uvicorn`` (the ``sandbox`` extra). The host's logging is left as it is:
+    a sandbox's own uvicorn log (startup lines, access lines, the tracebacks of injected faults) is dropped by a
+    filter on uvicorn's loggers that only matches records from sandbox threads, so a uvicorn serving the host's app
+    in the same process keeps its log.
     """
+    import logging
+
     import uvicorn
 
+    for name in ("uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        logging.getLogger(name).addFilter(_quiet_sandbox_threads)  # once: addFilter ignores a filter it holds
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted connections inherit this: without it every small response waits ~40 ms for a delayed ACK (Nagle).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="critical", lifespan="on", access_log=False, backlog=2048)
+    # No log_config, no log_level, access_log left on: any of them makes uvicorn reconfigure its global loggers
+    # (dictConfig, setLevel, or dropping the access log's handlers), which would silence the host's uvicorn.
+    config = uvicorn.Config(app, log_config=None, log_level=None, lifespan="on", backlog=2048)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"sandbox:{bound_port}")
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"{_SANDBOX_THREAD}{bound_port}"
+    )
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
@@ -338,3 +349,11 @@ def serve(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+_SANDBOX_THREAD = "sandbox:"
+
+
+def _quiet_sandbox_threads(record: Any) -> bool:
+    """A logging filter: drop what a sandbox's uvicorn logs from its own thread, keep everything else."""
+    return not str(record.threadName).startswith(_SANDBOX_THREAD)

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import csv
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -19,6 +25,8 @@ from adops_async.sandbox.ooyala import OoyalaSandbox
 from examples.fastapi_app import create_app
 
 pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SPEED = 60
 
@@ -102,3 +110,97 @@ async def test_a_handler_is_served_while_a_bulk_pull_saturates_the_same_quota(tm
     assert latency < 0.5  # at most one slot of the quota (3 vendor seconds = 50 ms) plus the other vendors
     assert final["line_items"] == 2_000
     assert [v for app in apps.values() for v in app.violations] == []
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def documented_command(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The example as its docstring runs it: ``ADOPS_EXAMPLE_SANDBOX=1 uvicorn --factory ...``, from the repo root."""
+    uvicorn = shutil.which("uvicorn", path=os.path.dirname(sys.executable)) or shutil.which("uvicorn")
+    assert uvicorn is not None, "uvicorn's command is installed with the package"
+    port = free_port()
+    log = tmp_path / "uvicorn.log"
+    env = {**os.environ, "ADOPS_EXAMPLE_SANDBOX": "1", "ADOPS_REPORT_DIR": str(tmp_path)}
+    command = [
+        uvicorn,
+        "--factory",
+        "examples.fastapi_app:from_environment",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with log.open("w") as out:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while "Uvicorn running on" not in log.read_text():
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)  # waiting for another process to start; no order of events depends on it
+            yield url, log
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+async def test_the_documented_sandbox_command_serves_every_vendor_and_keeps_uvicorns_log(tmp_path: Path) -> None:
+    with documented_command(tmp_path) as (url, log):
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            response = await http.get("/campaigns")
+            assert response.status_code == 200, response.text
+            by_vendor: dict[str, int] = {}
+            for campaign in response.json():
+                by_vendor[campaign["vendor"]] = by_vendor.get(campaign["vendor"], 0) + 1
+            assert by_vendor == {"appnexus": 40, "adnuntius": 50, "ooyala": 40}
+            assert (await http.post("/reports/adnuntius")).status_code == 202
+            with anyio.fail_after(30):
+                while (status := (await http.get("/reports/adnuntius/status")).json())["status"] != "done":  # noqa: ASYNC110
+                    await anyio.sleep(0.05)  # the report runs in another process: poll its status endpoint
+            assert status == {"status": "done", "rows": 5_000}
+            with (tmp_path / "adnuntius.csv").open(newline="") as f:
+                assert sum(1 for _ in csv.DictReader(f)) == 5_000
+        output = log.read_text()
+    assert f"Uvicorn running on {url}" in output
+    assert '"GET /campaigns HTTP/1.1" 200' in output  # the access log is on, too
+
+
+def test_a_sandbox_leaves_the_hosts_uvicorn_logging_as_it_was() -> None:
+    names = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [(logger.level, list(logger.handlers), logger.propagate, list(logger.filters)) for logger in loggers]
+    heard: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            heard.append(record)
+
+    host = Keep()
+    error, access = loggers[1], loggers[2]
+    error.setLevel(logging.INFO)
+    access.setLevel(logging.INFO)
+    error.addHandler(host)
+    access.addHandler(host)
+    try:
+        sandbox = AppNexusSandbox()
+        with serve(sandbox) as url:
+            assert httpx.get(f"{url}/line-item").status_code == 401  # no token: the sandbox answers and logs
+            error.info("the host's own line")
+        assert [logger.level for logger in loggers[1:3]] == [logging.INFO, logging.INFO]
+        assert host in error.handlers
+        assert host in access.handlers
+        assert access.propagate is True
+        assert [record.getMessage() for record in heard] == ["the host's own line"]  # none of the sandbox's lines
+    finally:
+        for logger, (level, handlers, propagate, filters) in zip(loggers, saved, strict=True):
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+            logger.filters[:] = filters

@@ -18,29 +18,13 @@ LATENCY = 0.004
 """Real seconds each sandbox request takes: the wire time a real Pulse call spends in the server."""
 
 
-async def test_300_tasks_never_overlap_and_keep_the_line_busy() -> None:
+async def test_300_tasks_never_overlap_and_each_finishes() -> None:
+    # How busy the line stays (requests per round trip) is a wall-clock figure: benchmarks/ooyala_serial.py.
     app = OoyalaSandbox(report_seconds=0.02, latency=LATENCY)
     with serve(app) as url:
         async with OoyalaPulse(api_key=KEY, base_url=url) as pulse:
             ids = [(await pulse.campaigns.create({"name": f"c{i}", "priority": 5})).id or "" for i in range(10)]
             definition = (await pulse.reports.definitions())[0].id
-            # The round trip of one uncontended call, measured in this run, through the same client, over the same
-            # mix of calls as the load (reads, read-modify-writes, report polls), one at a time: once before the load
-            # and once after, because the machine's load drifts while the test runs.
-            probe = await pulse.reports.run(definition)
-
-            async def round_trips() -> tuple[float, int]:
-                before, started = app.count(), anyio.current_time()
-                for i in range(30):
-                    if i % 20 == 0:
-                        await probe.check()
-                    elif i % 3 == 0:
-                        await pulse.campaigns.update(ids[i % 10], {"description": f"probe {i}"})
-                    else:
-                        await pulse.campaigns.get(ids[i % 10])
-                return anyio.current_time() - started, app.count() - before
-
-            probe_time, probe_requests = await round_trips()
             done: list[int] = []
             report_rows: list[int] = []
 
@@ -55,21 +39,13 @@ async def test_300_tasks_never_overlap_and_keep_the_line_busy() -> None:
                     await pulse.campaigns.get(ids[i % 10])
                 done.append(i)
 
-            before = app.count()
-            started = anyio.current_time()
             async with anyio.create_task_group() as tg:
                 for i in range(TASKS):
                     tg.start_soon(work, i)
-            elapsed = anyio.current_time() - started
-            sent = app.count() - before
-            more_time, more_requests = await round_trips()
-            rtt = (probe_time + more_time) / (probe_requests + more_requests)
-    assert app.violations == []
+    assert app.violations == []  # the sandbox records every request that overlapped another
     assert sorted(done) == list(range(TASKS))
     assert report_rows == [10] * (TASKS // 20)
     assert app.count("GET", "/api/2.0/report/job/") >= TASKS // 20  # the polls went through the same gate
-    throughput = sent / elapsed
-    assert throughput >= 0.9 / rtt, f"{throughput:.0f} req/s with RTT {rtt * 1000:.2f} ms ({sent} requests)"
     for campaign in app.beans["campaign"].values():  # every update kept the fields it did not name
         assert campaign["priority"] == "5"
         assert campaign["name"].startswith("c")
