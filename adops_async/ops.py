@@ -31,13 +31,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._merge import ErrorPolicy, Merged, SourceFailure, merge
 from .core.client import BaseClient
 from .core.errors import AdOpsError
-from .core.reports import ReportJob
+from .core.reports import ReportJob, replacing
 
 __all__ = ["AdOps", "Advertiser", "Campaign", "Creative", "Entity", "LineItem", "SourceFailure"]
 
@@ -312,7 +311,7 @@ def _tagged_rows(vendor: str, job: ReportJob) -> Callable[[], AsyncIterator[dict
 async def _write_merged(path: Path, jobs: Mapping[str, ReportJob]) -> dict[str, int]:
     counts = dict.fromkeys(jobs, 0)
     lines: list[str] = []
-    async with await anyio.open_file(path, "w", encoding="utf-8") as out:
+    async with replacing(path) as out:  # a pull that fails leaves no partial file behind
         async with merge({vendor: _tagged_rows(vendor, job) for vendor, job in jobs.items()}) as rows:
             async for row in rows:
                 counts[row["vendor"]] += 1

@@ -104,41 +104,49 @@ class ReportJob(ABC):
         The rows go to a temporary file beside ``path``, renamed to ``path`` only once every row is written: after a
         failure (or a cancellation) ``path`` is as it was before, and the temporary file is gone.
         """
-        target = Path(path)
-        partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
         count = 0
-        try:
-            async with await anyio.open_file(partial, "x", newline="", encoding="utf-8") as out:
-                writer: Any = None
-                fields: list[str] = []
-                buffer = _LineBuffer()
-                rows = self.rows()
-                try:
-                    async for row in rows:
-                        if format == "jsonl":
-                            buffer.write(json.dumps(row, default=str) + "\n")
-                        else:
-                            if writer is None:
-                                fields = list(row)
-                                writer = csv.writer(buffer)
-                                writer.writerow(fields)
-                            writer.writerow([row.get(name, "") for name in fields])
-                        count += 1
-                        if buffer.size >= _WRITE_BATCH:  # one thread hop per batch, not per row
-                            await out.write(buffer.take())
-                        if progress is not None and count % 10_000 == 0:
-                            progress(Progress("saving", rows=count))
-                finally:
-                    if isinstance(rows, AsyncGenerator):  # let go of its download now, not when it is collected
-                        await rows.aclose()
-                await out.write(buffer.take())
-            os.replace(partial, target)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
+        async with replacing(path) as out:
+            writer: Any = None
+            fields: list[str] = []
+            buffer = _LineBuffer()
+            rows = self.rows()
+            try:
+                async for row in rows:
+                    if format == "jsonl":
+                        buffer.write(json.dumps(row, default=str) + "\n")
+                    else:
+                        if writer is None:
+                            fields = list(row)
+                            writer = csv.writer(buffer)
+                            writer.writerow(fields)
+                        writer.writerow([row.get(name, "") for name in fields])
+                    count += 1
+                    if buffer.size >= _WRITE_BATCH:  # one thread hop per batch, not per row
+                        await out.write(buffer.take())
+                    if progress is not None and count % 10_000 == 0:
+                        progress(Progress("saving", rows=count))
+            finally:
+                if isinstance(rows, AsyncGenerator):  # let go of its download now, not when it is collected
+                    await rows.aclose()
+            await out.write(buffer.take())
         if progress is not None:
             progress(Progress("saved", rows=count))
         return count
+
+
+@asynccontextmanager
+async def replacing(path: str | Path) -> AsyncIterator[anyio.AsyncFile[str]]:
+    """A text file written beside ``path`` that replaces it only when the block ends without an error: after a
+    failure (or a cancellation) ``path`` is as it was, and the temporary file is gone."""
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    try:
+        async with await anyio.open_file(partial, "x", newline="", encoding="utf-8") as out:
+            yield out
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 _WRITE_BATCH = 256 * 1024

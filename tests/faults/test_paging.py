@@ -7,8 +7,8 @@ fault plans), and the sandbox records those answers like any other.
 
 from __future__ import annotations
 
-import errno
 import json
+import os
 import sys
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -35,7 +35,7 @@ from adops_async import (
 from adops_async._merge import merge
 from adops_async.core.paging import OffsetPaging, Page, PageNumberPaging, PageRequest, SinglePage
 from adops_async.core.policies import Priority
-from adops_async.sandbox import Request, Response, Sandbox, serve
+from adops_async.sandbox import Fault, Request, Response, Sandbox, serve
 from adops_async.sandbox.adnuntius import AdnuntiusSandbox
 from adops_async.sandbox.appnexus import AppNexusSandbox
 from adops_async.sandbox.pulsepro import PulseProSandbox
@@ -294,18 +294,21 @@ async def test_adops_paginate_cancelled_stays_cancelled() -> None:
     assert got >= 1
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to fill a disk")
-async def test_adops_reports_raises_a_write_failure_as_itself() -> None:
+async def test_a_merged_report_pull_that_fails_leaves_the_previous_file_whole(tmp_path: Path) -> None:
     app = AdnuntiusSandbox(speed=SPEED)
     app.seed("orders", [{"id": "order_0", "name": "Order 0"}])
-    app.seed("lineitems", ({"id": f"li_{i}", "name": f"Line {i}", "order": {"id": "order_0"}} for i in range(2_000)))
+    app.seed("lineitems", ({"id": f"li_{i}", "name": f"Line {i}", "order": {"id": "order_0"}} for i in range(200)))
     request = {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z", "group_by": "LINE_ITEM"}
+    target = tmp_path / "all.jsonl"
+    target.write_text("the previous pull\n")
+    app.inject(Fault("status", status=403, path="/stats", body=b'{"code": "error.forbidden", "message": "no"}'))
     with serve(app) as url:
         adn = Adnuntius(username="user@example.com", password="secret", base_url=url)
         async with adn, AdOps(adnuntius=adn) as ops:
-            with pytest.raises(OSError, match="No space left") as caught:
-                await ops.reports({"adnuntius": request}, merged="/dev/full")
-    assert caught.value.errno == errno.ENOSPC
+            with pytest.raises(PermissionDenied):
+                await ops.reports({"adnuntius": request}, merged=target)
+    assert target.read_text() == "the previous pull\n"
+    assert sorted(os.listdir(tmp_path)) == ["all.jsonl"]
 
 
 async def test_merge_raises_the_first_failure_of_a_source_that_raised_a_group() -> None:
