@@ -1,15 +1,16 @@
 """The one request pipeline every call of every vendor passes through.
 
-:meth:`BaseClient._exchange` is the only place that sends HTTP. In order (DESIGN.md "The one request pipeline"):
+Two layers, as httpx layers ``send``: :meth:`BaseClient._exchange` is the retry loop (renew credentials once when the
+vendor rejects them, retry where the policy says it is safe, else raise), around :meth:`BaseClient._attempt`, the
+only place that sends HTTP. One attempt, in order:
 
-1. classify the call (read or write; safe to repeat or not),
+1. classify the call (read or write; safe to repeat or not: :class:`_Plan`, decided once per call),
 2. wait at the gate for cooldowns, rate budgets and a concurrency permit, never past the call's deadline,
 3. put the credentials on the request (obtained before the gate, applied inside it),
 4. send it with the client's one ``httpx.AsyncClient``, headers and body within one wall-clock bound per attempt,
    the body read up to a size cap,
 5. let the gate observe the response (rate headers, 429/503 Retry-After),
-6. decode the body and ask the vendor's dialect whether it is an error,
-7. retry where it is safe, or raise a typed error.
+6. decode the body and ask the vendor's dialect whether it is an error.
 
 Bounds: the retry policy's ``deadline`` counts from the call's start and covers gate waits, every attempt and every
 body read; each attempt also ends after ``timeout`` seconds of wall-clock time (httpx's own timeout is per read, so a
@@ -24,7 +25,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict
 
 import anyio.lowlevel
 import httpx
@@ -50,7 +51,7 @@ from .priority import current_priority
 from .redact import Redactor, watch_third_party_logs
 from .retry import Failure, RetryPolicy
 
-__all__ = ["BaseClient", "Call", "Reply"]
+__all__ = ["BaseClient", "Call", "CallOptions", "Reply"]
 
 logger = logging.getLogger("adops_async.http")
 
@@ -85,6 +86,24 @@ class Call:
     """Wall-clock bound of one attempt, headers and body (a streamed body included); ``None``: the client's."""
 
 
+class CallOptions(TypedDict, total=False):
+    """The per-call keyword arguments of :meth:`BaseClient.request` and :meth:`BaseClient.stream`: the fields of
+    :class:`Call` besides its method and URL."""
+
+    params: Mapping[str, Any] | None
+    payload: Any
+    content: bytes | None
+    data: Mapping[str, Any] | None
+    files: Mapping[str, Any] | None
+    headers: Mapping[str, str] | None
+    priority: Priority | None
+    retry_safe: bool | None
+    authenticate: bool
+    codec: Codec | None
+    follow_redirects: bool
+    timeout: float | None
+
+
 @dataclass
 class Reply:
     """A successful response and its decoded body (``None`` for an empty body or a streamed one)."""
@@ -99,6 +118,31 @@ class Reply:
     @property
     def headers(self) -> httpx.Headers:
         return self.response.headers
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the pipeline decides about a call once, before its first attempt."""
+
+    kind: Kind
+    priority: Priority
+    retry_safe: bool
+    codec: Codec
+    started: float
+    deadline: float
+    """Clock time after which no gate wait, attempt or body read goes on (the retry policy's deadline)."""
+
+    @classmethod
+    def of(cls, call: Call, client: BaseClient) -> _Plan:
+        started = client.clock.now()
+        return cls(
+            kind=Kind.of(call.method),
+            priority=current_priority(call.priority, Priority.NORMAL),
+            retry_safe=call.retry_safe if call.retry_safe is not None else client.dialect.idempotent(call.method),
+            codec=call.codec or client.codec,
+            started=started,
+            deadline=started + client.retry.deadline,
+        )
 
 
 @dataclass
@@ -190,7 +234,7 @@ class BaseClient:
 
     # -- public entry points -----------------------------------------------------------------------------------
 
-    async def request(self, method: str, url: str, **options: Any) -> Reply:
+    async def request(self, method: str, url: str, **options: Unpack[CallOptions]) -> Reply:
         """Send one logical request through the pipeline and return the decoded reply; raise a typed error.
 
         ``options`` are the fields of :class:`Call` (``params``, ``payload``, ``content``, ``priority``, ...).
@@ -199,7 +243,7 @@ class BaseClient:
             return reply
 
     @asynccontextmanager
-    async def stream(self, method: str, url: str, **options: Any) -> AsyncIterator[httpx.Response]:
+    async def stream(self, method: str, url: str, **options: Unpack[CallOptions]) -> AsyncIterator[httpx.Response]:
         """Send a request and hold its gate slot while the caller reads the body (``response.aiter_bytes()``).
 
         Retries happen before the body is handed over, never after; a body that breaks off while it is read raises
@@ -245,82 +289,89 @@ class BaseClient:
 
     @asynccontextmanager
     async def _exchange(self, call: Call) -> AsyncIterator[Reply]:
+        """The retry loop around :meth:`_attempt`: renew credentials once when the vendor rejects them, retry where
+        the policy says it is safe, else raise the attempt's typed error."""
         self._check_open()
-        kind = Kind.of(call.method)  # 1. classify
-        priority = current_priority(call.priority, Priority.NORMAL)
-        retry_safe = call.retry_safe if call.retry_safe is not None else self.dialect.idempotent(call.method)
-        codec = call.codec or self.codec
-        started = self.clock.now()
-        deadline = started + self.retry.deadline
+        plan = _Plan.of(call, self)
         attempt = 0
         renewed = False
         while True:
             attempt += 1
             credentials = await self.auth.prepare(self) if call.authenticate else None
-            request = self._build(call)
-            response: httpx.Response | None = None
-            outcome: _Outcome | None = None
-            observed_at = 0.0
-            try:
-                async with self.gate.slot(kind, priority, deadline=deadline) as slot:  # 2. gate
-                    if call.authenticate:
-                        self.auth.apply(request, credentials)  # 3. auth, inside the slot
-                    bound = min(call.timeout or self.timeout, max(0.0, deadline - self.clock.now()) / self._speed)
-                    streamed = False
-                    with anyio.CancelScope(deadline=anyio.current_time() + bound) as attempt_scope:
-                        sent = await self._send(call, request, slot, attempt_scope)  # 4. send
-                        if isinstance(sent, httpx.TransportError):
-                            outcome = self._transport_failure(request, sent, retry_safe)
-                        else:
-                            response = sent
-                            observed_at = self.clock.now()
-                            slot.observe(response.status_code, response.headers)  # 5. observe
-                            self.auth.observe(response)
-                            streamed = call.stream and response.is_success
-                            if not streamed:
-                                outcome = await self._read_body(response, retry_safe)
-                    if attempt_scope.cancelled_caught:
-                        outcome = self._timed_out(request, bound, retry_safe, response)
-                    elif streamed and response is not None:
-                        # The caller reads the body, maybe from an async generator of its own, so no cancel scope may
-                        # span it: the stream itself ends with a read timeout once the attempt's bound has passed.
-                        response.stream = _BoundedStream(response.stream, attempt_scope.deadline, bound)
-                        try:
-                            yield Reply(response)
-                        finally:
-                            await _close(response)
-                        return
-            except (QuotaStoreUnavailable, GateWaitTooLong) as exc:
-                if exc.vendor:  # raised by a nested call inside a streamed body: already has its context
-                    raise
-                # Raised by the gate, which knows no vendor: say which call could not be metered (and was not sent).
-                url = self.redactor.url(request.url)
-                raise _with_call_context(exc, vendor=self.vendor, method=call.method, url=url) from None
-            if self.gate.waiting:
-                # Let the request we just made way for go out before we spend CPU decoding this one.
-                await anyio.lowlevel.checkpoint()
-            if outcome is None and response is not None:  # 6. decode, outside the slot
-                reply, outcome = self._decode(response, codec, retry_safe, observed_at)
-                if reply is not None:
-                    self._log(request, response)
-                    yield reply
+            async with self._attempt(call, plan, credentials) as result:
+                if isinstance(result, Reply):
+                    yield result
                     return
-            assert outcome is not None
-            if (
-                outcome.info is not None
-                and outcome.info.renew_auth
-                and call.authenticate
-                and not renewed
-                and await self.auth.renew(self, credentials)
-            ):
+            info = result.info
+            renew = info is not None and info.renew_auth and call.authenticate and not renewed
+            if renew and await self.auth.renew(self, credentials):
                 renewed = True
                 continue
-            elapsed = self.clock.now() - started  # 7. retry
-            delay = self.retry.delay(outcome.failure, attempt=attempt, elapsed=elapsed)
+            delay = self.retry.delay(result.failure, attempt=attempt, elapsed=self.clock.now() - plan.started)
             if delay is None:
-                raise outcome.error
-            logger.info("retrying in %.3f s after %s", delay, outcome.error)
+                raise result.error
+            logger.info("retrying in %.3f s after %s", delay, result.error)
             await self.clock.sleep_until(self.clock.now() + delay)
+
+    @asynccontextmanager
+    async def _attempt(self, call: Call, plan: _Plan, credentials: Any) -> AsyncIterator[Reply | _Outcome]:
+        """One HTTP attempt: the reply, or the failure the retry loop decides on.
+
+        In order: wait at the gate (never past the call's deadline), put the credentials on (inside the slot), send
+        and read the body within the attempt's wall-clock bound, let the gate observe the response, release the slot,
+        decode. A streamed success is yielded inside the slot, which the caller holds while it reads the body.
+        """
+        request = self._build(call)
+        response: httpx.Response | None = None
+        outcome: _Outcome | None = None
+        observed_at = 0.0
+        try:
+            async with self.gate.slot(plan.kind, plan.priority, deadline=plan.deadline) as slot:
+                if call.authenticate:
+                    self.auth.apply(request, credentials)
+                bound = min(call.timeout or self.timeout, max(0.0, plan.deadline - self.clock.now()) / self._speed)
+                streamed = False
+                with anyio.CancelScope(deadline=anyio.current_time() + bound) as attempt_scope:
+                    sent = await self._send(call, request, slot, attempt_scope)
+                    if isinstance(sent, httpx.TransportError):
+                        outcome = self._transport_failure(request, sent, plan.retry_safe)
+                    else:
+                        response = sent
+                        observed_at = self.clock.now()
+                        slot.observe(response.status_code, response.headers)
+                        self.auth.observe(response)
+                        streamed = call.stream and response.is_success
+                        if not streamed:
+                            outcome = await self._read_body(response, plan.retry_safe)
+                if attempt_scope.cancelled_caught:
+                    outcome = self._timed_out(request, bound, plan.retry_safe, response)
+                elif streamed and response is not None:
+                    # The caller reads the body, maybe from an async generator of its own, so no cancel scope may
+                    # span it: the stream itself ends with a read timeout once the attempt's bound has passed.
+                    response.stream = _BoundedStream(response.stream, attempt_scope.deadline, bound)
+                    try:
+                        yield Reply(response)
+                    finally:
+                        await _close(response)
+                    return
+        except (QuotaStoreUnavailable, GateWaitTooLong) as exc:
+            if exc.vendor:  # raised by a nested call inside a streamed body: already has its context
+                raise
+            # Raised by the gate, which knows no vendor: say which call could not be metered (and was not sent).
+            url = self.redactor.url(request.url)
+            raise _with_call_context(exc, vendor=self.vendor, method=call.method, url=url) from None
+        if self.gate.waiting:
+            # Let the request we just made way for go out before we spend CPU decoding this one.
+            await anyio.lowlevel.checkpoint()
+        if outcome is None:
+            assert response is not None
+            reply, outcome = self._decode(response, plan.codec, plan.retry_safe, observed_at)
+            if reply is not None:
+                self._log(request, response)
+                yield reply
+                return
+        assert outcome is not None
+        yield outcome
 
     async def _send(
         self, call: Call, request: httpx.Request, slot: Slot, attempt_scope: anyio.CancelScope
