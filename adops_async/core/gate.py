@@ -33,7 +33,8 @@ import httpx
 from .clock import AnyioClock, Clock
 from .errors import GateWaitTooLong, LeaseLost, QuotaStoreUnavailable
 from .policies import Cooldown, ExistingLimiter, Kind, Limiter, Observation, Policy, Priority, Serial, Turn
-from .shared import RedisStore, Step
+from .shared import RedisStore
+from .steps import Step
 
 __all__ = ["CooldownEvent", "Gate", "GateStats", "Slot"]
 

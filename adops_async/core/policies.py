@@ -16,10 +16,12 @@ from typing import Literal, Protocol, runtime_checkable
 
 import httpx
 
+from . import steps
 from .errors import QuotaStoreUnavailable
 from .headers import MAX_WAIT, HeaderWarnings, RateLimitState, parse_rate_limit, parse_retry_after
 from .meters import Gcra, MemoryStore, SlidingLog
-from .shared import RedisStore, Step
+from .shared import RedisStore
+from .steps import Step
 
 __all__ = [
     "Cooldown",
@@ -178,15 +180,15 @@ class MaxInFlight(Policy):
         return self.shared.lease * turn.speed
 
     def take_steps(self, turn: Turn) -> Sequence[Step]:
-        return (Step("M", (self._flying,), (self.n, self._lease(turn), turn.token)),)
+        return (steps.flying_take(self._flying, limit=self.n, lease=self._lease(turn), token=turn.token),)
 
     def settle_steps(self, turn: Turn) -> Sequence[Step]:
-        return (Step("F", (self._flying,), (turn.token, self.channel)),)
+        return (steps.flying_free(self._flying, token=turn.token, channel=self.channel),)
 
     leave_steps = settle_steps
 
     def lease_steps(self, turn: Turn) -> Sequence[Step]:
-        return (Step("Z", (self._flying,), (turn.token, self._lease(turn))),)
+        return (steps.flying_renew(self._flying, token=turn.token, lease=self._lease(turn)),)
 
     def enter_local(self, now: float) -> None:
         assert self.shared is not None
@@ -231,7 +233,7 @@ class Serial(MaxInFlight):
 
     def resume_steps(self, turn: Turn, down_at: float) -> Sequence[Step]:
         # A holder elsewhere may still be running on a lease Redis forgot: keep the slot closed for one lease.
-        return (Step("H", self._keys[:1], (self._lease_ms, "", "", "", "", "", "lost")),)
+        return (steps.serial_recovering(self._keys[0], lease_ms=self._lease_ms),)
 
     @property
     def _lease_ms(self) -> int:
@@ -239,17 +241,19 @@ class Serial(MaxInFlight):
         return int(self.shared.lease * 1000)
 
     def take_steps(self, turn: Turn) -> Sequence[Step]:
-        return (Step("S", self._keys, (turn.token, self._lease_ms, self.STALE * turn.speed)),)
+        return (
+            steps.serial_take(*self._keys, token=turn.token, lease_ms=self._lease_ms, stale=self.STALE * turn.speed),
+        )
 
     def settle_steps(self, turn: Turn) -> Sequence[Step]:
-        return (Step("U", self._keys[:1], (turn.token, self.channel)),)
+        return (steps.serial_free(self._keys[0], token=turn.token, channel=self.channel),)
 
     def lease_steps(self, turn: Turn) -> Sequence[Step]:
-        return (Step("N", self._keys[:1], (turn.token, self._lease_ms)),)
+        return (steps.serial_renew(self._keys[0], token=turn.token, lease_ms=self._lease_ms),)
 
     def leave_steps(self, turn: Turn) -> Sequence[Step]:
         # Leave the queue (and free the lease if the take got it after all).
-        return (Step("Q", self._keys[:3], (turn.token, self.channel)),)
+        return (steps.serial_leave(*self._keys[:3], token=turn.token, channel=self.channel),)
 
     def __repr__(self) -> str:
         return "Serial()"
@@ -325,21 +329,27 @@ class ReadWriteQuota(Policy):
     def resume_steps(self, turn: Turn, down_at: float) -> Sequence[Step]:
         assert self.shared is not None
         window, lease = self.per + self.margin, self.shared.lease * turn.speed
-        steps: list[Step] = []
+        out: list[Step] = []
         for kind, log in self._logs.items():
             key, tag, full = self._keys[kind], f"{turn.token}:{kind.value}", self._limit(kind)
             # If Redis restarted empty, what every process sent before the outage is gone: count a full window.
-            steps.append(Step("P", (key,), (window, full, turn.now - down_at, f"{tag}:before", "", "", "lost")))
+            out.append(
+                steps.log_count(
+                    key, window=window, count=full, age=turn.now - down_at, token=f"{tag}:before", only_if_lost=True
+                )
+            )
             if not self.local:
                 continue
             # What this process sent locally, at the age it was sent; what is still in flight, as in flight.
             sent = [turn.now - t for t in log.done if t > self._local_since]
-            steps.extend(Step("P", (key,), (window, 1, age, f"{tag}:{n}")) for n, age in enumerate(sent))
-            steps.append(Step("P", (key,), (window, log.in_flight, -lease, f"{tag}:flying")))
+            out.extend(
+                steps.log_count(key, window=window, count=1, age=age, token=f"{tag}:{n}") for n, age in enumerate(sent)
+            )
+            out.append(steps.log_count(key, window=window, count=log.in_flight, age=-lease, token=f"{tag}:flying"))
             # The others may go on locally until their next probe: count their whole share as used now.
             others = (self.shared.expected_processes - 1) * self._meters[kind].limit
-            steps.append(Step("P", (key,), (window, others, 0, f"{tag}:others")))
-        return steps
+            out.append(steps.log_count(key, window=window, count=others, age=0, token=f"{tag}:others"))
+        return out
 
     def _limit(self, kind: Kind) -> int:
         return self.reads if kind is Kind.READ else self.writes
@@ -347,10 +357,14 @@ class ReadWriteQuota(Policy):
     def take_steps(self, turn: Turn) -> Sequence[Step]:
         assert self.shared is not None
         lease, window = self.shared.lease * turn.speed, self.per + self.margin
-        return (Step("L", (self._keys[turn.kind],), (self._limit(turn.kind), window, lease, turn.token)),)
+        return (
+            steps.log_take(
+                self._keys[turn.kind], limit=self._limit(turn.kind), window=window, lease=lease, token=turn.token
+            ),
+        )
 
     def settle_steps(self, turn: Turn) -> Sequence[Step]:
-        return (Step("R", (self._keys[turn.kind],), (self.per + self.margin, turn.token)),)
+        return (steps.log_release(self._keys[turn.kind], window=self.per + self.margin, token=turn.token),)
 
     def budgets(self, now: float) -> Mapping[str, int]:
         if not self.local:
@@ -453,14 +467,14 @@ class TokenBucket(Policy):
         assert self.shared is not None
         share, empty = self.shared.expected_processes, self._meter.tolerance + self._meter.interval
         if not self.local:  # no local calls were made; only a Redis that forgot the bucket needs covering
-            return (Step("E", (self._key,), (empty, 0.0, "", "", "", "", "lost")),)
+            return (steps.bucket_resume(self._key, empty=empty, debt=0.0, only_if_lost=True),)
         # The vendor's bucket can be empty, never below: start there, owing what the others may still spend locally
         # (their share's refill) until their next probe.
         debt = (share - 1) / share * self.shared.retry_every * turn.speed
-        return (Step("E", (self._key,), (empty, debt)),)
+        return (steps.bucket_resume(self._key, empty=empty, debt=debt),)
 
     def take_steps(self, turn: Turn) -> Sequence[Step]:
-        return (Step("B", (self._key,), (self._meter.interval, self._meter.tolerance)),)
+        return (steps.bucket_check(self._key, interval=self._meter.interval, tolerance=self._meter.tolerance),)
 
     def settle_steps(self, turn: Turn) -> Sequence[Step]:
         seen = turn.seen
@@ -469,13 +483,22 @@ class TokenBucket(Policy):
             return ()
         # The script counts the admissions of every process after this one (``seq``), not only this gate's.
         reset = self._hold_for(state, warn=False) or -1
-        meter, age = self._meter, turn.now - seen.now
-        args = (meter.interval, meter.tolerance, meter.burst, state.remaining, reset, turn.seq, age)
+        meter = self._meter
+        lower = steps.bucket_lower(
+            self._key,
+            interval=meter.interval,
+            tolerance=meter.tolerance,
+            burst=meter.burst,
+            remaining=state.remaining,
+            reset=reset,
+            seq=turn.seq,
+            age=turn.now - seen.now,
+        )
         if self._rebase_on is not seen:
-            return (Step("D", (self._key,), args),)
+            return (lower,)
         self._rebase_on = None
         # The policy changed: forget the old one's bucket and hold, then lower to this response's Remaining.
-        return (Step("K", (self._key,)), Step("D", (self._key,), args))
+        return (steps.bucket_forget(self._key), lower)
 
     def _follow(self, state: RateLimitState, seen: Observation) -> bool:
         """Take the announced policy (capped by the configured one); ``True`` when it changed."""
@@ -581,7 +604,7 @@ class Cooldown(Policy):
 
     def take_steps(self, turn: Turn) -> Sequence[Step]:
         # A pause this process learnt outside a slot (a vendor's own rate signal) travels with its next take.
-        return (*self._publish(turn.now), Step("C", (self._key,)))
+        return (*self._publish(turn.now), steps.pause_check(self._key))
 
     def settle_steps(self, turn: Turn) -> Sequence[Step]:
         return self._publish(turn.now)
@@ -590,7 +613,7 @@ class Cooldown(Policy):
         if self.until <= max(self._published, now):
             return ()
         self._published = self.until
-        return (Step("X", (self._key,), (self.until - now,)),)
+        return (steps.pause_extend(self._key, wait=self.until - now),)
 
     def extend(self, until: float) -> bool:
         """Pause until ``until`` unless already paused longer; ``True`` when the pause grew. A time that is not

@@ -27,26 +27,17 @@ import anyio
 
 from .errors import QuotaStoreUnavailable
 from .redact import Secret
+from .steps import Step
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.client import PubSub
 
-__all__ = ["Grant", "RedisStore", "Step"]
+__all__ = ["Grant", "RedisStore"]
 
 logger = logging.getLogger("adops_async.shared")
 
 _SCRIPT = resources.files(__package__).joinpath("_scripts.lua").read_text(encoding="utf-8")
-_WIDTH = 7  # arguments per step, after its type letter (see _scripts.lua)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One part of a shared take or settle: a type letter of ``_scripts.lua``, its keys and arguments."""
-
-    code: str
-    keys: tuple[str, ...]
-    args: tuple[str | float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,9 +152,7 @@ class RedisStore:
         args: list[str | float] = []
         for step in steps:
             keys.extend(step.keys)
-            args.append(step.code)
-            args.extend(step.args)
-            args.extend([""] * (_WIDTH - len(step.args)))
+            args.extend(step.argv())
         return await self._call(op, keys, args, speed, epoch)
 
     async def _call(self, op: str, keys: list[str], args: list[str | float], speed: float, epoch: str = "") -> Any:

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adops_async.core import steps
 from adops_async.core.meters import SlidingLog, WindowLog
 from adops_async.core.policies import Kind, Observation, TokenBucket, Turn
-from adops_async.core.shared import RedisStore, Step
+from adops_async.core.shared import RedisStore
 
 from ..redis_server import RedisServer
 
@@ -59,11 +60,11 @@ async def test_the_sliding_log_script_decides_as_the_memory_meter(
             now.t += step
             if release and flying:
                 meter.release(log, now.t)
-                await store.settle([Step("R", (key,), (window, flying.pop(0)))], 1.0)
+                await store.settle([steps.log_release(key, window=window, token=flying.pop(0))], 1.0)
                 continue
             ready = meter.ready_at(log, now.t)
             token = store.token()
-            grant = await store.take([Step("L", (key,), (limit, window, lease, token))], 1.0)
+            grant = await store.take([steps.log_take(key, limit=limit, window=window, lease=lease, token=token)], 1.0)
             assert grant.admitted == (ready <= now.t)
             if grant.admitted:
                 meter.admit(log, now.t)
