@@ -153,7 +153,9 @@ async def walking(vendor: str) -> AsyncIterator[Walk]:
         ids = [f"adv_{i:03d}" for i in range(50)]
         adnuntius.seed("advertisers", ({"id": i, "name": f"Advertiser {i}"} for i in ids))
         with serve(adnuntius) as url:
-            async with Adnuntius(username="user@example.com", password="secret", base_url=url, page_size=10) as adn:
+            async with Adnuntius(
+                context="network_1", username="user@example.com", password="secret", base_url=url, page_size=10
+            ) as adn:
                 yield Walk(
                     vendor, adn, adnuntius, PagePlan(adnuntius), ids, "/advertisers", "page", 10, adn.advertisers.list
                 )
@@ -301,7 +303,7 @@ async def test_adops_reports_raises_a_write_failure_as_itself() -> None:
     app.seed("lineitems", ({"id": f"li_{i}", "name": f"Line {i}", "order": {"id": "order_0"}} for i in range(2_000)))
     request = {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z", "group_by": "LINE_ITEM"}
     with serve(app) as url:
-        adn = Adnuntius(username="user@example.com", password="secret", base_url=url)
+        adn = Adnuntius(context="network_1", username="user@example.com", password="secret", base_url=url)
         async with adn, AdOps(adnuntius=adn) as ops:
             with pytest.raises(OSError, match="No space left") as caught:
                 await ops.reports({"adnuntius": request}, merged="/dev/full")
