@@ -16,6 +16,7 @@ from .core.errors import (
     ClientClosed,
     Conflict,
     DecodeError,
+    ErrorContext,
     GateWaitTooLong,
     IncompleteData,
     IntegrityError,
@@ -31,9 +32,10 @@ from .core.errors import (
     ValidationFailed,
 )
 from .core.gate import Gate
+from .core.meters import MemoryStore
 from .core.models import VendorModel
 from .core.paging import AsyncPaginator, OffsetPaging, Page, PageNumberPaging, PageRequest, PagingStyle, SinglePage
-from .core.policies import Cooldown, Kind, MaxInFlight, Priority, ReadWriteQuota, Serial, TokenBucket
+from .core.policies import Cooldown, Kind, Limiter, MaxInFlight, Policy, Priority, ReadWriteQuota, Serial, TokenBucket
 from .core.priority import priority
 from .core.redact import Secret
 from .core.resources import Resource
@@ -41,11 +43,12 @@ from .core.retry import RetryPolicy
 from .core.shared import RedisStore
 from .ops import AdOps, Advertiser, Campaign, Creative, Entity, LineItem, SourceFailure
 from .vendors.adnuntius import Adnuntius
-from .vendors.appnexus import AppNexus
+from .vendors.appnexus import AppNexus, LoginBudget
 from .vendors.ooyala import OoyalaPulse
 from .vendors.pulsepro import PulsePro
 
 __version__ = "0.1.0"
+"""This package's version."""
 
 __all__ = [
     "AdOps",
@@ -69,6 +72,7 @@ __all__ = [
     "DecodeError",
     "Dialect",
     "Entity",
+    "ErrorContext",
     "ErrorInfo",
     "Gate",
     "GateWaitTooLong",
@@ -77,10 +81,13 @@ __all__ = [
     "IntegrityError",
     "InvalidCredential",
     "LeaseLost",
+    "Limiter",
     "JsonCodec",
     "Kind",
     "LineItem",
+    "LoginBudget",
     "MaxInFlight",
+    "MemoryStore",
     "NoAuth",
     "NotFound",
     "OoyalaPulse",
@@ -90,6 +97,7 @@ __all__ = [
     "PageRequest",
     "PagingStyle",
     "PermissionDenied",
+    "Policy",
     "Priority",
     "PulsePro",
     "QuotaExceeded",

@@ -59,6 +59,8 @@ class Entity(BaseModel):
 
 
 class Advertiser(Entity):
+    """AppNexus advertiser, Adnuntius advertiser, Ooyala client."""
+
     kind = "advertisers"
 
 
@@ -163,7 +165,10 @@ class AdOps:
     """Several vendor clients at once. Give any subset, as clients (you keep them) or as keyword settings.
 
     Args:
-        appnexus, adnuntius, ooyala, pulsepro: a vendor client, or a dict of its constructor arguments.
+        appnexus: an :class:`~adops_async.AppNexus` client, or a dict of its constructor arguments.
+        adnuntius: an :class:`~adops_async.Adnuntius` client, or a dict of its constructor arguments.
+        ooyala: an :class:`~adops_async.OoyalaPulse` client, or a dict of its constructor arguments.
+        pulsepro: a :class:`~adops_async.PulsePro` client, or a dict of its constructor arguments.
         buffer: entities held between the vendors and the consumer of :meth:`paginate`.
     """
 

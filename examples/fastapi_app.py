@@ -1,6 +1,7 @@
 """A small ad-ops service: campaigns across vendors, reports kicked off in the background, reports streamed as CSV.
 
-Run it against real accounts (credentials from the environment, see ``adops --help``)::
+Run it against real accounts (credentials from ``ADOPS_<VENDOR>_<SETTING>`` environment variables, the names
+``adops --help`` lists: ``ADOPS_APPNEXUS_USERNAME``, ``ADOPS_ADNUNTIUS_CONTEXT``, ...)::
 
     uvicorn --factory examples.fastapi_app:from_environment
 
@@ -20,7 +21,7 @@ import csv
 import io
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,14 @@ from fastapi.responses import StreamingResponse
 
 from adops_async import AdOps, AdOpsError, Priority, priority
 from adops_async.integrations.fastapi import adops_lifespan, get_adops
+from adops_async.sandbox import serve_seeded
+
+#: The vendors the service serves, and the settings each takes from the environment.
+VENDORS: dict[str, tuple[str, ...]] = {
+    "appnexus": ("username", "password", "base_url"),
+    "adnuntius": ("username", "password", "api_key", "context", "base_url"),
+    "ooyala": ("api_key", "username", "password", "base_url"),
+}
 
 REPORTS: dict[str, dict[str, Any]] = {
     "appnexus": {"report_type": "network_analytics", "columns": ["day", "imps", "clicks"], "report_interval": "today"},
@@ -47,17 +56,12 @@ def create_app(clients: Mapping[str, Any], report_dir: Path) -> FastAPI:
 
 def sandbox_app(report_dir: Path) -> FastAPI:
     """The service in front of the built-in sandboxes, which it serves on 127.0.0.1 from startup to shutdown."""
-    from adops_async.cli._vendors import VENDORS
-    from adops_async.sandbox import serve
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Entered here, not in the factory: the sandboxes must outlive the call that builds the app.
-        with ExitStack() as sandboxes:
-            clients: dict[str, Any] = {}
-            for name in ("appnexus", "adnuntius", "ooyala"):
-                sandbox = VENDORS[name].make_sandbox(1.0)
-                clients[name] = VENDORS[name].sandbox_settings(sandbox, sandboxes.enter_context(serve(sandbox)))
+        with serve_seeded(*VENDORS) as settings:
+            clients: dict[str, Any] = settings
             async with adops_lifespan(**clients)(app):
                 yield
 
@@ -152,18 +156,19 @@ def build_app(lifespan: Lifespan, report_dir: Path) -> FastAPI:
     return app
 
 
+def settings_from_environment() -> dict[str, dict[str, str]]:
+    """Each vendor's client settings from ``ADOPS_<VENDOR>_<SETTING>``; a vendor with none set is left out."""
+    clients: dict[str, dict[str, str]] = {}
+    for vendor, names in VENDORS.items():
+        settings = {name: value for name in names if (value := os.environ.get(f"ADOPS_{vendor}_{name}".upper()))}
+        if settings:
+            clients[vendor] = settings
+    return clients
+
+
 def from_environment() -> FastAPI:
     """The app for ``uvicorn --factory``: vendors configured in the environment, or the sandboxes."""
-    from adops_async.cli._vendors import VENDORS, load_config
-
     report_dir = Path(os.environ.get("ADOPS_REPORT_DIR", "."))
     if os.environ.get("ADOPS_EXAMPLE_SANDBOX"):
         return sandbox_app(report_dir)
-    config = load_config(os.environ.get("ADOPS_CONFIG"))
-    clients = {}
-    for name in ("appnexus", "adnuntius", "ooyala"):
-        try:
-            clients[name] = VENDORS[name].settings(config.get(name, {}))
-        except ValueError:
-            continue  # not configured: the service runs with the vendors it has
-    return create_app(clients, report_dir)
+    return create_app(settings_from_environment(), report_dir)

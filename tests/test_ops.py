@@ -60,7 +60,9 @@ def running(apps: dict[str, Sandbox], appnexus_password: str = "secret") -> Iter
         urls = {name: stack.enter_context(serve(app)) for name, app in apps.items()}
         yield AdOps(
             appnexus=AppNexus(username="api-user", password=appnexus_password, base_url=urls["appnexus"], speed=SPEED),
-            adnuntius=Adnuntius(username="user@example.com", password="secret", base_url=urls["adnuntius"]),
+            adnuntius=Adnuntius(
+                context="network_1", username="user@example.com", password="secret", base_url=urls["adnuntius"]
+            ),
             ooyala=OoyalaPulse(api_key="sandbox-key", base_url=urls["ooyala"]),
             pulsepro=PulsePro(
                 api_key="test-key",

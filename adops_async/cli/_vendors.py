@@ -395,7 +395,8 @@ VENDORS: Mapping[str, VendorSpec] = {
         env={"username": "ADOPS_ADNUNTIUS_USERNAME", "password": "ADOPS_ADNUNTIUS_PASSWORD"}
         | {"api_key": "ADOPS_ADNUNTIUS_API_KEY", "context": "ADOPS_ADNUNTIUS_CONTEXT"}
         | {"base_url": "ADOPS_ADNUNTIUS_BASE_URL"},
-        credentials=(("username", "password"), ("api_key",)),
+        # context (the network id) is required: a login without it cannot reach any object.
+        credentials=(("username", "password", "context"), ("api_key", "context")),
         build_sandbox=_adnuntius_sandbox,
         sandbox_settings=lambda app, url: {
             "username": "user@example.com",

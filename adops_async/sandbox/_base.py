@@ -56,6 +56,8 @@ class SandboxClock:
 
 @dataclass
 class Request:
+    """A request as a sandbox handler sees it (the handlers of :func:`route`)."""
+
     method: str
     path: str
     query: list[tuple[str, str]]
@@ -65,32 +67,40 @@ class Request:
     """Path parameters captured by the route."""
 
     def arg(self, name: str, default: str | None = None) -> str | None:
+        """The first query parameter called ``name``, or ``default``."""
         for key, value in self.query:
             if key == name:
                 return value
         return default
 
     def json(self) -> Any:
+        """The body decoded as JSON (``None`` when empty)."""
         return json.loads(self.body) if self.body else None
 
 
 @dataclass
 class Response:
+    """What a sandbox handler answers."""
+
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+        """``data`` as a JSON body."""
         return cls(status, json.dumps(data).encode(), {"content-type": "application/json", **(headers or {})})
 
     @classmethod
     def text(cls, text: str, status: int = 200, content_type: str = "text/plain") -> Response:
+        """``text`` as a body of ``content_type``."""
         return cls(status, text.encode(), {"content-type": content_type})
 
 
 @dataclass(frozen=True)
 class RequestRecord:
+    """One request a sandbox received (:attr:`Sandbox.records`): when, what, its answer's status and whose it was."""
+
     at: float
     """Vendor time of arrival."""
     method: str

@@ -167,8 +167,19 @@ def test_partial_or_missing_credentials_name_what_is_missing(
     ]
     code, _, err = run(capsys, "list", "adnuntius", "line_items")
     assert code == 2
-    assert "ADOPS_ADNUNTIUS_USERNAME and ADOPS_ADNUNTIUS_PASSWORD, or ADOPS_ADNUNTIUS_API_KEY" in err
+    assert (
+        "ADOPS_ADNUNTIUS_USERNAME and ADOPS_ADNUNTIUS_PASSWORD and ADOPS_ADNUNTIUS_CONTEXT, "
+        "or ADOPS_ADNUNTIUS_API_KEY and ADOPS_ADNUNTIUS_CONTEXT"
+    ) in err
     assert "BASE_URL" not in err  # optional: not listed as if it were required
+    monkeypatch.setenv("ADOPS_ADNUNTIUS_USERNAME", "u")
+    monkeypatch.setenv("ADOPS_ADNUNTIUS_PASSWORD", "p")
+    code, _, err = run(capsys, "list", "adnuntius", "line_items")
+    assert code == 2
+    assert err.splitlines() == [
+        "error: incomplete adnuntius credentials: ADOPS_ADNUNTIUS_USERNAME, ADOPS_ADNUNTIUS_PASSWORD given, "
+        "ADOPS_ADNUNTIUS_CONTEXT missing (or context in the adnuntius table of --config)"
+    ]
 
 
 @pytest.mark.parametrize("vendor", ["appnexus", "adnuntius", "ooyala", "pulsepro"])

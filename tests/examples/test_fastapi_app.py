@@ -53,7 +53,12 @@ def service(tmp_path: Path, reads: int = 100) -> Iterator[tuple[str, dict[str, S
                 "speed": SPEED,
                 "reads": reads,
             },
-            "adnuntius": {"username": "user@example.com", "password": "secret", "base_url": urls["adnuntius"]},
+            "adnuntius": {
+                "username": "user@example.com",
+                "password": "secret",
+                "context": "network_1",
+                "base_url": urls["adnuntius"],
+            },
             "ooyala": {"api_key": "sandbox-key", "base_url": urls["ooyala"]},
         }
         yield stack.enter_context(serve(create_app(clients, tmp_path))), apps

@@ -153,7 +153,9 @@ async def walking(vendor: str) -> AsyncIterator[Walk]:
         ids = [f"adv_{i:03d}" for i in range(50)]
         adnuntius.seed("advertisers", ({"id": i, "name": f"Advertiser {i}"} for i in ids))
         with serve(adnuntius) as url:
-            async with Adnuntius(username="user@example.com", password="secret", base_url=url, page_size=10) as adn:
+            async with Adnuntius(
+                context="network_1", username="user@example.com", password="secret", base_url=url, page_size=10
+            ) as adn:
                 yield Walk(
                     vendor, adn, adnuntius, PagePlan(adnuntius), ids, "/advertisers", "page", 10, adn.advertisers.list
                 )
@@ -303,7 +305,7 @@ async def test_a_merged_report_pull_that_fails_leaves_the_previous_file_whole(tm
     target.write_text("the previous pull\n")
     app.inject(Fault("status", status=403, path="/stats", body=b'{"code": "error.forbidden", "message": "no"}'))
     with serve(app) as url:
-        adn = Adnuntius(username="user@example.com", password="secret", base_url=url)
+        adn = Adnuntius(context="network_1", username="user@example.com", password="secret", base_url=url)
         async with adn, AdOps(adnuntius=adn) as ops:
             with pytest.raises(PermissionDenied):
                 await ops.reports({"adnuntius": request}, merged=target)

@@ -144,8 +144,8 @@ REFUSED: list[tuple[str, Callable[[Any], Any], str]] = [
     ("ooyala-username", lambda v: OoyalaPulse(username=v, password=PASSWORD), "username"),
     ("appnexus-password", lambda v: AppNexus(username=USER, password=v), "password"),
     ("appnexus-username", lambda v: AppNexus(username=v, password=PASSWORD), "username"),
-    ("adnuntius-key", lambda v: Adnuntius(api_key=v), "api_key"),
-    ("adnuntius-password", lambda v: Adnuntius(username=USER, password=v), "password"),
+    ("adnuntius-key", lambda v: Adnuntius(context="network_1", api_key=v), "api_key"),
+    ("adnuntius-password", lambda v: Adnuntius(context="network_1", username=USER, password=v), "password"),
     ("pulsepro-key", lambda v: PulsePro(api_key=v, base_url="http://pulse.test"), "api_key"),
     ("pulsepro-secret", lambda v: PulsePro(api_key=Secret(v), base_url="http://pulse.test"), "api_key"),
 ]
@@ -296,7 +296,7 @@ VENDORS = [
     Vendor(
         "adnuntius",
         lambda: AdnuntiusSandbox(users={USER: PASSWORD}),
-        lambda url, s, secret: Adnuntius(username=USER, password=secret, base_url=url, retry=FAST),
+        lambda url, s, secret: Adnuntius(context="network_1", username=USER, password=secret, base_url=url, retry=FAST),
         PASSWORD,
         WRONG_PASSWORD,
         "authorization",
@@ -308,7 +308,7 @@ VENDORS = [
     Vendor(
         "adnuntius-key",
         lambda: AdnuntiusSandbox(api_keys=[API_KEY]),
-        lambda url, s, secret: Adnuntius(api_key=secret, base_url=url, retry=FAST),
+        lambda url, s, secret: Adnuntius(context="network_1", api_key=secret, base_url=url, retry=FAST),
         API_KEY,
         WRONG_KEY,
         "authorization",

@@ -64,18 +64,22 @@ async def test_auth_variants_two_factor_masquerade_api_key_and_bad_password() ->
     app.seed("sites", [{"id": "s1", "name": "Site"}])
     with serve(app) as base_url:
         async with Adnuntius(
-            username="tfa@x", password="pw2", two_factor_code=lambda: "123456", base_url=base_url
+            context="network_1", username="tfa@x", password="pw2", two_factor_code=lambda: "123456", base_url=base_url
         ) as a:
             assert (await a.sites.get("s1")).name == "Site"
-        async with Adnuntius(username="tfa@x", password="pw2", base_url=base_url) as a:
+        async with Adnuntius(context="network_1", username="tfa@x", password="pw2", base_url=base_url) as a:
             with pytest.raises(AuthError, match="two-factor"):
                 await a.sites.get("s1")
-        async with Adnuntius(username="plain@x", password="pw", masquerade_as="other@x", base_url=base_url) as a:
+        async with Adnuntius(
+            context="network_1", username="plain@x", password="pw", masquerade_as="other@x", base_url=base_url
+        ) as a:
             await a.sites.get("s1")
             assert app.records[-1].account == "other@x"
-        async with Adnuntius(api_key="KEY", base_url=base_url) as a:
+        async with Adnuntius(context="network_1", api_key="KEY", base_url=base_url) as a:
             assert await a.sites.exists("s1")
-        async with Adnuntius(username="plain@x", password="wrong-password", base_url=base_url) as a:
+        async with Adnuntius(
+            context="network_1", username="plain@x", password="wrong-password", base_url=base_url
+        ) as a:
             with pytest.raises(AuthError) as caught:
                 await a.sites.get("s1")
             assert "wrong-password" not in str(caught.value)
@@ -86,7 +90,9 @@ async def test_auth_variants_two_factor_masquerade_api_key_and_bad_password() ->
 async def test_resources_upsert_hidden_get_many_exists_archive_delete() -> None:
     app = AdnuntiusSandbox()
     with serve(app) as base_url:
-        async with Adnuntius(username="user@example.com", password="secret", base_url=base_url) as adn:
+        async with Adnuntius(
+            context="network_1", username="user@example.com", password="secret", base_url=base_url
+        ) as adn:
             item = await adn.line_items.upsert({"id": "li_1", "name": "One", "labels": ["a", "b"]})
             assert item.warnings == ["Line item li_1 has no order and will not deliver"]
             assert item.object_state == "ACTIVE"
@@ -118,7 +124,9 @@ async def test_resources_upsert_hidden_get_many_exists_archive_delete() -> None:
 async def test_upsert_is_retried_after_a_reset_and_429_body_without_header() -> None:
     app = AdnuntiusSandbox(speed=60, rate_limit=(1, 6.0), retry_after_style="body")
     with serve(app) as base_url:
-        async with Adnuntius(username="user@example.com", password="secret", base_url=base_url) as adn:
+        async with Adnuntius(
+            context="network_1", username="user@example.com", password="secret", base_url=base_url
+        ) as adn:
             app.inject(Fault("reset", path="/api/v1/orders/o1"))
             order = await adn.orders.upsert({"id": "o1", "name": "Order"})  # idempotent: sent again after a reset
             assert order.name == "Order"
@@ -132,7 +140,9 @@ async def test_stats_typed_and_flattened() -> None:
     app.seed("orders", [{"id": "o1", "name": "Order 1"}])
     app.seed("lineitems", [{"id": f"li{i}", "name": f"L{i}", "order": {"id": "o1"}} for i in range(3)])
     with serve(app) as base_url:
-        async with Adnuntius(username="user@example.com", password="secret", base_url=base_url) as adn:
+        async with Adnuntius(
+            context="network_1", username="user@example.com", password="secret", base_url=base_url
+        ) as adn:
             result = await adn.stats("2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", group_by="LINE_ITEM")
             rows = [row async for row in adn.stats_report("2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z").rows()]
     assert result.totals is not None

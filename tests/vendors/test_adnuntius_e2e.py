@@ -17,7 +17,7 @@ USER, PASSWORD = "user@example.com", "secret"
 
 
 def client(base_url: str, **options: object) -> Adnuntius:
-    return Adnuntius(username=USER, password=PASSWORD, base_url=base_url, **options)  # type: ignore[arg-type]
+    return Adnuntius(context="network_1", username=USER, password=PASSWORD, base_url=base_url, **options)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,8 @@ class AdnuntiusAuth(TokenAuth):
     """Bearer tokens from ``/api/authenticate``: password grant, refresh grant, optional 2FA and masquerade.
 
     Args:
-        username, password: the API user (a 2FA user also needs ``two_factor_code``).
+        username: the API user (a 2FA user also needs ``two_factor_code``).
+        password: its password.
         two_factor_code: gives the current TOTP code when the login asks for a second factor.
         masquerade_as: act as this user (``masqueradeAsUser``).
         refresh_margin: refresh this many seconds before the token expires (ADN-TOOLS: 10 minutes before the hour).

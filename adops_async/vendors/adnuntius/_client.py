@@ -72,22 +72,67 @@ def default_gate(
 class Adnuntius(BaseClient):
     """Async client for the Adnuntius API (``https://api.adnuntius.com``).
 
+    Each resource is an :class:`~adops_async.vendors.adnuntius.AdnuntiusResource` (``list``, ``get``, ``get_many``,
+    ``exists``, ``upsert``, ``update``, ``archive``); any other of the ~90 resources with :meth:`resource`. See
+    ``docs/vendors/adnuntius.md``.
+
     Args:
-        username, password: an API user; or
+        username: an API user (with ``password``); or give ``api_key``.
+        password: that user's password.
         api_key: an API key from the admin UI, sent as ``Authorization: Bearer <key>`` (needed for 2FA users who
-            cannot use a TOTP provider; "querying publisher data" is not supported with keys, per SEED-004).
-        context: the network id sent as ``?context=`` on every network-scoped call.
+            cannot use a TOTP provider; "querying publisher data" is not supported with keys).
+        context: the id of the network every call is scoped to, sent as ``?context=`` (e.g. ``"network_1"``).
+            Required: Adnuntius needs it on every request for an object that belongs to a network, which is every
+            resource here, and an account's network ids are its own.
+        base_url: the API host (or a sandbox's URL).
         two_factor_code: a TOTP code provider for a 2FA user (completes ``/api/authenticate/2fa``).
         masquerade_as: act as another user (``masqueradeAsUser``).
+        gate: replaces the default gate (``Cooldown()`` + ``MaxInFlight(max_in_flight)``).
         max_in_flight: the default gate's concurrency cap (ignored when ``gate`` is given).
         store: a :class:`~adops_async.RedisStore`, so a 429's pause holds for every process of this user.
-        gate, retry, http, timeout, clock: as for :class:`~adops_async.BaseClient`.
+        retry: as for :class:`~adops_async.BaseClient`.
+        http: as for :class:`~adops_async.BaseClient`.
+        timeout: as for :class:`~adops_async.BaseClient`.
+        clock: as for :class:`~adops_async.BaseClient`.
         page_size: ``pageSize`` for lists.
         refresh_margin: refresh the token this many seconds before it expires.
 
-    Resources: ``advertisers``, ``orders``, ``line_items``, ``creatives``, ``assets``, ``sites``, ``ad_units``,
-    ``users``, ``teams``, ``networks``, ``tiers``, ``layouts``, ``segments``; any other with :meth:`resource`.
+    Attributes:
+        context: the network id sent as ``?context=``.
+        advertisers: ``/api/v1/advertisers``.
+        orders: ``/api/v1/orders``.
+        line_items: ``/api/v1/lineitems``.
+        creatives: ``/api/v1/creatives``.
+        assets: ``/api/v1/assets``, with multipart ``upload``.
+        sites: ``/api/v1/sites``.
+        ad_units: ``/api/v1/adunits``.
+        users: ``/api/v1/users``.
+        teams: ``/api/v1/teams``.
+        networks: ``/api/v1/networks``.
+        tiers: ``/api/v1/tiers``.
+        layouts: ``/api/v1/layouts``.
+        segments: ``/api/v1/segments``.
+        reports: ``/api/v1/stats`` as a report: :meth:`~adops_async.vendors.adnuntius.StatsReports.run` returns a job
+            whose ``rows()`` are flat (also :meth:`stats` and :meth:`stats_report`).
+        paging: how lists page (``pageSize``, a page base of 0 or 1).
     """
+
+    context: str
+    advertisers: AdnuntiusResource[Advertiser]
+    orders: AdnuntiusResource[Order]
+    line_items: AdnuntiusResource[LineItem]
+    creatives: AdnuntiusResource[Creative]
+    assets: AssetResource
+    sites: AdnuntiusResource[Site]
+    ad_units: AdnuntiusResource[AdUnit]
+    users: AdnuntiusResource[User]
+    teams: AdnuntiusResource[Team]
+    networks: AdnuntiusResource[Network]
+    tiers: AdnuntiusResource[Tier]
+    layouts: AdnuntiusResource[Layout]
+    segments: AdnuntiusResource[Segment]
+    reports: StatsReports
+    paging: AdnuntiusPaging
 
     def __init__(
         self,
@@ -95,7 +140,7 @@ class Adnuntius(BaseClient):
         username: str | None = None,
         password: str | Secret | None = None,
         api_key: str | Secret | None = None,
-        context: str = "network_1",
+        context: str,
         base_url: str = "https://api.adnuntius.com",
         two_factor_code: TwoFactorCodeProvider | None = None,
         masquerade_as: str | None = None,
@@ -109,6 +154,10 @@ class Adnuntius(BaseClient):
         page_size: int = 100,
         refresh_margin: float = 600.0,
     ) -> None:
+        if not isinstance(context, str) or not context.strip():
+            raise ValueError(
+                "Adnuntius needs context=, the id of the network its calls are scoped to (e.g. 'network_1')"
+            )
         auth: Auth
         if api_key is not None:
             auth = HeaderAuth(api_key, scheme="Bearer", field="api_key")

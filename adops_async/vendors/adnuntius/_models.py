@@ -78,6 +78,8 @@ class TranslatableMessage(VendorModel):
 
 
 class Money(VendorModel):
+    """An amount in a currency: ``{"amount": 10.0, "currency": "EUR"}``."""
+
     amount: float | None = None
     currency: str | None = None
 
@@ -100,15 +102,19 @@ class AdnuntiusObject(VendorModel):
 
 
 class Network(AdnuntiusObject):
-    pass
+    """``networks``: a network, the scope every other object belongs to (the client's ``context``)."""
 
 
 class Team(AdnuntiusObject):
+    """``teams``."""
+
     labels: list[str] | None = None
     sites: list[Ref] | None = None
 
 
 class Advertiser(AdnuntiusObject):
+    """``advertisers``."""
+
     team: Ref | None = None
     description: str | None = None
     external_reference: str | None = Field(default=None, alias="externalReference")
@@ -120,6 +126,8 @@ class Advertiser(AdnuntiusObject):
 
 
 class Order(AdnuntiusObject):
+    """``orders``: an advertiser's order, holding line items."""
+
     advertiser: Ref | None = None
     team: Ref | None = None
     labels: list[str] | None = None
@@ -128,6 +136,8 @@ class Order(AdnuntiusObject):
 
 
 class LineItem(AdnuntiusObject):
+    """``lineitems``: what is bought, under an order."""
+
     order: Ref | None = None
     tier: Ref | None = None
     type: str | None = None
@@ -144,6 +154,8 @@ class LineItem(AdnuntiusObject):
 
 
 class Creative(AdnuntiusObject):
+    """``creatives``: an ad of a line item."""
+
     line_item: Ref | None = Field(default=None, alias="lineItem")
     layout: Ref | None = None
     width: int | None = None
@@ -157,6 +169,8 @@ class Creative(AdnuntiusObject):
 
 
 class Asset(AdnuntiusObject):
+    """``assets``: a file of a creative (uploaded multipart)."""
+
     mime_type: str | None = Field(default=None, alias="mimeType")
     file_name: str | None = Field(default=None, alias="fileName")
     cdn_id: str | None = Field(default=None, alias="cdnId")
@@ -166,6 +180,8 @@ class Asset(AdnuntiusObject):
 
 
 class Site(AdnuntiusObject):
+    """``sites``."""
+
     description: str | None = None
     site_url: str | None = Field(default=None, alias="siteUrl")
     labels: list[str] | None = None
@@ -175,6 +191,8 @@ class Site(AdnuntiusObject):
 
 
 class AdUnit(AdnuntiusObject):
+    """``adunits``: a slot on a site."""
+
     site: Ref | None = None
     floor_price: Money | None = Field(default=None, alias="floorPrice")
     width: int | None = None
@@ -186,18 +204,22 @@ class AdUnit(AdnuntiusObject):
 
 
 class User(AdnuntiusObject):
+    """``users``."""
+
     username: str | None = None
     display_name: str | None = Field(default=None, alias="displayName")
     locale: str | None = None
 
 
 class Tier(AdnuntiusObject):
-    pass
+    """``tiers``: line item priorities."""
 
 
 class Layout(AdnuntiusObject):
+    """``layouts``: creative templates."""
+
     asset_constraints: list[dict[str, Any]] | None = Field(default=None, alias="assetConstraints")
 
 
 class Segment(AdnuntiusObject):
-    pass
+    """``segments``: audiences."""

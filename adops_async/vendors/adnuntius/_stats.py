@@ -133,6 +133,22 @@ class StatsReports:
     def __init__(self, client: Adnuntius) -> None:
         self._client = client
 
-    async def run(self, start: datetime | str, end: datetime | str, **options: Any) -> StatsReport:
-        """The same arguments as :meth:`Adnuntius.stats_report`."""
-        return self._client.stats_report(start, end, **options)
+    async def run(
+        self,
+        start: datetime | str,
+        end: datetime | str,
+        *,
+        group_by: str | None = None,
+        all: str | None = None,
+        **filters: Any,
+    ) -> StatsReport:
+        """The stats of ``start`` to ``end`` as a report job (as :meth:`Adnuntius.stats_report`).
+
+        Args:
+            start: the first instant, a ``datetime`` or an ISO string (``2026-01-01T00:00:00Z``); sent in UTC.
+            end: the end of the period, as ``start``.
+            group_by: ``ORDER``, ``LINE_ITEM``, ``ADVERTISER``, ``CREATIVE`` or ``daily``.
+            all: one row per ``lineItem``, ``order``, ``creative``, ``advertiser`` or ``adUnit``.
+            **filters: any other query parameter of ``/api/v1/stats``, e.g. ``orderId=``, ``currency=``.
+        """
+        return self._client.stats_report(start, end, group_by=group_by, all=all, **filters)

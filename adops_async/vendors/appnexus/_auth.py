@@ -53,7 +53,8 @@ class AppNexusAuth(TokenAuth):
     """Username/password login, renewed once per ``NOAUTH``, single-flight, within the login budget.
 
     Args:
-        username, password: the API user's credentials (kept out of logs and errors).
+        username: the API user.
+        password: its password (kept out of logs and errors).
         budget: the login rule (default 10 per 300 s).
         max_login_wait: how long a login may wait for the budget before failing with :class:`AuthError`.
     """

@@ -76,23 +76,67 @@ def default_gate(
 class AppNexus(BaseClient):
     """An async AppNexus client: ``async with AppNexus(username=..., password=...) as an: ...``.
 
+    Each resource is an :class:`~adops_async.vendors.appnexus.AppNexusResource` of its service (``list``, ``get``,
+    ``create``, ``update``, ``delete``, paged 100 at a time); any other service by its URL name with
+    :meth:`resource`. See ``docs/vendors/appnexus.md``.
+
     Args:
-        username, password: an API user (logins: ``POST /auth``; the token goes raw in ``Authorization``).
+        username: an API user (logins: ``POST /auth``; the token goes raw in ``Authorization``).
+        password: that user's password.
         base_url: ``https://api.appnexus.com`` (or a sandbox's URL).
         gate: replaces the default gate entirely (share one between clients of the same member).
-        reads, writes, per, max_in_flight: the default gate's rule, when your account's limits differ.
-        store, member_key: share the default gate's quota through a store, keyed by member. With a
-            :class:`~adops_async.RedisStore` every process and host of the member shares it; without ``member_key``
-            the key is a hash of the username (pass the member id to share between the member's users).
+        reads: the default gate's reads per ``per`` seconds, when your account's limits differ.
+        writes: the default gate's writes per ``per`` seconds.
+        per: the quota window, in seconds.
+        max_in_flight: the default gate's concurrency cap (the 15-concurrent rule).
+        store: share the default gate's quota through a store, keyed by member. With a
+            :class:`~adops_async.RedisStore` every process and host of the member shares it.
+        member_key: the store's key for the member's quota; without it the key is a hash of the username (pass the
+            member id to share between the member's users).
         login_budget: the 10-logins-per-5-minutes rule; share one between clients of the same user.
-        max_login_wait: how long a login may wait for that budget before raising :class:`AuthError`.
+        max_login_wait: how long a login may wait for that budget before raising :class:`~adops_async.AuthError`.
         rate_wait: seconds every task pauses after a rate signal that gives no ``Retry-After`` (a 405 or a 200 with
             ``RATE_EXCEEDED``); the quota window is a minute, so a much shorter pause tends to be refused again.
         speed: vendor seconds per real second, for compressed-clock sandboxes only: every vendor duration (the quota
             window, the login window, report polling and its 15-minute ceiling, the default rate pause) is divided
             by it. Leave at 1 against the real API.
-        http, retry, timeout, clock: as for :class:`BaseClient`.
+        http: as for :class:`~adops_async.BaseClient`.
+        retry: as for :class:`~adops_async.BaseClient`.
+        timeout: as for :class:`~adops_async.BaseClient`.
+        clock: as for :class:`~adops_async.BaseClient`.
+
+    Attributes:
+        members: ``member``: the member (account) and its settings.
+        advertisers: ``advertiser``.
+        insertion_orders: ``insertion-order``.
+        line_items: ``line-item``.
+        campaigns: ``campaign``.
+        creatives: ``creative``.
+        publishers: ``publisher``.
+        sites: ``site``.
+        placements: ``placement``.
+        segments: ``segment``.
+        profiles: ``profile`` (targeting profiles).
+        users: ``user``.
+        reports: ``report``: :meth:`~adops_async.vendors.appnexus.Reports.run` submits a report, waits until it is
+            ready and returns a job whose ``rows()`` stream it.
+        speed: the ``speed`` it was built with.
     """
+
+    speed: float
+    members: AppNexusResource[Member]
+    advertisers: AppNexusResource[Advertiser]
+    insertion_orders: AppNexusResource[InsertionOrder]
+    line_items: AppNexusResource[LineItem]
+    campaigns: AppNexusResource[Campaign]
+    creatives: AppNexusResource[Creative]
+    publishers: AppNexusResource[Publisher]
+    sites: AppNexusResource[Site]
+    placements: AppNexusResource[Placement]
+    segments: AppNexusResource[Segment]
+    profiles: AppNexusResource[Profile]
+    users: AppNexusResource[User]
+    reports: Reports
 
     def __init__(
         self,

@@ -36,6 +36,8 @@ class _Object(VendorModel):
 
 
 class Member(_Object):
+    """``member``: the account (a member), its name and state."""
+
     active: bool | None = None
     bidder_id: int | None = None
     default_currency: str | None = None
@@ -45,6 +47,8 @@ class Member(_Object):
 
 
 class Advertiser(_Object):
+    """``advertiser``."""
+
     timezone: str | None = None
     default_currency: str | None = None
     use_insertion_orders: bool | None = None
@@ -59,6 +63,8 @@ class Advertiser(_Object):
 
 
 class InsertionOrder(_Object):
+    """``insertion-order``: an advertiser's budget and flight, holding line items."""
+
     advertiser_id: int | None = None
     start_date: str | None = None
     end_date: str | None = None
@@ -72,6 +78,8 @@ class InsertionOrder(_Object):
 
 
 class LineItem(_Object):
+    """``line-item``: what is bought, under an insertion order."""
+
     advertiser_id: int | None = None
     line_item_type: str | None = None
     start_date: str | None = None
@@ -92,6 +100,8 @@ class LineItem(_Object):
 
 
 class Campaign(_Object):
+    """``campaign``: how a line item bids, under it."""
+
     advertiser_id: int | None = None
     line_item_id: int | None = None
     profile_id: int | None = None
@@ -110,6 +120,8 @@ class Campaign(_Object):
 
 
 class Creative(_Object):
+    """``creative``: an ad."""
+
     type: str | None = None
     advertiser_id: int | None = None
     publisher_id: int | None = None
@@ -129,6 +141,8 @@ class Creative(_Object):
 
 
 class Publisher(_Object):
+    """``publisher``."""
+
     timezone: str | None = None
     currency: str | None = None
     is_oo: bool | None = None
@@ -138,6 +152,8 @@ class Publisher(_Object):
 
 
 class Site(_Object):
+    """``site``: a publisher's site, holding placements."""
+
     url: str | None = None
     publisher_id: int | None = None
     placements: list[Any] | None = None
@@ -145,6 +161,8 @@ class Site(_Object):
 
 
 class Placement(_Object):
+    """``placement``: a slot on a site."""
+
     width: int | None = None
     height: int | None = None
     publisher_id: int | None = None
@@ -156,6 +174,8 @@ class Placement(_Object):
 
 
 class Segment(_Object):
+    """``segment``: an audience."""
+
     member_id: int | None = None
     advertiser_id: int | None = None
     short_name: str | None = None
@@ -166,6 +186,8 @@ class Segment(_Object):
 
 
 class Profile(_Object):
+    """``profile``: targeting, used by line items and campaigns."""
+
     advertiser_id: int | None = None
     description: str | None = None
     country_action: str | None = None
@@ -174,6 +196,8 @@ class Profile(_Object):
 
 
 class User(_Object):
+    """``user``: an API or UI user of the member."""
+
     username: str | None = None
     user_type: str | None = None
     first_name: str | None = None

@@ -193,20 +193,61 @@ class Reports:
         return AppNexusReportJob(self.client, report_id, format=format)
 
     async def run(
-        self, *, give_up_after: float = REPORT_TIMEOUT, page_rows: int | None = None, **spec: Any
+        self,
+        *,
+        report_type: str,
+        columns: Sequence[str],
+        report_interval: str | None = None,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        filters: Sequence[Mapping[str, Any]] | None = None,
+        orders: Sequence[Mapping[str, Any] | str] | None = None,
+        format: str = "csv",
+        timezone: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        give_up_after: float = REPORT_TIMEOUT,
+        page_rows: int | None = None,
+        **extra: Any,
     ) -> AppNexusReportJob | PagedReportJob:
         """Submit a report and wait until it is ready (polling with backoff, at most the API's 15 minutes).
 
-        Takes the arguments of :meth:`submit`. Then ``async for row in job.rows()`` or ``await job.save(path)``.
+        Then ``async for row in job.rows()`` or ``await job.save(path)``.
 
-        ``page_rows``: a report too large for one 15-minute run (about a million rows) is fetched as pages of this
-        many rows, each its own report with ``offset``/``num_elements``, behind the same ``rows()`` (the documented
-        report pagination; it needs ``orders`` covering every dimension, so pages neither overlap nor skip).
+        Args:
+            report_type: e.g. ``"network_analytics"``.
+            columns: the report's columns, e.g. ``["day", "imps", "clicks"]``.
+            report_interval: e.g. ``"last_7_days"``; or give ``start_date`` (and ``end_date``) instead.
+            start_date: ``YYYY-MM-DD``, instead of ``report_interval``.
+            end_date: ``YYYY-MM-DD``.
+            filters: e.g. ``[{"advertiser_id": 1}]``.
+            orders: the sort, e.g. ``["day"]``.
+            format: ``"csv"`` or ``"excel"`` (tab-separated); ``rows()`` reads both.
+            timezone: e.g. ``"UTC"``.
+            params: query parameters of ``POST /report``, e.g. ``{"advertiser_id": 1}``.
+            give_up_after: seconds of polling before giving up (the API's own limit is 15 minutes).
+            page_rows: a report too large for one 15-minute run (about a million rows) is fetched as pages of this
+                many rows, each its own report with ``offset``/``num_elements``, behind the same ``rows()`` (the
+                documented report pagination; it needs ``orders`` covering every dimension, so pages neither overlap
+                nor skip).
+            **extra: any other field of the report's JSON, sent as given.
         """
+        spec: dict[str, Any] = {
+            "report_type": report_type,
+            "columns": columns,
+            "report_interval": report_interval,
+            "start_date": start_date,
+            "end_date": end_date,
+            "filters": filters,
+            "orders": orders,
+            "format": format,
+            "timezone": timezone,
+            "params": params,
+            **extra,
+        }
         if page_rows is not None:
             if page_rows < 1:
                 raise ValueError("page_rows must be at least 1")
-            if not spec.get("orders"):
+            if not orders:
                 raise ValueError("report pagination needs orders= covering every dimension of the report")
             return PagedReportJob(self, spec, page_rows, give_up_after)
         job = await self.submit(**spec)

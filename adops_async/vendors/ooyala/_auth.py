@@ -67,7 +67,8 @@ class SessionLogin(TokenAuth):
     """The legacy username/password session, renewed from responses and re-opened (once) on a 401.
 
     Args:
-        username, password: the Pulse UI login.
+        username: the Pulse UI login.
+        password: its password.
         default_lifetime: seconds a token lives when the server does not say (the documented ``Max-Age=3600``).
     """
 

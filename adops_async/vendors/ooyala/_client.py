@@ -36,19 +36,43 @@ class OoyalaPulse(BaseClient):
     Give either ``api_key`` (the current ``x-o-api-key`` header) or ``username`` and ``password`` (the legacy
     ``/login_process`` session, renewed from ``Set-Cookie`` and re-opened once on a 401).
 
-    Attributes:
-        campaigns, goals, clients: the Booking API (XML; ``update`` is read-modify-write).
-        ads, assets: the Ad API (JSON).
-        reports: the Reporting API 2.0.
-        templates: targeting templates.
-        forecasts: inventory and campaign forecasts.
-
     Args:
+        api_key: the ``x-o-api-key`` (current auth); or give ``username`` and ``password``.
+        username: a user of the legacy session login.
+        password: that user's password.
         base_url: the API host; the families live under ``/api/1.0``, ``/v1`` and ``/api/2.0``.
         gate: replaces ``Gate(Serial(), Cooldown())``. Share one gate between clients of the same credentials.
         store: a :class:`~adops_async.RedisStore`: the one slot is then shared by every process using these
             credentials (a lease handed out in FIFO order; the request timeout is capped below the lease).
+        http: as for :class:`~adops_async.BaseClient`.
+        retry: as for :class:`~adops_async.BaseClient`.
+        timeout: as for :class:`~adops_async.BaseClient`.
+        clock: as for :class:`~adops_async.BaseClient`.
+
+    Attributes:
+        campaigns: Booking API campaigns (XML; ``update`` is read-modify-write).
+        goals: Booking API goals, listed campaign by campaign (``goals.of_campaign(campaign_id)``).
+        clients: Booking API clients (advertisers, agencies and brands).
+        ads: Ad API ads (JSON).
+        assets: Ad API video assets (uploads by URL or bytes).
+        reports: the Reporting API 2.0: :meth:`~adops_async.vendors.ooyala.Reports.run` submits a report of a
+            definition and returns a job whose ``rows()`` stream it.
+        templates: targeting templates (and their quota).
+        forecasts: inventory and campaign forecasts.
+        session: the legacy login session (``logins``, ``renewals`` counters), or ``None`` with an API key.
+
+    See ``docs/vendors/ooyala.md``.
     """
+
+    campaigns: Campaigns
+    goals: Goals
+    clients: Clients
+    ads: Ads
+    assets: Assets
+    reports: Reports
+    templates: TargetingTemplates
+    forecasts: Forecasts
+    session: SessionLogin | None
 
     def __init__(
         self,
@@ -93,7 +117,6 @@ class OoyalaPulse(BaseClient):
         if session is not None:
             session.bind(self)
         self.session = session
-        """The legacy login session (``logins``, ``renewals`` counters), or ``None`` with an API key."""
         self.campaigns = Campaigns(self)
         self.goals = Goals(self)
         self.clients = Clients(self)

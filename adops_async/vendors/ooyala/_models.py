@@ -54,6 +54,8 @@ VpDateTime = Annotated[datetime, BeforeValidator(_read_date), PlainSerializer(_w
 
 
 class Budget(VendorModel):
+    """A campaign's budget."""
+
     value: float | None = None
 
 
@@ -103,11 +105,15 @@ class Goal(VendorModel):
 
 
 class Phone(VendorModel):
+    """A client's phone number."""
+
     country_code: str | None = _vp("countryCode")
     number: str | None = None
 
 
 class Address(VendorModel):
+    """A client's address."""
+
     address1: str | None = None
     address2: str | None = None
     city: str | None = None
@@ -143,6 +149,8 @@ class Rules(VendorModel):
 
 
 class Creative(VendorModel):
+    """An ad's creative (its media)."""
+
     type: str | None = None
     insertion_point: str | None = _vp("insertionPoint")
     asset_id: str | None = _vp("assetId")
@@ -167,6 +175,8 @@ class Ad(VendorModel):
 
 
 class ReportDefinition(VendorModel):
+    """A report definition of the Reporting API 2.0 (its ``id`` is what ``reports.run`` takes)."""
+
     id: str
     name: str | None = None
     created: str | None = None
@@ -184,6 +194,8 @@ class TargetingTemplate(VendorModel):
 
 
 class TemplateUsage(VendorModel):
+    """How many targeting templates are active, and the quota."""
+
     active: int = 0
     max: int = 0
     message_title: str | None = _vp("messageTitle")

@@ -124,19 +124,48 @@ class PulsePro(BaseClient):
         gate: where requests wait; default ``TokenBucket(rate, per, burst) + MaxInFlight + Cooldown``. The bucket
             follows the server's ``RateLimit-*`` headers downwards; a 429 closes the gate for every task until
             ``Retry-After``.
-        rate, per, burst: your plan ("60 calls per minute" is standard; higher tiers are sold as add-ons).
+        rate: calls per ``per`` seconds of your plan ("60 calls per minute" is standard; higher tiers are sold as
+            add-ons).
+        per: the bucket's period, in seconds.
+        burst: the bucket's size: calls that may go at once after a quiet spell.
         max_in_flight: concurrency cap, so a burst of tasks does not open dozens of sockets at once.
-        store, account_key: keep the bucket and the pause after a 429 in a :class:`~adops_async.RedisStore`, shared by
-            every process of the organization; the key is ``account_key`` (e.g. the organization id) or a hash of
-            the API key.
+        store: keep the bucket and the pause after a 429 in a :class:`~adops_async.RedisStore`, shared by every
+            process of the organization.
+        account_key: the store's key (e.g. the organization id); without it, a hash of the API key.
         retry: replaces :func:`spike_retry`.
         deadline: seconds after which :func:`spike_retry` stops retrying one call (503 storms may last minutes).
         paging: ``"page"`` (``page``/``page_size``, following ``next``) or ``"offset"`` (``limit``/``offset``).
         page_size: items per page asked for (the server may cap it; paging counts what comes).
         paths: override collection paths (keys of :data:`DEFAULT_PATHS`).
         trailing_slash: add a ``/`` after collection and item paths (Django REST routers want one).
-        http, timeout, clock: as for :class:`~adops_async.BaseClient`.
+        http: as for :class:`~adops_async.BaseClient`.
+        timeout: as for :class:`~adops_async.BaseClient`.
+        clock: as for :class:`~adops_async.BaseClient`.
+
+    Attributes:
+        inspections: ``inspections``.
+        corrective_actions: ``corrective-actions``.
+        locations: ``locations``.
+        users: ``users``.
+        roles: ``roles``.
+        analytics: read-only analytics: ``scores``, ``trends`` and any other endpoint with ``get``.
+        paths: the collection paths in use (:data:`DEFAULT_PATHS` with ``paths`` over them).
+        paging: how lists page (``"page"`` or ``"offset"`` style, ``page_size`` items a page).
+        trailing_slash: whether collection and item paths end in ``/``.
+
+    Each collection is a :class:`~adops_async.vendors.pulsepro.PulseProResource` (``list``, ``get``, ``create``,
+    ``update``, ``patch``, ``delete``); any other with :meth:`resource`. See ``docs/vendors/pulsepro.md``.
     """
+
+    inspections: PulseProResource[Inspection]
+    corrective_actions: PulseProResource[CorrectiveAction]
+    locations: PulseProResource[Location]
+    users: PulseProResource[User]
+    roles: PulseProResource[Role]
+    analytics: PulseProAnalytics
+    paths: dict[str, str]
+    paging: PagingStyle
+    trailing_slash: bool
 
     def __init__(
         self,
@@ -187,8 +216,8 @@ class PulsePro(BaseClient):
             timeout=timeout,
             clock=clock,
         )
-        self.paths: dict[str, str] = {**DEFAULT_PATHS, **(paths or {})}
-        self.paging: PagingStyle = (
+        self.paths = {**DEFAULT_PATHS, **(paths or {})}
+        self.paging = (
             PulseProPaging(size=page_size, base_url=self.base_url)
             if paging == "page"
             else PulseProOffsetPaging(size=page_size)
