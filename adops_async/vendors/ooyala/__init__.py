@@ -16,6 +16,7 @@ from ._forecast import Forecasts, epoch_ms
 from ._models import (
     Ad,
     Address,
+    Asset,
     Budget,
     Campaign,
     Client,
@@ -35,6 +36,7 @@ __all__ = [
     "Address",
     "Ads",
     "ApiKeyAuth",
+    "Asset",
     "Assets",
     "BookingResource",
     "Budget",
