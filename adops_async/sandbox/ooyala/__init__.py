@@ -1,4 +1,4 @@
-"""A strict Ooyala Pulse sandbox: Booking (XML), Ad API, Reporting 2.0 and targeting templates, in memory.
+"""A strict Ooyala Pulse sandbox: Booking (XML), Ad API, Reporting 2.0, Custom Reporting and targeting templates.
 
 app = OoyalaSandbox(speed=60, report_seconds=30)
 with serve(app) as base_url:
@@ -13,13 +13,25 @@ from typing import Any
 
 from ._booking import BookingRoutes
 from ._core import OoyalaCore, SessionToken
+from ._custom import CustomReportRoutes, CustomRun
 from ._json import DEFINITIONS, ForecastRoutes, JsonRoutes, ReportRun
 
-__all__ = ["DEFINITIONS", "ForecastRoutes", "JsonRoutes", "OoyalaCore", "OoyalaSandbox", "ReportRun", "SessionToken"]
+__all__ = [
+    "DEFINITIONS",
+    "CustomReportRoutes",
+    "CustomRun",
+    "ForecastRoutes",
+    "JsonRoutes",
+    "OoyalaCore",
+    "OoyalaSandbox",
+    "ReportRun",
+    "SessionToken",
+]
 
 
-class OoyalaSandbox(BookingRoutes, ForecastRoutes):
-    """Everything at once; see :class:`OoyalaCore` and :class:`JsonRoutes` for the options.
+class OoyalaSandbox(BookingRoutes, CustomReportRoutes, ForecastRoutes):
+    """Everything at once; see :class:`OoyalaCore`, :class:`BookingRoutes`, :class:`JsonRoutes` and
+    :class:`CustomReportRoutes` for the options.
 
     Faults: ``app.inject(Fault("status", status=503, path="/api/1.0/campaign"))`` and the other kinds of
     :class:`~adops_async.sandbox.Fault`; ``app.fail_reports.append(reason)`` fails the next report job.

@@ -1,4 +1,8 @@
-"""Booking API routes (``/api/1.0``): XML beans, matrix-parameter ids, full-replace PUT (VENDORS.md 1.3).
+"""Booking API routes (``/api/1.0``): XML beans, matrix-parameter ids, full-replace PUT (docs/vendors/ooyala.md).
+
+A GET by id answers ``<collection><campaignBean>...</campaignBean></collection>`` for one id or several
+(``;id=a;id=b``), as the Booking "List Campaign(s) by Id", "Goal(s)" and "Client(s)" pages show; ``by_id="bean"``
+answers a bare bean instead (the shape older readings of the docs assumed).
 
 A PUT stores exactly the bean it receives: "If a field is not included, it is cleared" (SEED-000). That is what
 makes a client's read-modify-write testable: a client that PUTs a partial bean loses fields here, as it would there.
@@ -8,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from .._base import Request, Response, route
 from ._core import OoyalaCore
@@ -41,8 +45,20 @@ def _ids(request: Request) -> list[str]:
 
 
 class BookingRoutes(OoyalaCore):
-    def __init__(self, **options: Any) -> None:
+    """Args (besides :class:`OoyalaCore`'s): ``by_id`` (``"collection"``, the documented shape of a GET by id, or
+    ``"bean"``), ``missing_by_id`` (what a GET by id answers when no id exists: ``"404"`` or an ``"empty"``
+    collection; the docs do not say)."""
+
+    def __init__(
+        self,
+        *,
+        by_id: Literal["collection", "bean"] = "collection",
+        missing_by_id: Literal["404", "empty"] = "404",
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
+        self.by_id = by_id
+        self.missing_by_id = missing_by_id
         self.beans: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in _KINDS}
         self.rules: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -91,8 +107,13 @@ class BookingRoutes(OoyalaCore):
         return Response.text(new_id)
 
     async def _get(self, kind: str, request: Request) -> Response:
-        found = self._find(kind, request)
-        return found if isinstance(found, Response) else self.xml({_KINDS[kind]: found})
+        ids = _ids(request)
+        found = [self.beans[kind][i] for i in ids if i in self.beans[kind]]
+        if not ids or (not found and self.missing_by_id == "404"):
+            return self.xml_error(404, "NotFoundError", f"{kind} {';'.join(ids) or '?'} not found")
+        if self.by_id == "bean" and len(found) == 1:
+            return self.xml({_KINDS[kind]: found[0]})
+        return self._collection(kind, found)
 
     async def _replace(self, kind: str, request: Request) -> Response:
         found = self._find(kind, request)

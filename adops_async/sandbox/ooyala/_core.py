@@ -6,7 +6,8 @@ Rules enforced (VENDORS.md 1.2, 1.8):
   Each request takes ``latency`` real seconds, so an overlap has room to show.
 - ``x-o-api-key`` (current) or ``POST /login_process`` -> ``302`` + ``Set-Cookie: X-VP-AUTH="..."; Max-Age=...``,
   then ``X-VP-AUTH`` on every call; a token older than ``renew_after`` vendor seconds is renewed with a new
-  ``Set-Cookie`` on the response; an expired token gets ``401``. The Ad API (``/v1``) takes only the API key.
+  ``Set-Cookie`` on the response; an expired token gets ``401``. The Ad API (``/v1``) and Custom Reporting
+  (``/v2/reports``) take only the API key.
 """
 
 from __future__ import annotations
@@ -129,8 +130,8 @@ class OoyalaCore(Sandbox):
             if key.strip().strip('"') not in self.api_keys:
                 return self._unauthorised(request, "Invalid API key")
             return await super().handle(request)
-        if request.path.startswith("/v1/"):
-            return self._unauthorised(request, "The Ad API needs an x-o-api-key")
+        if request.path.startswith(("/v1/", "/v2/reports")):
+            return self._unauthorised(request, "The Ad API and Custom Reporting need an x-o-api-key")
         value = request.headers.get("x-vp-auth", "").strip().strip('"')
         token = self.tokens.get(value)
         now = self.clock.now()

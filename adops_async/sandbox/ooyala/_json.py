@@ -92,18 +92,44 @@ class JsonRoutes(OoyalaCore):
         self.ads[ad["id"]] = ad  # all fields must be set: what is missing is gone
         return Response.json(ad)
 
-    @route("POST", "/v1/assets/video")
-    async def create_asset(self, request: Request) -> Response:
+    def _create_asset(self, kind: str, request: Request) -> Response:
+        """``POST /v1/assets/video`` or ``/v1/assets/resource``: a JSON ``{"name", "downloadUri"}`` body, or the
+        bytes as ``application/octet-stream`` named by ``?fileName=`` (the docs' example quotes it: ``'x.mp4'``)."""
         if request.headers.get("content-type", "").startswith("application/octet-stream"):
-            name, source = request.arg("name") or "", f"{len(request.body)} bytes"
+            name = (request.arg("fileName") or "").strip("'\"")
+            if not name:
+                return self.error(400, "ValidationError", "fileName is required with an octet-stream body")
+            source = f"{len(request.body)} bytes" if request.body else ""
         else:
             body = self._json_body(request) or {}
             name, source = str(body.get("name") or ""), str(body.get("downloadUri") or "")
-        if not name.lower().endswith(_VIDEO) or not source:
+        has_extension = "." in name.strip(".") and not name.endswith(".")
+        if kind == "video" and not name.lower().endswith(_VIDEO):
             return self.error(400, "ValidationError", "a video name with its extension and a source are required")
+        if not has_extension or not source:
+            return self.error(400, "ValidationError", "a file name with its extension and a source are required")
         asset_id = str(uuid.uuid4())
-        self.assets[asset_id] = {"name": name, "source": source}
+        status = "INITIAL" if kind == "video" else "NOT_AVAILABLE"  # resources are never transcoded
+        self.assets[asset_id] = {"name": name, "source": source, "kind": kind, "transcondingStatus": status}
         return Response(201, b"", {"location": f"/v1/assets/{asset_id}"})
+
+    @route("POST", "/v1/assets/video")
+    async def create_video_asset(self, request: Request) -> Response:
+        return self._create_asset("video", request)
+
+    @route("POST", "/v1/assets/resource")
+    async def create_resource_asset(self, request: Request) -> Response:
+        return self._create_asset("resource", request)
+
+    @route("GET", "/v1/assets/{id}")
+    async def get_asset(self, request: Request) -> Response:
+        """The documented metadata: ``{"name", "id", "transcondingStatus"}`` (the vendor's spelling)."""
+        asset = self.assets.get(request.params["id"])
+        if asset is None:
+            return self.error(404, "NotFoundError", "no such asset")
+        return Response.json(
+            {"name": asset["name"], "id": request.params["id"], "transcondingStatus": asset["transcondingStatus"]}
+        )
 
     # -- Reporting API 2.0 -------------------------------------------------------------------------------------------
 

@@ -5,17 +5,22 @@ async with OoyalaPulse(api_key="...") as pulse:
     job = await pulse.reports.run(definition_id, [{"type": "CAMPAIGN", "id": campaign_id}])
     async for row in job.rows():
         ...
+    custom = await pulse.custom_reports.run("Revenue by category", {"startDateTime": ..., "metrics": ["revenue"]})
+    async for row in custom.rows():   # two run at once per account; more wait for a slot
+        ...
 """
 
 from ._adapi import Ads, Assets
 from ._auth import ApiKeyAuth, SessionLogin
 from ._booking import BookingResource, Campaigns, Clients, Goals
 from ._client import OoyalaPulse
+from ._custom_reports import CustomReportJob, CustomReports, ReportTruncated
 from ._dialect import OoyalaDialect, ReportFailed, TemplateQuotaExceeded
 from ._forecast import Forecasts, epoch_ms
 from ._models import (
     Ad,
     Address,
+    Asset,
     Budget,
     Campaign,
     Client,
@@ -35,6 +40,7 @@ __all__ = [
     "Address",
     "Ads",
     "ApiKeyAuth",
+    "Asset",
     "Assets",
     "BookingResource",
     "Budget",
@@ -43,6 +49,8 @@ __all__ = [
     "Client",
     "Clients",
     "Creative",
+    "CustomReportJob",
+    "CustomReports",
     "Forecasts",
     "Goal",
     "Goals",
@@ -52,6 +60,7 @@ __all__ = [
     "Phone",
     "ReportDefinition",
     "ReportFailed",
+    "ReportTruncated",
     "Reports",
     "Rules",
     "SessionLogin",

@@ -1,4 +1,4 @@
-"""The Ad API (``/v1``, JSON, ``x-o-api-key``): ads and video assets (VENDORS.md 1.5).
+"""The Ad API (``/v1``, JSON, ``x-o-api-key``): ads, video assets and other assets (docs/vendors/ooyala.md).
 
 ``PUT /v1/ads`` carries the id in the body and, "when updating an ad (PUT request), all fields must be set", so
 :meth:`Ads.update` is read-modify-write like the Booking API, and :meth:`Ads.replace` is the explicit full write.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from ...core.client import BaseClient
 from ...core.errors import DecodeError, ValidationFailed
@@ -15,9 +16,9 @@ from ...core.policies import Priority
 from ...core.resources import Resource
 from ._booking import KeyedLocks
 from ._dialect import JSON_CODEC
-from ._models import Ad
+from ._models import Ad, Asset
 
-__all__ = ["Ads", "Assets", "id_from_location"]
+__all__ = ["VIDEO_EXTENSIONS", "Ads", "Assets", "id_from_location"]
 
 
 def id_from_location(location: str | None, *, vendor: str = "ooyala") -> str:
@@ -72,14 +73,33 @@ class Ads(Resource[Ad]):
             return await self.replace({**current, **delta, "id": current.get("id", str(id))}, priority=priority)
 
 
-class Assets:
-    """``/v1/assets``: upload a video by URL (``downloadUri``) or by bytes; the id comes from ``Location``.
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".flv", ".avi", ".mpg", ".mpeg", ".wmv", ".m4v")
+"""File names :meth:`Assets.upload` sends to ``v1/assets/video``; every other file goes to ``v1/assets/resource``."""
 
-    The file name must carry the right extension (``.mp4``); assets are transcoded only once attached to an ad.
+
+class Assets:
+    """``/v1/assets``: upload by URL (``downloadUri``) or by bytes; the new id comes from ``Location``.
+
+    Per the Ad API asset examples (docs/vendors/ooyala.md): videos go to ``POST v1/assets/video`` and are transcoded
+    only once attached to an ad; other files (images, flash) to ``POST v1/assets/resource`` and are never
+    transcoded. Bytes travel as ``application/octet-stream`` with the file name in ``?fileName=``; by URL, the JSON
+    body is ``{"name", "downloadUri"}``. Either way the name must carry the right extension (``.mp4``).
     """
 
     def __init__(self, client: BaseClient) -> None:
         self.client = client
+
+    async def upload(
+        self,
+        name: str,
+        *,
+        download_uri: str | None = None,
+        data: bytes | None = None,
+        priority: Priority | None = None,
+    ) -> str:
+        """Create an asset where its name says it belongs (a video extension: video, else resource); its id."""
+        kind = "video" if name.lower().endswith(VIDEO_EXTENSIONS) else "resource"
+        return await self._upload(kind, name, download_uri, data, priority)
 
     async def upload_video(
         self,
@@ -89,23 +109,47 @@ class Assets:
         data: bytes | None = None,
         priority: Priority | None = None,
     ) -> str:
-        """Create a video asset; return its id."""
+        """Create a video asset (``v1/assets/video``); return its id."""
+        return await self._upload("video", name, download_uri, data, priority)
+
+    async def upload_resource(
+        self,
+        name: str,
+        *,
+        download_uri: str | None = None,
+        data: bytes | None = None,
+        priority: Priority | None = None,
+    ) -> str:
+        """Create a non-video asset, an image or a flash file (``v1/assets/resource``); return its id."""
+        return await self._upload("resource", name, download_uri, data, priority)
+
+    async def get(self, id: str, *, priority: Priority | None = None) -> Asset:
+        """An asset's metadata: name and transcoding status (``GET v1/assets/<id>``)."""
+        url = f"v1/assets/{quote(id, safe='')}"
+        reply = await self.client.request("GET", url, codec=JSON_CODEC, priority=priority)
+        try:
+            return Asset.model_validate(reply.data)
+        except ValueError as exc:
+            raise DecodeError(f"unexpected asset shape: {exc}", vendor=self.client.vendor) from None
+
+    async def _upload(
+        self, kind: str, name: str, download_uri: str | None, data: bytes | None, priority: Priority | None
+    ) -> str:
         if (download_uri is None) == (data is None):
             raise ValidationFailed("give exactly one of download_uri= or data=", vendor=self.client.vendor)
         if download_uri is not None:
             reply = await self.client.request(
                 "POST",
-                "v1/assets/video",
+                f"v1/assets/{kind}",
                 payload={"name": name, "downloadUri": download_uri},
                 codec=JSON_CODEC,
                 priority=priority,
             )
         else:
-            # How the name travels with raw bytes is not documented [U]; a query parameter is the least surprising.
             reply = await self.client.request(
                 "POST",
-                "v1/assets/video",
-                params={"name": name},
+                f"v1/assets/{kind}",
+                params={"fileName": name},
                 content=data,
                 headers={"Content-Type": "application/octet-stream"},
                 codec=JSON_CODEC,

@@ -1,8 +1,10 @@
 """The Booking API (``/api/1.0``, XML): campaigns, goals, clients, their rules, campaign notifications.
 
-Its conventions (VENDORS.md 1.3): beans in XML (``<campaignBean>``), lists as ``<collection>`` with no paging,
+Its conventions (docs/vendors/ooyala.md): beans in XML (``<campaignBean>``), lists as ``<collection>`` with no paging,
 ids as matrix parameters (``/campaign/by_campaign_id;id=<uuid>``), create answers the new id as plain text, update
-and delete answer ``204``. An update REPLACES the bean: "If a field is not included, it is cleared" (SEED-000), so
+and delete answer ``204``. A lookup by id answers a ``<collection>`` too, even for one id (the "List Campaign(s) by
+Id", "Goal(s)" and "Client(s)" pages; the path takes one or more ids); a bare bean at the root is read as well.
+An update REPLACES the bean: "If a field is not included, it is cleared" (SEED-000), so
 :meth:`BookingResource.update` reads, merges and writes, and :meth:`BookingResource.replace` is the explicit full write.
 """
 
@@ -17,7 +19,8 @@ from urllib.parse import quote
 
 import anyio
 
-from ...core.client import BaseClient
+from ...core.client import BaseClient, Reply
+from ...core.dialect import ErrorInfo
 from ...core.errors import DecodeError, NotFound, ValidationFailed
 from ...core.models import VendorModel
 from ...core.paging import AsyncPaginator, Page, PageRequest
@@ -121,12 +124,58 @@ class BookingResource(Resource[M]):
         return matrix(self.path, self.by, str(id))
 
     def unwrap(self, data: Any) -> Any:
+        """The one bean of a by-id answer: ``<collection><xBean>`` (documented) or a bare ``<xBean>`` root."""
+        found = self.beans_of(data)
+        if len(found) != 1 or not isinstance(found[0], Mapping):
+            raise DecodeError(f"expected one <{self.bean}>, got {len(found)}", vendor=self.client.vendor)
+        return found[0]
+
+    def beans_of(self, data: Any) -> list[Any]:
+        """The beans of a by-id answer, in either shape; a body with neither is a :class:`DecodeError`."""
+        if isinstance(data, Mapping) and "collection" in data:
+            return beans(data, self.bean)
         found = data.get(self.bean) if isinstance(data, Mapping) else None
-        if isinstance(found, list) and len(found) == 1:
-            found = found[0]
-        if not isinstance(found, Mapping):
-            raise DecodeError(f"expected one <{self.bean}>", vendor=self.client.vendor)
-        return found
+        if found is None:
+            raise DecodeError(
+                f"expected a <collection> of <{self.bean}> or one <{self.bean}>", vendor=self.client.vendor
+            )
+        return list(found) if isinstance(found, list) else [found]
+
+    async def _by_id(self, ids: list[str], priority: Priority | None) -> tuple[list[Any], Reply]:
+        """``GET <path>/<by>;id=a;id=b``: the raw beans found, and the reply they came in."""
+        reply = await self.client.request("GET", matrix(self.path, self.by, *ids), priority=priority)
+        try:
+            found = self.beans_of(reply.data)
+        except DecodeError as exc:
+            raise self.client._error(ErrorInfo(DecodeError, exc.message, code="decode"), reply.response) from None
+        return found, reply
+
+    async def _one(self, id: Any, priority: Priority | None) -> dict[str, Any]:
+        """The raw bean of ``id``: an empty collection is :class:`NotFound`, more than one bean a
+        :class:`DecodeError` (both carrying the reply's status, URL and request id)."""
+        found, reply = await self._by_id([str(id)], priority)
+        if len(found) != 1 or not isinstance(found[0], Mapping):
+            info = (
+                ErrorInfo(NotFound, f"no {self.bean} with id {id}", code="not_found")
+                if not found
+                else ErrorInfo(DecodeError, f"expected one <{self.bean}> for id {id}, got {len(found)}", code="decode")
+            )
+            raise self.client._error(info, reply.response)
+        return dict(found[0])
+
+    async def get(self, id: Any, *, priority: Priority | None = None) -> M:
+        """The entity with ``id``; :class:`NotFound` when there is none (a 404 or an empty collection)."""
+        return self.parse(await self._one(id, priority))
+
+    async def get_many(self, ids: list[str], *, priority: Priority | None = None) -> list[M]:
+        """The entities with these ids, in one request (``;id=a;id=b``); ids that do not exist are left out."""
+        if not ids:
+            return []
+        try:
+            found, _ = await self._by_id([str(i) for i in ids], priority)
+        except NotFound:
+            return []
+        return [self.parse(raw) for raw in found]
 
     def wrap(self, payload: Mapping[str, Any]) -> Any:
         return {self.bean: {k: v for k, v in payload.items() if v is not None}}
@@ -192,14 +241,13 @@ class BookingResource(Resource[M]):
         """
         delta = self._changes(changes)
         async with self._locks.hold(str(id)):
-            reply = await self.client.request("GET", self.item_url(id), priority=priority)
-            current = dict(self.unwrap(reply.data))
+            current = await self._one(id, priority)
             merged = {**current, **delta, "id": current.get("id", str(id))}
             await self.client.request("PUT", self.item_url(id), payload=self.wrap(merged), priority=priority)
         return self.parse(merged)
 
     async def exists(self, id: Any, *, priority: Priority | None = None) -> bool:
-        """The Booking API has no HEAD; a GET tells."""
+        """The Booking API has no HEAD; a GET tells (a 404 or an empty collection: ``False``)."""
         try:
             await self.get(id, priority=priority)
         except NotFound:

@@ -13,6 +13,7 @@ import httpx
 from ...core.client import BaseClient
 from ...core.clock import Clock
 from ...core.gate import Gate
+from ...core.jobs import JobSlots
 from ...core.policies import Cooldown, Serial
 from ...core.redact import Secret
 from ...core.retry import RetryPolicy
@@ -20,6 +21,7 @@ from ...core.shared import RedisStore, identity
 from ._adapi import Ads, Assets
 from ._auth import ApiKeyAuth, SessionLogin
 from ._booking import Campaigns, Clients, Goals
+from ._custom_reports import RUNNING_CAP, CustomReports
 from ._dialect import OoyalaDialect
 from ._forecast import Forecasts
 from ._reports import Reports
@@ -43,7 +45,10 @@ class OoyalaPulse(BaseClient):
         base_url: the API host; the families live under ``/api/1.0``, ``/v1`` and ``/api/2.0``.
         gate: replaces ``Gate(Serial(), Cooldown())``. Share one gate between clients of the same credentials.
         store: a :class:`~adops_async.RedisStore`: the one slot is then shared by every process using these
-            credentials (a lease handed out in FIFO order; the request timeout is capped below the lease).
+            credentials (a lease handed out in FIFO order; the request timeout is capped below the lease), and so are
+            the two running-report slots of :attr:`custom_reports`.
+        report_slots: the running-report slots of :attr:`custom_reports` (default: two, shared through ``store``
+            when one is given). Give every client of one account the same one.
         http: as for :class:`~adops_async.BaseClient`.
         retry: as for :class:`~adops_async.BaseClient`.
         timeout: as for :class:`~adops_async.BaseClient`.
@@ -57,6 +62,7 @@ class OoyalaPulse(BaseClient):
         assets: Ad API video assets (uploads by URL or bytes).
         reports: the Reporting API 2.0: :meth:`~adops_async.vendors.ooyala.Reports.run` submits a report of a
             definition and returns a job whose ``rows()`` stream it.
+        custom_reports: the Custom Reporting API (``/v2/reports``; needs ``api_key``), two running at once.
         templates: targeting templates (and their quota).
         forecasts: inventory and campaign forecasts.
         session: the legacy login session (``logins``, ``renewals`` counters), or ``None`` with an API key.
@@ -70,6 +76,7 @@ class OoyalaPulse(BaseClient):
     ads: Ads
     assets: Assets
     reports: Reports
+    custom_reports: CustomReports
     templates: TargetingTemplates
     forecasts: Forecasts
     session: SessionLogin | None
@@ -87,6 +94,7 @@ class OoyalaPulse(BaseClient):
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
         clock: Clock | None = None,
+        report_slots: JobSlots | None = None,
     ) -> None:
         session: SessionLogin | None = None
         if api_key is not None:
@@ -97,9 +105,9 @@ class OoyalaPulse(BaseClient):
             auth = session = SessionLogin(username, password)
         else:
             raise ValueError("OoyalaPulse needs api_key=, or username= and password=")
+        shared = f"ooyala:{identity(api_key or username or '')}" if store is not None else None
         if gate is None:
             # The one slot belongs to the credentials: with a store, every process using them takes turns.
-            shared = f"ooyala:{identity(api_key or username or '')}" if store is not None else None
             gate = Gate(Serial(store=store, key=shared), Cooldown(store=store, key=shared), clock=clock)
         if store is not None:
             # A request must end before the lease that lets it run can lapse.
@@ -123,5 +131,8 @@ class OoyalaPulse(BaseClient):
         self.ads = Ads(self)
         self.assets = Assets(self)
         self.reports = Reports(self)
+        if report_slots is None:
+            report_slots = JobSlots(RUNNING_CAP, store=store, key=shared or "ooyala", clock=self.clock)
+        self.custom_reports = CustomReports(self, report_slots)
         self.templates = TargetingTemplates(self)
         self.forecasts = Forecasts(self)

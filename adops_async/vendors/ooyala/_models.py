@@ -17,6 +17,7 @@ from ...core.models import VendorModel
 __all__ = [
     "Ad",
     "Address",
+    "Asset",
     "Budget",
     "Campaign",
     "Client",
@@ -172,6 +173,15 @@ class Ad(VendorModel):
     start: VpDateTime | None = None
     end: VpDateTime | None = None
     external_trackers: list[dict[str, Any]] | None = _vp("externalTrackers")
+
+
+class Asset(VendorModel):
+    """An uploaded asset's metadata. The vendor spells the status ``transcondingStatus`` (sic): NOT_AVAILABLE,
+    FAILED, INITIAL, UPLOADING, TRANSCODING, DOWNLOADING or FINISHED; a non-video asset is always NOT_AVAILABLE."""
+
+    id: str | None = None
+    name: str | None = None
+    transcoding_status: str | None = _vp("transcondingStatus")
 
 
 class ReportDefinition(VendorModel):

@@ -36,11 +36,26 @@ _decoder = json.JSONDecoder()
 _BODY = BodyFormat("JSON", frozenset({"application/json", "text/json"}), end="json")
 
 
+_ROW_COUNT = re.compile(r'"rowCount"\s*:\s*(\d+)')
+
+
+def _header_name(header: Any) -> str:
+    # Reporting 2.0 names its columns with strings; Custom Reporting with {"name": ..., "type": ...}.
+    return str(header.get("name")) if isinstance(header, Mapping) else str(header)
+
+
+def _note_row_count(segment: str, meta: dict[str, Any] | None) -> None:
+    if meta is not None and "rowCount" not in meta and (found := _ROW_COUNT.search(segment)):
+        meta["rowCount"] = int(found.group(1))
+
+
 async def json_table_rows(
-    chunks: AsyncIterator[bytes], *, context: ErrorContext | None = None
+    chunks: AsyncIterator[bytes], *, context: ErrorContext | None = None, meta: dict[str, Any] | None = None
 ) -> AsyncIterator[dict[str, Any]]:
     """Rows of ``{"headers": [...], "rows": [[...], ...]}`` as dicts, parsed as the bytes arrive.
 
+    A header is a column name or ``{"name", "type"}``. ``meta``, when given, receives the ``rowCount`` the body
+    states outside its rows (Custom Reporting's ``metaData``), once the rows are done.
     When ``rows`` comes before ``headers`` (JSON does not fix key order), the body is read whole instead. A body that
     is not UTF-8, not JSON, has no ``rows`` list or ends inside it raises :class:`DecodeError` (carrying ``context``).
     """
@@ -65,12 +80,14 @@ async def json_table_rows(
                 value, end = _decoder.raw_decode(text, found.end())
             except json.JSONDecodeError:
                 continue  # not all of the header list has arrived yet
-            headers = [str(h) for h in value]
+            headers = [_header_name(h) for h in value]
+            _note_row_count(text[: found.start()], meta)
             text, at = text[end:], -1
         if at < 0:
             rows_key = _ROWS.search(text)
             if rows_key is None:
                 continue
+            _note_row_count(text[: rows_key.start()], meta)
             at = rows_key.end()
         while True:
             at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
@@ -91,13 +108,18 @@ async def json_table_rows(
         rows = data.get("rows") if isinstance(data, Mapping) else None
         if not isinstance(rows, list):
             raise DecodeError("the report JSON has no rows list", **where)
-        names = [str(h) for h in data.get("headers") or []]
+        stated = (data.get("metaData") or {}).get("rowCount") if isinstance(data.get("metaData"), Mapping) else None
+        if meta is not None and isinstance(stated, int):
+            meta["rowCount"] = stated
+        names = [_header_name(h) for h in data.get("headers") or []]
         for row in rows:
             yield dict(zip(names, row, strict=False))
     elif at < 0:
         raise DecodeError("the report JSON has no rows list", **where)
     elif not text.lstrip().startswith("]"):
         raise DecodeError("the report body ended inside its rows", **where)
+    else:
+        _note_row_count(text, meta)
 
 
 def _job_id(location: str) -> str:
