@@ -23,18 +23,18 @@ import itertools
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
 import anyio
 import httpx
 
+from .admission import LeaseGuard, SharedAdmission
 from .clock import AnyioClock, Clock
-from .errors import GateWaitTooLong, LeaseLost, QuotaStoreUnavailable
-from .policies import Cooldown, ExistingLimiter, Kind, Limiter, Observation, Policy, Priority, Serial, Turn
+from .errors import GateWaitTooLong, QuotaStoreUnavailable
+from .policies import Cooldown, ExistingLimiter, Kind, Limiter, Observation, Policy, Priority, Turn
 from .shared import RedisStore
-from .steps import Step
 
 __all__ = ["CooldownEvent", "Gate", "GateStats", "Slot"]
 
@@ -126,23 +126,16 @@ class Gate:
         self._seq = itertools.count()
         self._admitted = 0
         self._stats = GateStats(0, self._capacity, {}, {}, None)
-        self._shared = [p for p in self.policies if p.shared is not None]
-        stores = {id(p.shared): p.shared for p in self._shared}
+        shared = [p for p in self.policies if p.shared is not None]
+        stores = {id(p.shared): p.shared for p in shared}
         if len(stores) > 1:
             raise ValueError("the shared policies of one gate must use the same RedisStore")
         self.store: RedisStore | None = next(iter(stores.values()), None)
         """The shared store of this gate's policies, if any (asyncio only: redis-py's client is)."""
-        # Refusals that end when a holder elsewhere publishes its release: wait for that instead of polling.
-        self._channels = {p.wakes: p.channel for p in self._shared if p.wakes}
-        self._speed = float(getattr(self.clock, "speed", 1.0))
-        # Until when the shared store said no, per kind: no point asking again before.
-        self._hint = dict.fromkeys(Kind, -math.inf)
-        self._down_at: float | None = None
-        """Clock time the store first failed, until a take succeeds again."""
-        self._local = False
-        """Metering locally (``on_store_error="local"``) while the store is down."""
-        self._probe_at = 0.0
-        self._epoch = ""
+        self.shared: SharedAdmission | None = (
+            SharedAdmission(self.store, shared, self.clock, self._refresh_capacity) if self.store is not None else None
+        )
+        """How admission asks the shared store, when the gate has one."""
         self._held: list[tuple[float, int, Slot]] = []
         """Slots whose caller left while the vendor may still be working on their request: (until, index, slot)."""
 
@@ -186,7 +179,7 @@ class Gate:
             budgets=budgets,
             waiters=waiters,
             cooldown_until=until if until > now else None,
-            store=None if self.store is None else "local" if self._local else "shared",
+            store=None if self.shared is None else "local" if self.shared.local else "shared",
         )
 
     def __repr__(self) -> str:
@@ -195,13 +188,16 @@ class Gate:
     # -- admission ---------------------------------------------------------------------------------------------
 
     def _ready_at(self, kind: Kind, now: float) -> float:
-        ready = self._hint[kind] if self.store is not None and not self._local else now
+        ready = self.shared.ready_at(kind, now) if self.shared is not None else now
         for policy in self.policies:
             ready = max(ready, policy.ready_at(kind, now))
         return ready
 
     def _current_capacity(self) -> int | None:
         return min((p.capacity for p in self.policies if p.capacity is not None), default=None)
+
+    def _refresh_capacity(self) -> None:
+        self._capacity = self._current_capacity()
 
     def _has_permit(self, now: float) -> bool:
         self._reap(now)
@@ -224,9 +220,12 @@ class Gate:
                 retry_after=retry_after,
             )
 
-    async def _acquire(self, slot: Slot) -> None:
+    # -- the interface of Slot ---------------------------------------------------------------------------------
+
+    async def acquire(self, slot: Slot) -> None:
+        """Wait for ``slot``'s turn and admit it (what ``async with slot`` does first)."""
         now = self.clock.now()
-        awaits = self.store is not None or self._limiters
+        awaits = self.shared is not None or self._limiters
         if not awaits and not self._waiting and self._has_permit(now) and self._ready_at(slot.kind, now) <= now:
             self._admit(slot, now)
             return
@@ -251,8 +250,8 @@ class Gate:
             waiter.taking = False
             self._dequeue(waiter)
             self._dispatch()
-            if not isinstance(exc, QuotaStoreUnavailable):  # a store that did not answer has no place to give back
-                await self._leave(slot)
+            if self.shared is not None and not isinstance(exc, QuotaStoreUnavailable):
+                await self.shared.leave(slot)  # a store that did not answer has no place to give back
             raise
         self._dequeue(waiter)
         now = self.clock.now()
@@ -262,117 +261,20 @@ class Gate:
         self._admit(slot, now)
         self._dispatch()
 
-    # -- the shared store ----------------------------------------------------------------------------------------
-
     async def _clear(self, waiter: _Waiter, slot: Slot) -> bool:
         """The steps of admission that await, in the head waiter's own task: a limiter the gate shares with other
-        code of the service, then the shared store. ``False``: judge the waiter again."""
-        if self._limiters and not slot.limited:
-            waiter.taking = True
-            try:
-                for policy in self._limiters:
-                    await policy.acquire()
-            finally:
-                waiter.taking = False
-            slot.limited = True
-            return False  # the local rules may have changed while the limiter made us wait
-        return not self._asks_store() or await self._take(waiter, slot)
-
-    def _asks_store(self) -> bool:
-        """Shared mode, or local mode and time to see whether the store is back."""
-        return self.store is not None and (not self._local or anyio.current_time() >= self._probe_at)
-
-    async def _take(self, waiter: _Waiter, slot: Slot) -> bool:
-        """Ask the shared store for this waiter's turn (one script for every shared policy); ``True`` if granted."""
-        assert self.store is not None
-        now = self.clock.now()
-        if slot.turn is None:  # one token per waiter, so a Serial waiter keeps its ticket across asks
-            slot.turn = Turn(slot.kind, self.store.token(), self._speed, now)
-        turn, down_at = slot.turn, self._down_at
-        turn.now = now
-        steps = [
-            step
-            for policy in self._shared
-            for step in (*(policy.resume_steps(turn, down_at) if down_at is not None else ()), *policy.take_steps(turn))
-        ]
+        code of the service, then the shared store. ``False``: judge the waiter again. While they run, the waiter
+        keeps its place at the head and one permit."""
         waiter.taking = True
         try:
-            slot.lease_from = anyio.current_time()
-            try:
-                grant = await self.store.take(steps, self._speed, self._epoch)
-            except QuotaStoreUnavailable:
-                if self._down_at is None:
-                    self._down_at = now
-                if self.store.on_store_error == "fail":
-                    raise
-                slot.turn = None
-                self._go_local()
-                return False  # the waiter is judged again, by the local meters
-            self._learn_epoch(grant.epoch, resumed=down_at is not None)
-            if grant.admitted:
-                turn.seq = grant.seq
-                return True
-            self._hint[slot.kind] = self.clock.now() + grant.wait
-            channel = self._channels.get(grant.blocker)
-            if channel is not None:
-                # Another process holds the slot: its release publishes, so wait for that (or re-ask soon, so a
-                # Serial waiter that stops asking is known to have died).
-                await self.store.wait_freed(channel, min(grant.wait / self._speed, Serial.STALE / 3))
-                self._hint[slot.kind] = -math.inf
-            return False
+            if self._limiters and not slot.limited:
+                for policy in self._limiters:
+                    await policy.acquire()
+                slot.limited = True
+                return False  # the local rules may have changed while the limiter made us wait
+            return self.shared is None or not self.shared.asks() or await self.shared.take(slot)
         finally:
             waiter.taking = False
-
-    def _learn_epoch(self, epoch: str, *, resumed: bool) -> None:
-        if resumed:
-            for policy in self._shared:
-                policy.resume()
-            self._capacity = self._current_capacity()
-            if self._local:
-                down = self.clock.now() - (self._down_at or 0.0)
-                logger.warning("shared quota store back after %.1f s: shared mode resumes", down)
-            self._down_at, self._local = None, False
-        elif self._epoch and epoch != self._epoch:
-            # Redis restarted empty between two calls without this gate seeing it fail: cover what it forgot with
-            # the next take (which still compares against the old epoch).
-            self._down_at = self.clock.now()
-            return
-        self._epoch = epoch
-
-    def _go_local(self) -> None:
-        assert self.store is not None
-        self._probe_at = anyio.current_time() + self.store.retry_every
-        if self._local:
-            return
-        now = self.clock.now()
-        for policy in sorted(self._shared, key=lambda p: not isinstance(p, Serial)):  # Serial may refuse: first
-            policy.enter_local(now)
-        self._local = True
-        self._capacity = self._current_capacity()
-        logger.warning(
-            "shared quota store unreachable: metering 1/%d of each budget in this process until it is back",
-            self.store.expected_processes,
-        )
-
-    async def _leave(self, slot: Slot) -> None:
-        """A waiter gave up: give its place back at once rather than blocking others until it lapses."""
-        await self._write(slot, lambda p, turn: p.leave_steps(turn), "could not give back a shared place; it lapses")
-
-    async def _settle(self, slot: Slot) -> None:
-        """After the response: release the shared log entries, publish pauses and rate headers, free the lease."""
-        # Nothing that matters is lost if this fails: entries and leases expire on their own, conservatively.
-        await self._write(slot, lambda p, turn: p.settle_steps(turn), "could not settle with the shared store")
-
-    async def _write(self, slot: Slot, steps_of: Callable[[Policy, Turn], Sequence[Step]], failed: str) -> None:
-        if slot.turn is None or self.store is None:
-            return
-        slot.turn.now = self.clock.now()
-        steps = [step for policy in self._shared for step in steps_of(policy, slot.turn)]
-        with anyio.CancelScope(shield=True):  # even when the request was cancelled
-            try:
-                await self.store.settle(steps, self._speed)
-            except QuotaStoreUnavailable:
-                logger.warning(failed)
 
     def _admit(self, slot: Slot, now: float) -> None:
         self._in_flight += 1
@@ -384,7 +286,8 @@ class Gate:
         slot.holding = True
         self._stats.acquisitions += 1
 
-    def _release(self, slot: Slot) -> None:
+    def release(self, slot: Slot) -> None:
+        """Give ``slot``'s place back (its request ended)."""
         if slot.holding:
             self._free(slot, self.clock.now())
             self._dispatch()
@@ -396,9 +299,9 @@ class Gate:
             if slot.turn is None or policy.shared is None:
                 policy.release(slot.kind, now)
 
-    def _hold(self, slot: Slot, until: float) -> None:
+    def hold(self, slot: Slot, until: float) -> None:
         """Keep ``slot``'s place until ``until`` (clock time) although its caller left: its request may still be
-        running on the vendor's server. Released by :meth:`_reap` once that time has passed."""
+        running on the vendor's server. Released once that time has passed."""
         if slot.holding:
             heapq.heappush(self._held, (until, slot.index, slot))
             self._dispatch()
@@ -472,7 +375,8 @@ class Gate:
 
     # -- learning from responses -------------------------------------------------------------------------------
 
-    def _observe(self, slot: Slot, status: int, headers: httpx.Headers) -> None:
+    def observe(self, slot: Slot, status: int, headers: httpx.Headers) -> None:
+        """Feed ``slot``'s response to the policies (rate headers, 429/503 with Retry-After)."""
         now = self.clock.now()
         if status == 429:
             self._stats.responses_429 += 1
@@ -533,15 +437,13 @@ class Slot:
         self.turn: Turn | None = None
         self.lease_from = 0.0
         self.limited = False
-        self._lease: _LeaseGuard | None = None
+        self._lease: LeaseGuard | None = None
 
     async def __aenter__(self) -> Slot:
-        await self.gate._acquire(self)
-        turn, store = self.turn, self.gate.store
-        leases = [s for p in self.gate._shared for s in p.lease_steps(turn)] if turn is not None and store else []
-        if leases:
-            assert store is not None
-            self._lease = _LeaseGuard(store, leases, self.gate._speed, self.lease_from)
+        await self.gate.acquire(self)
+        shared = self.gate.shared
+        self._lease = shared.lease_guard(self) if shared is not None else None
+        if self._lease is not None:
             try:
                 await self._lease.__aenter__()
             except BaseException:
@@ -572,9 +474,9 @@ class Slot:
 
     def _leave_gate(self) -> None:
         if self._hold is None:
-            self.gate._release(self)
+            self.gate.release(self)
         else:
-            self.gate._hold(self, self._hold)
+            self.gate.hold(self, self._hold)
 
     def hold_until(self, until: float) -> None:
         """Keep this slot's place until ``until`` (clock time) after the block exits: the request was sent and its
@@ -582,50 +484,11 @@ class Slot:
         self._hold = until
 
     async def _close(self) -> None:
-        await self.gate._settle(self)
-        self.gate._release(self)
+        if self.gate.shared is not None:
+            await self.gate.shared.settle(self)
+        self.gate.release(self)
         self.turn = None
 
     def observe(self, status: int, headers: httpx.Headers) -> None:
         """Feed the response to the gate's policies (rate headers, 429/503 with Retry-After)."""
-        self.gate._observe(self, status, headers)
-
-
-class _LeaseGuard:
-    """Keeps the shared leases of a running request (a Serial slot, a MaxInFlight place): renews them every third of
-    the lease, and stops the request before a lease it could not renew runs out, so it never runs unaccounted."""
-
-    def __init__(self, store: RedisStore, leases: list[Step], speed: float, taken_at: float) -> None:
-        self.store, self.leases, self.speed = store, leases, speed
-        self.margin = store.lease / 10
-        # Measured from before the take was sent: the lease cannot have started earlier than that.
-        self.scope = anyio.CancelScope(deadline=taken_at + store.lease - self.margin)
-        self._renewals = anyio.create_task_group()
-
-    async def __aenter__(self) -> None:
-        await self._renewals.__aenter__()
-        self._renewals.start_soon(self._renew)
-        self.scope.__enter__()
-
-    async def _renew(self) -> None:
-        while True:
-            await anyio.sleep(self.store.lease / 3)
-            asked_at = anyio.current_time()
-            try:
-                renewed = await self.store.renew(self.leases, self.speed)
-            except QuotaStoreUnavailable:
-                renewed = False
-            if not renewed:
-                logger.warning("could not renew a shared lease; the request stops before it runs out")
-                return
-            self.scope.deadline = asked_at + self.store.lease - self.margin
-
-    def exit(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool:
-        swallowed = bool(self.scope.__exit__(exc_type, exc, tb))
-        if self.scope.cancelled_caught:
-            raise LeaseLost(f"the shared lease ran out ({self.store.lease} s) before the request finished")
-        return swallowed
-
-    async def stop(self) -> None:
-        self._renewals.cancel_scope.cancel()
-        await self._renewals.__aexit__(None, None, None)
+        self.gate.observe(self, status, headers)
