@@ -246,7 +246,7 @@ class AdnuntiusSandbox(Sandbox):
 
     @staticmethod
     def _form_or_json(request: Request) -> dict[str, Any]:
-        # The docs send JSON; the seed's curl sends form fields; both are accepted (VENDORS.md 4.1).
+        # The docs send JSON; the seed's curl sends form fields; both are accepted (docs/vendors/adnuntius.md).
         if "json" in request.headers.get("content-type", ""):
             data = request.json()
             return dict(data) if isinstance(data, dict) else {}

@@ -1,6 +1,6 @@
 """Adnuntius (``api.adnuntius.com``): Bearer tokens, network context, idempotent upserts, 429 + Retry-After.
 
-See VENDORS.md section 4 for the sources behind every rule declared here.
+See docs/vendors/adnuntius.md for the sources behind every rule declared here.
 """
 
 from ._auth import AdnuntiusAuth, TwoFactorCodeProvider

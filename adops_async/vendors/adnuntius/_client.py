@@ -1,4 +1,4 @@
-"""``Adnuntius``: the client (VENDORS.md section 4; SEED-004).
+"""``Adnuntius``: the client (docs/vendors/adnuntius.md; SEED-004).
 
 Its rule: the API limits each access token and answers ``429 Too Many Requests`` with ``Retry-After`` (and a text
 saying how many seconds) when it is exceeded; the numbers are not published. So the default gate is a

@@ -1,4 +1,4 @@
-"""Typed Adnuntius entities (VENDORS.md 4.4). Unknown fields are kept; what was read can be written back.
+"""Typed Adnuntius entities (docs/vendors/adnuntius.md). Unknown fields are kept; what was read can be written back.
 
 Conventions (SEED-004 "API Conventions"): ids are strings the client chooses; references between objects are HATEOAS
 objects ``{"id", "url", "name"}`` (``{"id": ...}`` is enough on write, and a bare id string is accepted too);

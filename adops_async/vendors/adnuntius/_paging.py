@@ -1,7 +1,7 @@
 """Adnuntius lists: ``page``/``pageSize``/``totalCount``/``results``, with a disputed page base, and filter helpers.
 
-The docs say ``page`` is 0-based; the official example (ADN-TOOLS ``test/example_query.py``) starts at 1 (VENDORS.md
-4.3). So the paging never trusts arithmetic alone:
+The docs say ``page`` is 0-based; the official example (ADN-TOOLS ``test/example_query.py``) starts at 1
+(docs/vendors/adnuntius.md, "Lists and filters"). So the paging never trusts arithmetic alone:
 
 * the next page is the page the server *says* it served (``page`` in the body) plus one, when it says;
 * a page whose first id equals the previous page's first id is a repeat (a 1-based server that served page 1 for

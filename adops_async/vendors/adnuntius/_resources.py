@@ -1,6 +1,6 @@
 """Adnuntius resources: network-scoped upserts, HEAD, vectorized ids, object states, and asset uploads.
 
-Source: SEED-004 "REST Principles" and "API Conventions", VENDORS.md 4.2-4.4.
+Source: SEED-004 "REST Principles" and "API Conventions", docs/vendors/adnuntius.md
 
 * Every call carries ``?context=<network id>`` (objects belong to a network; ADN-TOOLS sends it on every call).
 * PUT and POST are the same upsert: create the object if its id is new, else update it. They are idempotent ("only
