@@ -151,3 +151,25 @@ async def test_stats_typed_and_flattened() -> None:
     assert rows[0]["order_id"] == "o1"
     assert rows[0]["lineItem_id"] == "li0"
     assert rows[0]["cost_currency"] == "NOK"
+
+
+def test_where_clause_decodes_the_docs_url_spelling_only_around_operators() -> None:
+    assert where("executionState+in+RUNNING,ENDED") == "executionState in RUNNING,ENDED"
+    assert where("objectState+not+in+ACTIVE,INACTIVE", "description+is+null") == (
+        "objectState not in ACTIVE,INACTIVE;description is null"
+    )
+    assert where("description+is+not+null") == "description is not null"
+    assert where("updateTime>2+hours+ago") == "updateTime>2 hours ago"
+    assert where("name=A+B", "name!=in+out") == "name=A+B;name!=in+out"  # a + inside a value stays
+
+
+@pytest.mark.parametrize(("page_base", "below_base"), [(0, "clamp"), (1, "clamp"), (1, "empty")])
+async def test_locations_walk_every_hit_once_whatever_the_page_base(page_base: int, below_base: str) -> None:
+    app = AdnuntiusSandbox(page_base=page_base, below_base=below_base)
+    app.seed_locations({"id": i, "type": "CITY", "name": f"Oslo {i}", "context": "Norway"} for i in range(23))
+    app.seed_locations([{"id": 99, "type": "CITY", "name": "Bergen", "context": "Norway"}])
+    with serve(app) as base_url:
+        async with Adnuntius(username="user@example.com", password="secret", base_url=base_url, page_size=5) as adn:
+            ids = [loc.id async for loc in adn.locations("oslo")]
+    assert ids == list(range(23))
+    assert app.count("GET", "/api/v1/location") == 5 + (page_base == 1)  # a 1-based server costs one page more

@@ -14,7 +14,22 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .._base import Request, Response, Sandbox, route
-from ._parts import READ_ONLY, TokenLimit, error, multipart, retry_after, validate, warnings_for
+from ._parts import (
+    READ_ONLY,
+    REFERENCES,
+    RESOURCES,
+    TokenLimit,
+    defaults_for,
+    error,
+    filled_for,
+    multipart,
+    ref_id,
+    reference,
+    retry_after,
+    validate,
+    warnings_for,
+)
+from ._query import InvalidFilter, select
 
 __all__ = ["AdnuntiusSandbox"]
 
@@ -42,6 +57,8 @@ class AdnuntiusSandbox(Sandbox):
         page_base: 0 (the docs) or 1 (the official example). ``below_base``: what a 1-based server does with
             ``page=0``: ``clamp`` (serve page 1) or ``empty``. ``echo_page``: put ``page`` in list answers.
         deletable: resources that accept ``DELETE`` (none by default: "domain objects cannot be deleted").
+        resources: the endpoints under ``/api/v1/`` (default: every one the vendor's client or docs name); any other
+            is a missing endpoint, 404 to every method. Seeding a resource adds it.
     """
 
     vendor = "adnuntius"
@@ -61,6 +78,7 @@ class AdnuntiusSandbox(Sandbox):
         below_base: str = "clamp",
         echo_page: bool = True,
         deletable: Iterable[str] = (),
+        resources: Iterable[str] | None = None,
     ) -> None:
         super().__init__(speed=speed)
         self.users = dict(users if users is not None else {"user@example.com": "secret"})
@@ -71,6 +89,9 @@ class AdnuntiusSandbox(Sandbox):
         self.retry_after_style = retry_after_style
         self.page_base, self.below_base, self.echo_page = page_base, below_base, echo_page
         self.deletable = set(deletable)
+        self.resources = set(RESOURCES if resources is None else resources)
+        self.locations: list[dict[str, Any]] = []
+        """What ``GET /api/v1/location?q=`` searches (see :meth:`seed_locations`)."""
         self.store: dict[str, dict[str, dict[str, dict[str, Any]]]] = {n: {} for n in networks}
         self.files: dict[str, bytes] = {}
         self.grants: Counter[str] = Counter()
@@ -86,9 +107,14 @@ class AdnuntiusSandbox(Sandbox):
     # -- seeding and inspection --------------------------------------------------------------------------------
 
     def seed(self, resource: str, objects: Iterable[Mapping[str, Any]], network: str = "network_1") -> None:
+        self.resources.add(resource)
         table = self.store.setdefault(network, {}).setdefault(resource, {})
         for obj in objects:
             table[str(obj["id"])] = self._finish(resource, dict(obj), None, network)
+
+    def seed_locations(self, locations: Iterable[Mapping[str, Any]]) -> None:
+        """Locations for ``/api/v1/location`` (``{"id", "type", "name", "context"}`` as the location page shows)."""
+        self.locations.extend(dict(location) for location in locations)
 
     def objects(self, resource: str, network: str = "network_1") -> dict[str, dict[str, Any]]:
         return self.store.get(network, {}).get(resource, {})
@@ -132,8 +158,11 @@ class AdnuntiusSandbox(Sandbox):
             "refresh_token": refresh,
         }
 
-    def _guard(self, request: Request) -> tuple[str | None, Response | None]:
-        """Authenticate, check ``context`` and the per-token rate limit. Returns (network, refusal)."""
+    def _guard(self, request: Request, *, context: bool = True) -> tuple[str | None, Response | None]:
+        """Authenticate, check ``context`` (unless not needed) and the per-token rate limit.
+
+        Returns (network, refusal); without ``context`` the network is the one named, if any, else ``""``.
+        """
         token = self._bearer(request)
         if token not in self.api_keys:
             grant = self._access.get(token or "")
@@ -150,6 +179,8 @@ class AdnuntiusSandbox(Sandbox):
         if refusal is not None:
             return None, refusal
         network = request.arg("context")
+        if not context and network is None:
+            return "", None
         if network not in self.store:
             return None, error(400, "error.context.required", "Unknown or missing context {{context}}", context=network)
         return network, None
@@ -215,7 +246,7 @@ class AdnuntiusSandbox(Sandbox):
 
     @staticmethod
     def _form_or_json(request: Request) -> dict[str, Any]:
-        # The docs send JSON; the seed's curl sends form fields; both are accepted (VENDORS.md 4.1).
+        # The docs send JSON; the seed's curl sends form fields; both are accepted (docs/vendors/adnuntius.md).
         if "json" in request.headers.get("content-type", ""):
             data = request.json()
             return dict(data) if isinstance(data, dict) else {}
@@ -233,14 +264,17 @@ class AdnuntiusSandbox(Sandbox):
         orders = self.store[network].get("orders", {})
         items = self.store[network].get("lineitems", {})
         chunks: list[dict[str, Any]] = []
+        only = request.arg("orderId")  # the vendor's example asks for one order's stats (ADN-TOOLS example_query.py)
         for order in orders.values():
+            if only is not None and order["id"] != only:
+                continue
             inner: list[dict[str, Any]] = []
             for item in items.values():
                 if (item.get("order") or {}).get("id") == order["id"]:
                     impressions = zlib.crc32(item["id"].encode()) % 10_000
                     inner.append(
                         {
-                            "lineItem": {"id": item["id"], "name": item.get("name")},
+                            "lineItem": {"id": item["id"], "name": item.get("name"), "url": item["url"]},
                             "impressions": impressions,
                             "clicks": impressions // 50,
                             "cost": {"currency": "NOK", "amount": impressions / 100},
@@ -256,6 +290,52 @@ class AdnuntiusSandbox(Sandbox):
             )
         grand = {k: sum(int(c["totals"][k]) for c in chunks) for k in ("impressions", "clicks")}
         return Response.json({"chunks": chunks, "totals": grand})
+
+    @route("GET", "/api/v1/location")
+    async def location(self, request: Request) -> Response:
+        """Location search with its own paging: ``totalHits``, ``pageStart``/``pageEnd`` (1-based positions of the
+        page's first and last hit), ``searchResults`` and ``aggregations`` (the location page's example)."""
+        _, refusal = self._guard(request, context=False)
+        if refusal is not None:
+            return refusal
+        query = (request.arg("q") or "").lower()
+        hits = [loc for loc in self.locations if query in str(loc.get("name", "")).lower()]
+        size, page = self._paging(request)
+        start = max(0, page - self.page_base) * size
+        served = hits[start : start + size] if page >= self.page_base or self.below_base == "clamp" else []
+        types = Counter(str(hit.get("type")) for hit in hits)
+        return Response.json(
+            {
+                "totalHits": len(hits),
+                "pageStart": start + 1,
+                "pageEnd": start + len(served),
+                "searchResults": served,
+                "aggregations": {
+                    "types": {"buckets": {t: {"name": t, "filter": t, "count": n} for t, n in types.items()}}
+                },
+            }
+        )
+
+    @route("GET", "/api/v1/creatives/info")
+    async def creative_info(self, request: Request) -> Response:
+        """``GET creatives/info?id=a;b`` (ADN-TOOLS ``creative_info``): the named creatives, as a list page."""
+        network, refusal = self._guard(request)
+        if refusal is not None or network is None:
+            return refusal or error(400, "error", "no network")
+        wanted = (request.arg("id") or "").split(";")
+        table = self.objects("creatives", network)
+        rows = [table[i] for i in wanted if i in table]
+        return Response.json({"results": rows, "totalCount": len(rows)})
+
+    @route("GET", "/api/v1/assets/{creative}")
+    async def creative_assets(self, request: Request) -> Response:
+        """Every asset of one creative (assets page: ``GET assets/<creative-id>``), as a list page."""
+        network, refusal = self._guard(request)
+        if refusal is not None or network is None:
+            return refusal or error(400, "error", "no network")
+        prefix = f"{request.params['creative']}/"
+        rows = [a for key, a in self.objects("assets", network).items() if key.startswith(prefix)]
+        return self._listed(request, rows)
 
     @route("POST", "/api/v1/assets/{creative}/{asset}")
     async def upload(self, request: Request) -> Response:
@@ -279,7 +359,7 @@ class AdnuntiusSandbox(Sandbox):
         self.files[cdn_id] = content
         stored = {"id": asset, "fileName": name, "mimeType": ctype, "cdnId": cdn_id, "fileSizeBytes": len(content)}
         table = self.store[network].setdefault("assets", {})
-        table[f"{creative}/{asset}"] = self._finish("assets", stored, None, network)
+        table[f"{creative}/{asset}"] = self._finish("assets", stored, None, network, self.account_of(request))
         return Response.json(table[f"{creative}/{asset}"])
 
     @route("GET", "/api/v1/assets/{creative}/{asset}")
@@ -296,22 +376,47 @@ class AdnuntiusSandbox(Sandbox):
 
     # -- objects -----------------------------------------------------------------------------------------------
 
+    def _endpoint(self, request: Request) -> Response | None:
+        """404 for a resource that is no endpoint (what lets a client tell a missing object from a mistyped name)."""
+        resource = request.params["resource"]
+        if resource in self.resources:
+            return None
+        return error(404, "error.endpoint.not.found", "No endpoint {{path}}", path=f"/api/v1/{resource}")
+
+    @route("OPTIONS", "/api/v1/{resource}")
+    async def options(self, request: Request) -> Response:
+        """RFC 9110 OPTIONS on a collection: 200 with ``Allow`` when it is an endpoint, 404 when not. ADN-TOOLS
+        ``exists()`` sends it (no ``context``) after a 404 HEAD, to tell a missing object from a missing endpoint."""
+        _, refusal = self._guard(request, context=False)
+        if refusal is not None:
+            return refusal
+        missing = self._endpoint(request)
+        if missing is not None:
+            return missing
+        allowed = "GET, HEAD, POST, PUT, OPTIONS" + (", DELETE" if request.params["resource"] in self.deletable else "")
+        return Response(200, b"", {"allow": allowed})
+
     @route("GET", "/api/v1/{resource}")
     async def list_objects(self, request: Request) -> Response:
         network, refusal = self._guard(request)
         if refusal is not None or network is None:
             return refusal or error(400, "error", "no network")
+        missing = self._endpoint(request)
+        if missing is not None:
+            return missing
         rows = list(self.objects(request.params["resource"], network).values())
         ids = request.arg("id")
         if ids:
             wanted = set(ids.split(";"))
             rows = [r for r in rows if r["id"] in wanted]
-        if request.arg("includeHidden") != "true":
-            rows = [r for r in rows if r.get("objectState") != "HIDDEN"]
-        if request.arg("filterBy") and request.arg("filterByValue") is not None:
-            rows = [r for r in rows if str(r.get(request.arg("filterBy") or "")) == request.arg("filterByValue")]
-        size = max(1, int(request.arg("pageSize") or 50))
-        page = int(request.arg("page") or self.page_base)
+        return self._listed(request, rows)
+
+    def _listed(self, request: Request, rows: list[dict[str, Any]]) -> Response:
+        try:
+            rows = select(rows, request.arg)
+        except InvalidFilter as exc:
+            return error(400, "error.filter.invalid", "Cannot read the filter {{filter}}", filter=str(exc))
+        size, page = self._paging(request)
         if page < self.page_base:
             if self.below_base == "empty":
                 return self._page([], page, size, len(rows))
@@ -319,33 +424,69 @@ class AdnuntiusSandbox(Sandbox):
         start = (page - self.page_base) * size
         return self._page(rows[start : start + size], page, size, len(rows))
 
+    def _paging(self, request: Request) -> tuple[int, int]:
+        """(``pageSize``, ``page``) asked for; the page defaults to this server's first."""
+        return max(1, int(request.arg("pageSize") or 50)), int(request.arg("page") or self.page_base)
+
     def _page(self, rows: list[dict[str, Any]], page: int, size: int, total: int) -> Response:
         body: dict[str, Any] = {"pageSize": size, "totalCount": total, "results": rows}
         if self.echo_page:
             body["page"] = page
         return Response.json(body)
 
+    @route("GET", "/api/v1/{resource}/defaults")
+    async def defaults(self, request: Request) -> Response:
+        """The field values a new object gets when it is sent without them (ADN-TOOLS ``defaults()``)."""
+        _, refusal = self._guard(request)
+        if refusal is not None:
+            return refusal
+        return self._endpoint(request) or Response.json(defaults_for(request.params["resource"]))
+
+    @route("POST", "/api/v1/{resource}/{id}/copy")
+    async def copy(self, request: Request) -> Response:
+        """A copy of a stored object under a fresh id (ADN-TOOLS ``copy()``); fields in the body override."""
+        network, refusal = self._guard(request)
+        if refusal is not None or network is None:
+            return refusal or error(400, "error", "no network")
+        missing = self._endpoint(request)
+        if missing is not None:
+            return missing
+        resource = request.params["resource"]
+        table = self.objects(resource, network)
+        source = table.get(request.params["id"])
+        if source is None:
+            return self._not_found(resource, request.params["id"])
+        changes = self._form_or_json(request) if request.body else {}
+        fresh = "".join(secrets.choice("012356789bcdfghjklmnpqrstvwxyz") for _ in range(16))
+        kept = {k: v for k, v in copy.deepcopy(source).items() if k not in READ_ONLY}
+        made = {**kept, **{k: v for k, v in changes.items() if k not in READ_ONLY}, "id": fresh}
+        table[fresh] = self._finish(resource, made, None, network, self.account_of(request))
+        return Response.json(table[fresh])
+
     @route("GET", "/api/v1/{resource}/{id}")
     async def get_one(self, request: Request) -> Response:
         network, refusal = self._guard(request)
         if refusal is not None or network is None:
             return refusal or error(400, "error", "no network")
+        missing = self._endpoint(request)
+        if missing is not None:
+            return missing
         obj = self.objects(request.params["resource"], network).get(request.params["id"])
         if obj is None:
-            return error(
-                404,
-                "error.object.not.found",
-                "{{type}} {{id}} not found",
-                type=request.params["resource"],
-                id=request.params["id"],
-            )
+            return self._not_found(request.params["resource"], request.params["id"])
         return Response.json(obj)
+
+    @staticmethod
+    def _not_found(resource: str, oid: str) -> Response:
+        return error(404, "error.object.not.found", "{{type}} {{id}} not found", type=resource, id=oid)
 
     @route("HEAD", "/api/v1/{resource}/{id}")
     async def head_one(self, request: Request) -> Response:
         network, refusal = self._guard(request)
         if refusal is not None or network is None:
             return Response(refusal.status, b"", refusal.headers) if refusal else Response(400)
+        if self._endpoint(request) is not None:
+            return Response(404)
         found = request.params["id"] in self.objects(request.params["resource"], network)
         return Response(200 if found else 404)
 
@@ -367,19 +508,30 @@ class AdnuntiusSandbox(Sandbox):
 
     @route("DELETE", "/api/v1/{resource}/{id}")
     async def delete_one(self, request: Request) -> Response:
-        network, refusal = self._guard(request)
-        if refusal is not None or network is None:
+        """``DELETE`` as ADN-TOOLS sends it: no ``context`` (the object's id finds its network); one is accepted."""
+        named, refusal = self._guard(request, context=False)
+        if refusal is not None or named is None:
             return refusal or error(400, "error", "no network")
-        resource = request.params["resource"]
+        missing = self._endpoint(request)
+        if missing is not None:
+            return missing
+        resource, oid = request.params["resource"], request.params["id"]
         if resource not in self.deletable:
             return error(405, "error.delete.not.supported", "{{type}} objects cannot be deleted", type=resource)
-        self.objects(resource, network).pop(request.params["id"], None)
+        holders = [n for n in ([named] if named else self.store) if oid in self.objects(resource, n)]
+        if not holders:
+            return self._not_found(resource, oid)
+        for network in holders:
+            del self.store[network][resource][oid]
         return Response(204)
 
     async def _upsert(self, request: Request, *, single: bool) -> Response:
         network, refusal = self._guard(request)
         if refusal is not None or network is None:
             return refusal or error(400, "error", "no network")
+        missing = self._endpoint(request)
+        if missing is not None:
+            return missing
         resource = request.params["resource"]
         try:
             body = json.loads(request.body or b"null")
@@ -414,7 +566,7 @@ class AdnuntiusSandbox(Sandbox):
             current = staged.get(oid) or copy.deepcopy(table.get(oid)) or {}
             merged = {**current, **{k: v for k, v in obj.items() if k not in READ_ONLY}}
             problems += validate(resource, obj, merged, exists)
-            staged[oid] = self._finish(resource, merged, table.get(oid), network)
+            staged[oid] = self._finish(resource, merged, table.get(oid), network, self.account_of(request))
         if problems:  # one transaction: nothing is stored (SEED-004 "Transactionality")
             return Response.json(problems, 400)
         table.update(staged)
@@ -422,11 +574,16 @@ class AdnuntiusSandbox(Sandbox):
         return Response.json(stored[0] if single else stored)
 
     def _finish(
-        self, resource: str, obj: dict[str, Any], before: dict[str, Any] | None, network: str
+        self, resource: str, obj: dict[str, Any], before: dict[str, Any] | None, network: str, user: str | None = None
     ) -> dict[str, Any]:
-        obj.setdefault("objectState", "ACTIVE")
+        """Stamp an object about to be stored: defaults on creation, its url and network, references expanded,
+        warnings, times, and ``createUser``/``updateUser`` (references to the user, when one made the change)."""
+        if before is None:
+            for name, value in filled_for(resource).items():
+                obj.setdefault(name, value)
         obj["url"] = f"/api/v1/{resource}/{obj['id']}"
-        obj["network"] = {"id": network}
+        obj["network"] = {"id": network, "url": f"/api/v1/networks/{network}"}
+        self._expand(obj, network)
         obj["validationWarnings"] = warnings_for(resource, obj)
         now = f"2025-01-01T00:00:{min(59, int(self.clock.now()) % 60):02d}Z"
         obj["createTime"] = (before or {}).get("createTime", now)
@@ -434,4 +591,23 @@ class AdnuntiusSandbox(Sandbox):
             k: v for k, v in obj.items() if k != "updateTime"
         }
         obj["updateTime"] = before["updateTime"] if unchanged and before else now
+        if user is not None and not unchanged:
+            ref = reference("users", user, {"name": user})
+            obj["updateUser"] = ref
+            obj["createUser"] = (before or {}).get("createUser", ref)
         return obj
+
+    def _expand(self, obj: dict[str, Any], network: str) -> None:
+        """References as the API answers them (creatives page): ``{"id", "url", "name"}`` whether they were written
+        as ``{"id": ...}`` or as a bare id; an asset in ``constraintsToAssets`` as ``{"id", "url"}``."""
+        tables = self.store.get(network, {})
+        for name, target in REFERENCES.items():
+            target_id = ref_id(obj.get(name))
+            if target_id is not None:
+                obj[name] = reference(target, target_id, tables.get(target, {}).get(target_id))
+        assets = obj.get("constraintsToAssets")
+        if isinstance(assets, dict):
+            for tag, value in assets.items():
+                asset_id = ref_id(value)
+                if asset_id is not None:
+                    assets[tag] = {"id": asset_id, "url": f"/api/v1/assets/{obj['id']}/{asset_id}"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import math
 import re
@@ -26,6 +27,134 @@ REFERENCES: Mapping[str, str] = {
     "tier": "tiers",
 }
 REQUIRED: Mapping[str, tuple[str, ...]] = {"users": ("username",), "assets": ()}
+#: The endpoints under ``/api/v1/``: those the vendor's own client names (ADN-TOOLS ``api.py``) and those the endpoint
+#: pages document. Any other name is a missing endpoint: 404 to every method, ``OPTIONS`` included.
+RESOURCES = frozenset(
+    {
+        "adunits",
+        "adunittags",
+        "advertisers",
+        "allocationreport",
+        "apikeys",
+        "asset",
+        "assets",
+        "audit",
+        "availablecurrencies",
+        "axproduct",
+        "blocklists",
+        "bulkcreatives",
+        "burnrates",
+        "categories",
+        "cdnassets",
+        "contextserviceconfigurations",
+        "contextserviceconnections",
+        "coupons",
+        "creativepreview",
+        "creatives",
+        "creativesets",
+        "currencyconversion",
+        "customeventtypes",
+        "dataexports",
+        "dataview",
+        "deliveryestimate",
+        "devices",
+        "earningsaccounts",
+        "emailtranslations",
+        "externaladunits",
+        "externaldemandsources",
+        "fieldmappings",
+        "folders",
+        "impactreport",
+        "invoicetranslations",
+        "keyvalues",
+        "keywords",
+        "layoutincludes",
+        "layouts",
+        "lineitems",
+        "lineitemtemplates",
+        "livepreview",
+        "location",
+        "messagedefinitions",
+        "networkforecast",
+        "networkinfo",
+        "networkprofiles",
+        "networks",
+        "notes",
+        "notificationpreferences",
+        "notifications",
+        "orders",
+        "payment",
+        "product",
+        "reachestimate",
+        "reports",
+        "reportschedules",
+        "reporttemplates",
+        "roles",
+        "rulesets",
+        "search",
+        "segments",
+        "signup",
+        "sitegroups",
+        "sites",
+        "sspconnections",
+        "stats",
+        "sui",
+        "targetingtemplates",
+        "teamgroups",
+        "teams",
+        "tiers",
+        "timezones",
+        "triggers",
+        "user",
+        "userprofiles",
+        "users",
+        "visitorprofilefields",
+        "workspaces",
+        "zippedassets",
+    }
+)
+#: What ``GET <resource>/defaults`` answers: the defaults the creatives page documents ("Defaults to ... if not
+#: specified"); every other resource only has its state.
+DEFAULTS: Mapping[str, Mapping[str, Any]] = {
+    "creatives": {
+        "userState": "APPROVED",
+        "dimensionType": "FIXED",
+        "type": "INTERNAL",
+        "copyrightStatus": "UNSPECIFIED",
+        "source": "DIRECT",
+    },
+}
+_EMPTY_TARGETING: Mapping[str, Any] = {
+    "adUnitMatchingLabelTargets": [],
+    "adUnitTarget": {"adUnits": []},
+    "categoryTargets": [],
+    "dateTarget": {"dateRanges": [], "timeZoneSetting": "SYSTEM"},
+    "deviceTargets": [],
+    "geospatialTargets": [],
+    "keyValueTargets": [],
+    "keywordTargets": [],
+    "namedLocationTarget": {"locations": []},
+    "retargetingTargets": [],
+    "siteTarget": {"sites": []},
+    "userSegmentTargets": [],
+    "dayPartingTargets": [],
+    "ipAddressTarget": {"addresses": []},
+}
+#: What a new object gets for the fields it was sent without: what the creatives page's POST response and GET
+#: example show that the POST body did not send (an empty targeting, no third-party content), and the documented
+#: defaults those examples show.
+FILLED: Mapping[str, Mapping[str, Any]] = {
+    "creatives": {
+        "userState": "APPROVED",
+        "type": "INTERNAL",
+        "constraintsToAssets": {},
+        "constraintsToText": {},
+        "constraintsToUrls": {},
+        "impressionTrackingUrls": [],
+        "thirdPartyContent": {},
+        "targeting": _EMPTY_TARGETING,
+    },
+}
 
 
 def message(kind: str, code: str, text: str, **params: Any) -> dict[str, Any]:
@@ -43,6 +172,22 @@ def ref_id(value: Any) -> str | None:
     if isinstance(value, Mapping) and isinstance(value.get("id"), str):
         return str(value["id"])
     return None
+
+
+def defaults_for(resource: str) -> dict[str, Any]:
+    return {"objectState": "ACTIVE", **DEFAULTS.get(resource, {})}
+
+
+def filled_for(resource: str) -> dict[str, Any]:
+    return copy.deepcopy({"objectState": "ACTIVE", **FILLED.get(resource, {})})
+
+
+def reference(target: str, target_id: str, stored: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A reference as the API answers it (creatives page): ``{"id", "url", "name"}``, with the target's name if any."""
+    ref: dict[str, Any] = {"id": target_id, "url": f"/api/v1/{target}/{target_id}"}
+    if stored is not None and stored.get("name") is not None:
+        ref["name"] = stored["name"]
+    return ref
 
 
 def validate(resource: str, obj: Mapping[str, Any], merged: Mapping[str, Any], exists: Any) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Adnuntius (``api.adnuntius.com``): Bearer tokens, network context, idempotent upserts, 429 + Retry-After.
 
-See VENDORS.md section 4 for the sources behind every rule declared here.
+See docs/vendors/adnuntius.md for the sources behind every rule declared here.
 """
 
 from ._auth import AdnuntiusAuth, TwoFactorCodeProvider
@@ -14,6 +14,7 @@ from ._models import (
     Creative,
     Layout,
     LineItem,
+    Location,
     Money,
     Network,
     ObjectState,
@@ -26,7 +27,7 @@ from ._models import (
     TranslatableMessage,
     User,
 )
-from ._paging import AdnuntiusPaging, filter_by, where
+from ._paging import AdnuntiusPaging, LocationPaging, filter_by, where, where_clause
 from ._resources import AdnuntiusResource, AssetResource, new_id
 from ._stats import StatsChunk, StatsMetrics, StatsReport, StatsReports, StatsResult, iso_utc
 
@@ -45,6 +46,8 @@ __all__ = [
     "Creative",
     "Layout",
     "LineItem",
+    "Location",
+    "LocationPaging",
     "Money",
     "Network",
     "ObjectState",
@@ -69,4 +72,5 @@ __all__ = [
     "new_id",
     "render",
     "where",
+    "where_clause",
 ]

@@ -1,4 +1,4 @@
-"""``Adnuntius``: the client (VENDORS.md section 4; SEED-004).
+"""``Adnuntius``: the client (docs/vendors/adnuntius.md; SEED-004).
 
 Its rule: the API limits each access token and answers ``429 Too Many Requests`` with ``Retry-After`` (and a text
 saying how many seconds) when it is exceeded; the numbers are not published. So the default gate is a
@@ -19,7 +19,9 @@ from ...core.client import BaseClient
 from ...core.clock import Clock
 from ...core.gate import Gate
 from ...core.models import VendorModel
-from ...core.policies import Cooldown, MaxInFlight
+from ...core.paging import AsyncPaginator, Page, PageRequest
+from ...core.policies import Cooldown, MaxInFlight, Priority
+from ...core.priority import current_priority
 from ...core.redact import Secret
 from ...core.retry import RetryPolicy
 from ...core.shared import RedisStore, identity
@@ -33,6 +35,7 @@ from ._models import (
     Creative,
     Layout,
     LineItem,
+    Location,
     Network,
     Order,
     Segment,
@@ -41,7 +44,7 @@ from ._models import (
     Tier,
     User,
 )
-from ._paging import AdnuntiusPaging
+from ._paging import AdnuntiusPaging, LocationPaging
 from ._resources import AdnuntiusResource, AssetResource
 from ._stats import StatsReport, StatsReports, StatsResult, iso_utc
 
@@ -217,6 +220,20 @@ class Adnuntius(BaseClient):
     def scoped(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """``params`` plus ``context=<network>`` (every network-scoped call needs it, SEED-004 "Context Parameter")."""
         return {**(params or {}), "context": self.context}
+
+    def locations(self, q: str, *, priority: Priority | None = None, **params: Any) -> AsyncPaginator[Location]:
+        """``GET /api/v1/location?q=``: the locations (cities, regions ...) matching ``q``, page by page with the
+        endpoint's own paging (``totalHits``, ``pageStart``/``pageEnd``, ``searchResults``; see
+        :class:`~adops_async.vendors.adnuntius.LocationPaging`)."""
+        priority = current_priority(priority, Priority.BULK)
+        style = LocationPaging(size=self.paging.size, start=self.paging.start)
+
+        async def fetch(request: PageRequest) -> Page[Location]:
+            reply = await self.request("GET", "api/v1/location", params=self.scoped(request.params), priority=priority)
+            page = style.parse(request, reply.data)
+            return Page([Location.model_validate(hit) for hit in page.items], page.next, page.total)
+
+        return AsyncPaginator(fetch, style.first({"q": q, **params}))
 
     @property
     def logins(self) -> int:

@@ -1,6 +1,6 @@
 """How Adnuntius says "error": Translatable Messages, validation messages, and 429 + Retry-After.
 
-Source: VENDORS.md 4.6/4.7 and SEED-004 ("API Responses"). Every error carries Translatable Messages with ``type``
+Source: docs/vendors/adnuntius.md ("API Responses"). Every error carries Translatable Messages with ``type``
 (``ErrorMessage`` or ``ValidationErrorMessage``), ``code``, ``text`` (with ``{{param}}`` placeholders) and ``params``.
 The wrapper around them is not documented, so we accept one message, a list of them, or an object holding a list
 under ``errors``/``messages``/``validationErrors``. ``params`` is a map in the likely reading of the seed's (invalid

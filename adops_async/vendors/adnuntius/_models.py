@@ -1,18 +1,24 @@
-"""Typed Adnuntius entities (VENDORS.md 4.4). Unknown fields are kept; what was read can be written back.
+"""Typed Adnuntius entities (docs/vendors/adnuntius.md). Unknown fields are kept; what was read can be written back.
 
 Conventions (SEED-004 "API Conventions"): ids are strings the client chooses; references between objects are HATEOAS
-objects ``{"id", "url", "name"}`` (``{"id": ...}`` is enough on write, and a bare id string is accepted on read);
+objects ``{"id", "url", "name"}`` (``{"id": ...}`` is enough on write, and a bare id string is accepted too);
 ``objectState`` is ``ACTIVE``, ``INACTIVE`` or ``HIDDEN``; ``validationWarnings`` list problems that stop delivery
 and stay visible on every model; dates are ISO-8601 UTC.
+
+Every documented example payload parses and is written back by ``to_payload()`` exactly as it was read
+(``tests/conformance/fixtures/adnuntius``): a reference given as a bare id is written back as the bare id, and a
+date is written back in UTC with ``Z`` and no more fractional digits than it needs (``2017-10-24T11:07:41.041Z``).
 """
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, SerializerFunctionWrapHandler, model_serializer, model_validator
+from pydantic.functional_serializers import PlainSerializer
+from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 
 from ...core.models import VendorModel
 from ._dialect import render
@@ -25,6 +31,7 @@ __all__ = [
     "Creative",
     "Layout",
     "LineItem",
+    "Location",
     "Money",
     "Network",
     "ObjectState",
@@ -36,7 +43,25 @@ __all__ = [
     "Tier",
     "TranslatableMessage",
     "User",
+    "UtcDateTime",
 ]
+
+
+def _utc_text(value: datetime) -> str:
+    """ISO-8601 in UTC with ``Z`` (a naive datetime is taken as UTC), with milliseconds only when there are some."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    if value.microsecond == 0:
+        spec = "seconds"
+    elif value.microsecond % 1000 == 0:
+        spec = "milliseconds"
+    else:
+        spec = "microseconds"
+    return value.isoformat(timespec=spec) + "Z"
+
+
+UtcDateTime = Annotated[datetime, PlainSerializer(_utc_text, return_type=str, when_used="json")]
+"""A date as Adnuntius writes it: ISO-8601 UTC with ``Z`` (``2017-10-24T11:07:41.041Z``)."""
 
 
 class ObjectState(str, enum.Enum):
@@ -48,20 +73,34 @@ class ObjectState(str, enum.Enum):
 
 
 class Ref(VendorModel):
-    """A link to another object: ``{"id": "order_1", "url": "/api/v1/orders/order_1", "name": "..."}``."""
+    """A link to another object: ``{"id": "order_1", "url": "/api/v1/orders/order_1", "name": "..."}``.
+
+    Some fields are also written as a bare id (``"layout": "layout_1"`` in the creatives page's POST body): such a
+    reference reads as a ``Ref`` like any other and is written back as the bare id it was.
+    """
 
     id: str
     url: str | None = None
     name: str | None = None
+    _bare: bool = PrivateAttr(default=False)
 
     @classmethod
     def to(cls, id: str) -> Ref:
         return cls(id=id)
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _bare_id(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Ref:
+        if isinstance(value, str):
+            ref: Ref = handler({"id": value})
+            ref._bare = True
+            return ref
+        validated: Ref = handler(value)
+        return validated
 
-def _ref(value: Any) -> Any:
-    # Some fields also come (and may be written) as a bare id string: "layout": "layout_1" (VENDORS.md 4.2).
-    return {"id": value} if isinstance(value, str) else value
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return self.id if self._bare else handler(self)
 
 
 class TranslatableMessage(VendorModel):
@@ -92,8 +131,8 @@ class AdnuntiusObject(VendorModel):
     object_state: ObjectState | str | None = Field(default=None, alias="objectState")
     validation_warnings: list[TranslatableMessage] = Field(default_factory=list, alias="validationWarnings")
     url: str | None = None
-    create_time: datetime | None = Field(default=None, alias="createTime")
-    update_time: datetime | None = Field(default=None, alias="updateTime")
+    create_time: UtcDateTime | None = Field(default=None, alias="createTime")
+    update_time: UtcDateTime | None = Field(default=None, alias="updateTime")
 
     @property
     def warnings(self) -> list[str]:
@@ -122,8 +161,6 @@ class Advertiser(AdnuntiusObject):
     email: str | None = None
     advertiser_url: str | None = Field(default=None, alias="advertiserUrl")
 
-    _refs = field_validator("team", mode="before")(_ref)
-
 
 class Order(AdnuntiusObject):
     """``orders``: an advertiser's order, holding line items."""
@@ -131,8 +168,6 @@ class Order(AdnuntiusObject):
     advertiser: Ref | None = None
     team: Ref | None = None
     labels: list[str] | None = None
-
-    _refs = field_validator("advertiser", "team", mode="before")(_ref)
 
 
 class LineItem(AdnuntiusObject):
@@ -143,14 +178,12 @@ class LineItem(AdnuntiusObject):
     type: str | None = None
     user_state: str | None = Field(default=None, alias="userState")
     execution_state: str | None = Field(default=None, alias="executionState")
-    start_date: datetime | None = Field(default=None, alias="startDate")
-    end_date: datetime | None = Field(default=None, alias="endDate")
+    start_date: UtcDateTime | None = Field(default=None, alias="startDate")
+    end_date: UtcDateTime | None = Field(default=None, alias="endDate")
     objectives: dict[str, Any] | None = None
     bid_specification: dict[str, Any] | None = Field(default=None, alias="bidSpecification")
     targeting: dict[str, Any] | None = None
     labels: list[str] | None = None
-
-    _refs = field_validator("order", "tier", mode="before")(_ref)
 
 
 class Creative(AdnuntiusObject):
@@ -164,8 +197,6 @@ class Creative(AdnuntiusObject):
     constraints_to_assets: dict[str, Any] | None = Field(default=None, alias="constraintsToAssets")
     constraints_to_text: dict[str, Any] | None = Field(default=None, alias="constraintsToText")
     constraints_to_urls: dict[str, Any] | None = Field(default=None, alias="constraintsToUrls")
-
-    _refs = field_validator("line_item", "layout", mode="before")(_ref)
 
 
 class Asset(AdnuntiusObject):
@@ -187,8 +218,6 @@ class Site(AdnuntiusObject):
     labels: list[str] | None = None
     site_group: Ref | None = Field(default=None, alias="siteGroup")
 
-    _refs = field_validator("site_group", mode="before")(_ref)
-
 
 class AdUnit(AdnuntiusObject):
     """``adunits``: a slot on a site."""
@@ -199,8 +228,6 @@ class AdUnit(AdnuntiusObject):
     height: int | None = None
     page_size: int | None = Field(default=None, alias="pageSize")
     labels: list[str] | None = None
-
-    _refs = field_validator("site", mode="before")(_ref)
 
 
 class User(AdnuntiusObject):
@@ -223,3 +250,12 @@ class Layout(AdnuntiusObject):
 
 class Segment(AdnuntiusObject):
     """``segments``: audiences."""
+
+
+class Location(VendorModel):
+    """A hit of ``GET /api/v1/location?q=``: ``{"id": 78595, "type": "CITY", "name": "Stockholm", "context": ...}``."""
+
+    id: int | str
+    type: str | None = None
+    name: str | None = None
+    context: str | None = None

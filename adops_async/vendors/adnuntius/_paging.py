@@ -1,7 +1,7 @@
 """Adnuntius lists: ``page``/``pageSize``/``totalCount``/``results``, with a disputed page base, and filter helpers.
 
-The docs say ``page`` is 0-based; the official example (ADN-TOOLS ``test/example_query.py``) starts at 1 (VENDORS.md
-4.3). So the paging never trusts arithmetic alone:
+The docs say ``page`` is 0-based; the official example (ADN-TOOLS ``test/example_query.py``) starts at 1
+(docs/vendors/adnuntius.md, "Lists and filters"). So the paging never trusts arithmetic alone:
 
 * the next page is the page the server *says* it served (``page`` in the body) plus one, when it says;
 * a page whose first id equals the previous page's first id is a repeat (a 1-based server that served page 1 for
@@ -16,13 +16,14 @@ The docs say ``page`` is 0-based; the official example (ADN-TOOLS ``test/example
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ...core.paging import Page, PageRequest, item_list
 
-__all__ = ["AdnuntiusPaging", "filter_by", "where"]
+__all__ = ["AdnuntiusPaging", "LocationPaging", "filter_by", "where", "where_clause"]
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,76 @@ class AdnuntiusPaging:
         return _Request(params, request.url, seen, marker)
 
 
-def where(*conditions: str) -> str:
-    """``where=`` conditions joined by ``;`` (all must hold): ``where("updateTime>1 day ago", "name+is+not+null")``.
+@dataclass(frozen=True)
+class _LocationRequest(PageRequest):
+    last: int = 0
+    """The 1-based position of the last hit already taken (to drop hits a page repeats)."""
 
-    Operators (ADN-DOC ``api-filters.md``): ``=``, ``!=``, ``>``, ``>=``, ``<``, ``<=``, ``+in+A,B``, ``+not+in+``,
-    ``+is+null``, ``+is+not+null``; relative times such as ``2 hours ago`` or ``1 month later``.
+
+@dataclass(frozen=True)
+class LocationPaging:
+    """The paging of ``GET /api/v1/location`` (the location page): ``searchResults`` with ``totalHits`` and the
+    1-based positions ``pageStart``/``pageEnd`` of the page's first and last hit.
+
+    It asks by ``page``/``pageSize`` (the general list parameters) from ``start`` and trusts the positions, not the
+    page arithmetic: hits at or before a position already taken are dropped (a 1-based server serving page 1 for
+    page 0), an empty answer to page 0 while hits remain moves to page 1, and the walk stops at ``totalHits``
+    or on an empty page.
     """
-    return ";".join(c.strip() for c in conditions if c.strip())
+
+    size: int = 100
+    start: int = 0
+
+    def first(self, params: Mapping[str, Any]) -> PageRequest:
+        return _LocationRequest({**params, "page": self.start, "pageSize": self.size})
+
+    def parse(self, request: PageRequest, data: Any) -> Page[Any]:
+        raw = item_list(data, "searchResults")
+        total = _int(data.get("totalHits")) if isinstance(data, Mapping) else None
+        begin = _int(data.get("pageStart")) if isinstance(data, Mapping) else None
+        last = request.last if isinstance(request, _LocationRequest) else 0
+        asked = _int(request.params.get("page")) or 0
+        items = raw[max(0, last + 1 - begin) :] if begin is not None else raw
+        end = max(last, begin + len(raw) - 1 if begin is not None else last + len(raw))
+        seen = request.seen + len(items)
+        if total is not None and seen >= total:
+            return Page(items, None, total)
+        if not raw and not (asked == 0 and total and last == 0):
+            return Page(items, None, total)
+        params = {**request.params, "page": asked + 1}
+        return Page(items, _LocationRequest(params, None, seen, end), total)
+
+
+_URL_SET = re.compile(r"^(?P<field>[A-Za-z_][\w.]*)\+(?P<op>not\+in|in)\+(?P<values>.+)$")
+_URL_NULL = re.compile(r"^(?P<field>[A-Za-z_][\w.]*)\+is\+(?P<negated>not\+)?null$")
+_URL_RELATIVE = re.compile(r"(?P<count>\d+)\+(?P<unit>(?:minute|hour|day|month|year)s?)\+(?P<way>ago|later)$")
+
+
+def _decoded(condition: str) -> str:
+    found = _URL_SET.match(condition)
+    if found:
+        return f"{found['field']} {found['op'].replace('+', ' ')} {found['values']}"
+    found = _URL_NULL.match(condition)
+    if found:
+        return f"{found['field']} is {'not ' if found['negated'] else ''}null"
+    return _URL_RELATIVE.sub(lambda m: f"{m['count']} {m['unit']} {m['way']}", condition)
+
+
+def where_clause(clause: str) -> str:
+    """A ``where=`` value with the docs' URL spelling decoded: the ``+`` around ``in``, ``not in``, ``is null``,
+    ``is not null`` and inside ``2+hours+ago`` is an encoded space in those URLs, so it becomes one (sent as a
+    literal ``+``, percent-encoded, the server would read no operator). A ``+`` inside a value stays."""
+    return ";".join(_decoded(c.strip()) for c in clause.split(";") if c.strip())
+
+
+def where(*conditions: str) -> str:
+    """``where=`` conditions joined by ``;`` (all must hold): ``where("updateTime>1 day ago", "name is not null")``.
+
+    Operators (ADN-DOC ``api-filters.md``): ``=``, ``!=``, ``>``, ``>=``, ``<``, ``<=``, `` in A,B``, `` not in A,B``,
+    `` is null``, `` is not null``; relative times such as ``2 hours ago`` or ``1 month later``. The docs' URL
+    spelling (``executionState+in+RUNNING,ENDED``) is accepted and decoded (:func:`where_clause`).
+    """
+    return where_clause(";".join(c.strip() for c in conditions if c.strip()))
 
 
 def filter_by(

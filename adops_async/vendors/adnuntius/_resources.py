@@ -1,6 +1,6 @@
 """Adnuntius resources: network-scoped upserts, HEAD, vectorized ids, object states, and asset uploads.
 
-Source: SEED-004 "REST Principles" and "API Conventions", VENDORS.md 4.2-4.4.
+Source: SEED-004 "REST Principles" and "API Conventions", docs/vendors/adnuntius.md
 
 * Every call carries ``?context=<network id>`` (objects belong to a network; ADN-TOOLS sends it on every call).
 * PUT and POST are the same upsert: create the object if its id is new, else update it. They are idempotent ("only
@@ -24,7 +24,7 @@ from ...core.policies import Priority
 from ...core.priority import current_priority
 from ...core.resources import Resource
 from ._models import Asset, ObjectState
-from ._paging import AdnuntiusPaging
+from ._paging import AdnuntiusPaging, where_clause
 
 if TYPE_CHECKING:
     from ._client import Adnuntius
@@ -83,7 +83,9 @@ class AdnuntiusResource(Resource[M]):
         """Every object matching ``filters`` (query parameters such as ``filterBy``, ``orderBy``), page by page.
 
         Hidden objects are left out unless ``include_hidden``; see :func:`~adops_async.vendors.adnuntius.where`
-        and :func:`~adops_async.vendors.adnuntius.filter_by` for the filter syntax.
+        and :func:`~adops_async.vendors.adnuntius.filter_by` for the filter syntax. ``where`` may be written as the
+        docs' URLs show it (``executionState+in+RUNNING,ENDED``): the ``+`` there is an encoded space, and is sent
+        as one.
         """
         priority = current_priority(priority, Priority.BULK)
         query: dict[str, Any] = dict(filters)
@@ -92,7 +94,7 @@ class AdnuntiusResource(Resource[M]):
         if include_inactive is not None:
             query["includeInactive"] = "true" if include_inactive else "false"
         if where:
-            query["where"] = where
+            query["where"] = where_clause(where)
 
         async def fetch(request: PageRequest) -> Page[M]:
             reply = await self.client.request("GET", self.path, params=self._params(request.params), priority=priority)
@@ -127,12 +129,26 @@ class AdnuntiusResource(Resource[M]):
         return [found[i] for i in wanted if i in found]
 
     async def exists(self, id: Any, *, priority: Priority | None = None) -> bool:
-        """``HEAD /api/v1/<resource>/<id>``: 200 if it exists, 404 if not."""
+        """``HEAD /api/v1/<resource>/<id>``: 200 if it exists, 404 if not.
+
+        A 404 is also what a missing endpoint answers (a mistyped resource name). So, as the vendor's own client
+        does, a 404 is followed by ``OPTIONS /api/v1/<resource>``: when that is a 404 too, the endpoint is missing
+        and the first :class:`~adops_async.NotFound` is raised; otherwise the object does not exist.
+        """
         try:
             await self.client.request("HEAD", self.item_url(id), params=self._params(), priority=priority)
-        except NotFound:
+        except NotFound as missing:
+            try:
+                await self.client.request("OPTIONS", self.path, priority=priority)
+            except NotFound:
+                raise missing from None
             return False
         return True
+
+    async def defaults(self, *, priority: Priority | None = None) -> M:
+        """``GET /api/v1/<resource>/defaults``: the values a new object gets for the fields it is sent without."""
+        reply = await self.client.request("GET", f"{self.path}/defaults", params=self._params(), priority=priority)
+        return self.parse(self.unwrap(reply.data))
 
     # -- writes (upserts) --------------------------------------------------------------------------------------
 
@@ -185,6 +201,19 @@ class AdnuntiusResource(Resource[M]):
         )
         return self.parse(self.unwrap(reply.data))
 
+    async def copy(
+        self, id: Any, changes: M | Mapping[str, Any] | None = None, *, priority: Priority | None = None
+    ) -> M:
+        """``POST /api/v1/<resource>/<id>/copy``: a copy under a new id (fields in ``changes`` override), returned.
+
+        Not retried after a timeout: each copy is a new object, so a resent request could make two.
+        """
+        body = _payload(changes) if changes is not None else None
+        reply = await self.client.request(
+            "POST", f"{self.item_url(id)}/copy", params=self._params(), payload=body, priority=priority
+        )
+        return self.parse(self.unwrap(reply.data))
+
     async def set_state(self, id: Any, state: ObjectState, *, priority: Priority | None = None) -> M:
         return await self.update(id, {"objectState": state.value}, priority=priority)
 
@@ -193,14 +222,17 @@ class AdnuntiusResource(Resource[M]):
         return await self.set_state(id, ObjectState.HIDDEN, priority=priority)
 
     async def delete(self, id: Any, *, priority: Priority | None = None) -> None:
-        """``DELETE``: refused unless this resource was declared with ``allow_delete=True``; use :meth:`archive`."""
+        """``DELETE``: refused unless this resource was declared with ``allow_delete=True``; use :meth:`archive`.
+
+        Sent without ``context=``, as the vendor's own client sends it (the docs do not document DELETE at all).
+        """
         if not self.allow_delete:
             raise AdOpsError(
                 f"Adnuntius {self.path} objects cannot be deleted; archive them (objectState HIDDEN) instead",
                 vendor=self.client.vendor,
                 code="delete.not.allowed",
             )
-        await self.client.request("DELETE", self.item_url(id), params=self._params(), priority=priority)
+        await self.client.request("DELETE", self.item_url(id), priority=priority)
 
 
 class AssetResource(AdnuntiusResource[Asset]):
@@ -232,3 +264,17 @@ class AssetResource(AdnuntiusResource[Asset]):
 
     async def get_asset(self, creative_id: str, asset_id: str, *, priority: Priority | None = None) -> Asset:
         return await self.get(f"{creative_id}/{asset_id}", priority=priority)
+
+    def of_creative(
+        self, creative_id: str, *, include_hidden: bool = False, priority: Priority | None = None
+    ) -> AsyncPaginator[Asset]:
+        """Every asset of one creative: ``GET /api/v1/assets/<creativeId>`` (the assets page), page by page."""
+        priority = current_priority(priority, Priority.BULK)
+        query = {"includeHidden": "true"} if include_hidden else {}
+        url = f"{self.path}/{creative_id}"
+
+        async def fetch(request: PageRequest) -> Page[Asset]:
+            reply = await self.client.request("GET", url, params=self._params(request.params), priority=priority)
+            return self.page_from(request, reply)
+
+        return AsyncPaginator(fetch, self.paging.first(query))

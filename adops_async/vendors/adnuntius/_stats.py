@@ -1,4 +1,4 @@
-"""Adnuntius stats: the synchronous ``GET /api/v1/stats`` (VENDORS.md 4.5), typed, and flattened into rows.
+"""Adnuntius stats: the synchronous ``GET /api/v1/stats`` (docs/vendors/adnuntius.md), typed, and flattened into rows.
 
 The answer nests ``chunks``: each chunk names an entity (``order``, ``lineItem``, ``creative``, ``advertiser``,
 ``adUnit`` ...) as a reference, holds metrics (``impressions``, ``clicks``, ``cost{currency,amount}`` ...) and may
