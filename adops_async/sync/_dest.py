@@ -46,6 +46,11 @@ class Destination(ABC):
         """Start loading ``window`` (of ``source``'s vendor)."""
 
     @abstractmethod
+    def record_pending(self, windows: list[Window]) -> None:
+        """Give each of ``windows`` that has no state yet the state ``pending``: a run killed before it reaches
+        them leaves them known, so the next run (and ``verify``) sees them as incomplete, not as outside the span."""
+
+    @abstractmethod
     def record_failure(self, state: WindowState) -> None:
         """Note a window that could not be pulled whole: ``state`` (status ``failed``) replaces a failed or missing
         state; a complete one keeps its status and rows, and takes ``error``, ``attempts`` and ``attempted_at``."""

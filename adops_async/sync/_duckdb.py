@@ -69,6 +69,18 @@ class DuckDBDestination(Destination):
     def begin(self, window: Window, source: Source) -> WindowLoad:
         return _DuckDBLoad(self.cursor(), window)
 
+    def record_pending(self, windows: list[Window]) -> None:
+        cursor = self.cursor()
+        try:
+            cursor.begin()
+            known = set(cursor.execute("SELECT vendor, start FROM adops_windows").fetchall())
+            for window in windows:
+                if (window.vendor, window.start) not in known:
+                    _replace_state(cursor, WindowState(window.vendor, window.start, window.end, "pending"))
+            cursor.commit()
+        finally:
+            cursor.close()
+
     def record_failure(self, state: WindowState) -> None:
         cursor = self.cursor()
         try:

@@ -66,7 +66,8 @@ class WindowState:
     """A row of ``adops_windows``: what the destination holds for one window.
 
     ``status`` is ``complete`` (the rows are whole and checked; ``error`` then says why the last refresh failed, if
-    it did, while the rows stored before stay) or ``failed`` (no complete load yet). ``checksum`` is the SHA-256 of
+    it did, while the rows stored before stay), ``failed`` (no complete load yet) or ``pending`` (planned by a run
+    that has not loaded it yet). ``checksum`` is the SHA-256 of
     the raw rows as :class:`Checksum` serializes them, ``bytes`` the length of that serialization.
     """
 

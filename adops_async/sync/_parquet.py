@@ -72,6 +72,11 @@ class ParquetDestination(Destination):
         pq.write_table(pa.Table.from_pylist([state.as_row()], schema=STATE_SCHEMA), partial)
         os.replace(partial, target)
 
+    def record_pending(self, windows: list[Window]) -> None:
+        for window in windows:
+            if not self._state_file(window.vendor, window.start).exists():
+                self.write_state(WindowState(window.vendor, window.start, window.end, "pending"))
+
     def record_failure(self, state: WindowState) -> None:
         target = self._state_file(state.vendor, state.start)
         if target.exists():

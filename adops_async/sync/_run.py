@@ -199,6 +199,7 @@ async def sync(
             return pulled
 
         windows = [w for v in wanted for w in plan(v, stored, start=start, end=last, lookback=lookback)]
+        await anyio.to_thread.run_sync(destination.record_pending, windows)
         async with merge({str(w): one(w) for w in windows}) as finished:
             async for window_result in finished:
                 result.windows.append(window_result)
@@ -212,8 +213,8 @@ async def sync(
 
 @dataclass(frozen=True)
 class Problem:
-    """Something ``verify`` found wrong with a stored window (``kind``: ``gap``, ``failed``, ``rows``, ``checksum``
-    or ``unrecorded``)."""
+    """Something ``verify`` found wrong with a stored window (``kind``: ``gap``, ``failed``, ``pending``, ``rows``,
+    ``checksum`` or ``unrecorded``)."""
 
     vendor: str
     start: date
@@ -250,7 +251,8 @@ def verify(to: str | Path | Destination) -> list[Problem]:
                     continue
                 state = found
                 if state.status != "complete":
-                    problems.append(Problem(vendor, state.start, state.end, "failed", state.error or "failed"))
+                    detail = state.error or "never pulled whole"
+                    problems.append(Problem(vendor, state.start, state.end, state.status, detail))
                     continue
                 covered.update((vendor, d) for d in days(state.start, state.end))
                 problems.extend(_check(destination, state, counts))
