@@ -14,13 +14,15 @@ from ..sandbox import Sandbox, serve
 from ..sandbox._delivery import DeliveryFigures
 from ._vendors import VENDORS, UsageError, load_config, unknown
 
-__all__ = ["SYNC_VENDORS", "run_sync", "run_verify", "sync_sandbox_settings", "sync_sandboxes"]
+__all__ = ["SANDBOX_ROWS", "SYNC_VENDORS", "run_sync", "run_verify", "sync_sandbox_settings", "sync_sandboxes"]
 
 #: The vendors with a delivery report (PulsePro has none).
 SYNC_VENDORS = ("appnexus", "ooyala", "adnuntius")
+#: The most delivery rows a day has in the sync sandboxes.
+SANDBOX_ROWS = 20
 
 
-def sync_sandboxes(speed: float, *, rows: int = 20) -> dict[str, Sandbox]:
+def sync_sandboxes(speed: float, *, rows: int = SANDBOX_ROWS) -> dict[str, Sandbox]:
     """The sandboxes ``adops sync --sandbox`` pulls from: each serves deterministic delivery per (vendor, day)
     (``app.delivery``, a :class:`~adops_async.sandbox._delivery.DeliveryFigures`; ``app.delivery.revise(day)``
     changes a day's figures)."""

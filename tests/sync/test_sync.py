@@ -182,3 +182,30 @@ def test_plan_pulls_missing_days_and_the_lookback_and_nothing_else() -> None:
     assert pulled == [1, 3, 5, 6, 7]
     assert [(w.start - day(0)).days for w in plan("appnexus", stored, start=day(5), end=day(6), lookback=0)] == []
     assert [(w.start - day(0)).days for w in plan("ooyala", stored, start=None, end=day(7), lookback=2)] == [6, 7]
+
+
+async def test_a_run_stopped_after_its_first_window_leaves_the_rest_pending_and_the_next_run_pulls_them(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "adops.duckdb"
+
+    class Stop(Exception):
+        pass
+
+    def stop(result: object) -> None:
+        raise Stop
+
+    with served() as sandboxes:
+        async with adops(sandboxes, "adnuntius") as ops:
+            with pytest.raises(Stop):
+                await ops.sync(target, start=day(0), end=day(4), lookback=0, concurrency=1, progress=stop)
+        problems = verify(target)
+        assert [p.kind for p in problems] == ["pending"] * 4  # not "all good": the run never reached them
+        # A new client: the stopped one holds its gate slot for the cancelled request's timeout (the vendor may still
+        # be answering it), as a new process would not.
+        async with adops(sandboxes, "adnuntius") as ops:
+            resumed = await ops.sync(target, end=day(4), lookback=0)
+        expected = expected_counts(sandboxes, ("adnuntius",), 0, 4)
+    assert sorted(r.window.start for r in resumed.windows) == sorted(p.start for p in problems)
+    assert counts(target) == expected
+    assert verify(target) == []
