@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +37,9 @@ from ._merge import ErrorPolicy, Merged, SourceFailure, merge
 from .core.client import BaseClient
 from .core.errors import AdOpsError
 from .core.reports import ReportJob, replacing
+
+if TYPE_CHECKING:
+    from .sync import SyncResult, WindowResult
 
 __all__ = ["AdOps", "Advertiser", "Campaign", "Creative", "Entity", "LineItem", "SourceFailure"]
 
@@ -270,6 +273,45 @@ class AdOps:
             return counts
         assert merged is not None
         return await _write_merged(Path(merged), jobs)
+
+    async def sync(
+        self,
+        to: str | Path,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        lookback: int = 3,
+        vendors: Sequence[str] | None = None,
+        concurrency: int = 2,
+        attempts: int = 3,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+        progress: Callable[[WindowResult], None] | None = None,
+    ) -> SyncResult:
+        """Bring ``to`` up to date with each vendor's delivery report, one day window at a time (``docs/sync.md``).
+
+        ``to``: a ``.duckdb`` file (extra ``adops-async[duckdb]``) or a directory of Parquet (extra
+        ``adops-async[parquet]``). Pulled: every day from ``start`` (default: the earliest stored window) to ``end``
+        (inclusive; default: yesterday, UTC) without a complete window, and the last ``lookback`` days again. Each
+        window's rows replace its previous rows in one transaction, with its state in ``adops_windows``; a window
+        whose report fails its checks is tried ``attempts`` times, then recorded as failed (its older rows, if any,
+        stay). ``vendors``: default every configured vendor with a report; ``concurrency``: windows at once per
+        vendor; ``options``: per vendor, extra report arguments (``{"ooyala": {"definition_id": ...}}``);
+        ``progress`` hears each window as it ends. Check :attr:`SyncResult.ok`.
+        """
+        from .sync import sync
+
+        return await sync(
+            self.clients,
+            to,
+            start=start,
+            end=end,
+            lookback=lookback,
+            vendors=vendors,
+            concurrency=concurrency,
+            attempts=attempts,
+            options=options,
+            progress=progress,
+        )
 
     @asynccontextmanager
     async def paginate(

@@ -6,6 +6,8 @@ Commands::
     adops list VENDOR RESOURCE [name=value ...] [--format jsonl|csv] [-o FILE] [--limit N] [--sandbox]
     adops get VENDOR RESOURCE ID [--sandbox]
     adops report VENDOR [name=value ...] -o FILE [--format csv|jsonl] [--sandbox]
+    adops sync --to PATH [--start YYYY-MM-DD] [--end YYYY-MM-DD] [--lookback DAYS] [--vendor NAME ...] [--sandbox]
+    adops verify --to PATH
     adops sandbox serve [VENDOR ...] [--port 8000] [--speed 1]
 
 ``adops list --help`` and ``adops report --help`` list each vendor's resources and report options. Credentials come
@@ -25,6 +27,7 @@ import anyio
 
 from ..core.errors import AdOpsError
 from ._commands import run_demo, run_get, run_list, run_report, run_sandbox
+from ._sync import run_sync, run_verify
 from ._vendors import ENV_HELP, VENDORS, report_options_help, resources_help
 
 __all__ = ["main"]
@@ -85,6 +88,25 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", required=True)
     report.add_argument("--format", choices=("csv", "jsonl"), default="csv")
 
+    sync = commands.add_parser(
+        "sync",
+        parents=[common],
+        help="pull each vendor's delivery report, day by day, into DuckDB (PATH.duckdb) or Parquet (a directory)",
+        description="Days without a complete window, and the last --lookback days, are pulled again; exit 0 only "
+        "when every window is complete. See docs/sync.md.",
+    )
+    sync.add_argument("--to", required=True, metavar="PATH", help="a .duckdb file, or a directory for Parquet")
+    sync.add_argument("--start", help="first day, YYYY-MM-DD (default: the earliest stored window)")
+    sync.add_argument("--end", help="last day, YYYY-MM-DD (default: yesterday, UTC)")
+    sync.add_argument("--lookback", type=int, default=3, help="days before --end pulled again (default: 3)")
+    sync.add_argument("--vendor", action="append", metavar="NAME", help="appnexus, ooyala or adnuntius (repeatable)")
+    sync.add_argument("--sandbox", action="store_true", help="pull from the built-in sandboxes (deterministic)")
+    sync.add_argument("--speed", type=float, default=100.0, help="with --sandbox: its time compression")
+    verify = commands.add_parser(
+        "verify", parents=[common], help="re-check a sync destination; exit 1 on any gap or mismatch"
+    )
+    verify.add_argument("--to", required=True, metavar="PATH")
+
     sandbox = commands.add_parser("sandbox", help="serve the built-in sandboxes on 127.0.0.1", parents=[common])
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="serve")
     serve = sandbox_commands.add_parser("serve", help="serve sandboxes until interrupted")
@@ -123,7 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(args)
         if args.command == "sandbox":
             return run_sandbox(args)
-        runner = {"list": run_list, "get": run_get, "report": run_report}[args.command]
+        if args.command == "verify":
+            return run_verify(args)
+        runner = {"list": run_list, "get": run_get, "report": run_report, "sync": run_sync}[args.command]
         status: int = anyio.run(runner, args)
         return status
     except AdOpsError as exc:

@@ -12,9 +12,10 @@ Rules enforced, each refusal written to :attr:`Sandbox.violations` (VENDORS.md s
 
 Tokens expire ``token_idle`` seconds after their last use and ``token_lifetime`` after the login (2 h / 24 h);
 ``expire_tokens()`` expires them all at once. Lists are capped at 100 per page, silently. Reports go pending -> ready
-after ``report_delay`` and download as ``report_rows`` generated CSV rows. Every duration is vendor time on the
-compressible clock; ``Retry-After`` is sent in *real* seconds (vendor seconds / speed), so a client living in real
-time waits exactly as long as the compressed vendor asks.
+after ``report_delay`` and download as ``report_rows`` generated CSV rows; with :attr:`AppNexusSandbox.delivery` set,
+a report with ``start_date``/``end_date`` downloads those days' deterministic delivery rows instead. Every duration
+is vendor time on the compressible clock; ``Retry-After`` is sent in *real* seconds (vendor seconds / speed), so a
+client living in real time waits exactly as long as the compressed vendor asks.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 import anyio
 
 from ._base import Request, Response, Sandbox, route
+from ._delivery import DeliveryFigures, DeliveryLine, parse_day
 
 __all__ = ["AppNexusSandbox", "SandboxUser"]
 
@@ -116,6 +118,8 @@ class AppNexusSandbox(Sandbox):
         self.object_limits = dict(OBJECT_LIMITS if object_limits is None else object_limits)
         self.data: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
         self.reports: dict[str, dict[str, Any]] = {}
+        self.delivery: DeliveryFigures | None = None
+        """Set to serve a report with ``start_date``/``end_date`` as those days' delivery (see ``DELIVERY_COLUMNS``)."""
         self.logins: list[tuple[float, str]] = []
         """(vendor time, username) of every successful login."""
         self._sessions: dict[str, _Session] = {}
@@ -422,7 +426,12 @@ class AppNexusSandbox(Sandbox):
             if not isinstance(spec, dict) or not spec.get("report_type") or not spec.get("columns"):
                 return _error("SYNTAX", "report_type and columns are required", 400)
             report_id = secrets.token_hex(16)
-            self.reports[report_id] = {"spec": spec, "created": self.clock.now(), "rows": self.report_rows}
+            submitted: dict[str, Any] = {"spec": spec, "created": self.clock.now(), "rows": self.report_rows}
+            if self.delivery is not None and spec.get("start_date") and spec.get("end_date"):
+                days = (parse_day(spec["start_date"]), parse_day(spec["end_date"]))
+                submitted["lines"] = list(self.delivery.lines_between(*days))  # fixed when submitted, as a run
+                submitted["rows"] = len(submitted["lines"])
+            self.reports[report_id] = submitted
             return _ok({"report_id": report_id})
         report_id = request.arg("id", "") or ""
         report = self.reports.get(report_id)
@@ -447,7 +456,10 @@ class AppNexusSandbox(Sandbox):
             return Response.text("report not ready", 404)
         columns = [str(c) for c in report["spec"]["columns"]]
         lines = [",".join(columns)]
-        lines.extend(",".join(report_cell(c, n) for c in columns) for n in _served(report))
+        if "lines" in report:
+            lines.extend(",".join(delivery_cell(c, report["lines"][n]) for c in columns) for n in _served(report))
+        else:
+            lines.extend(",".join(report_cell(c, n) for c in columns) for n in _served(report))
         return Response.text("\n".join(lines) + "\n", content_type="text/csv")
 
 
@@ -468,3 +480,26 @@ def report_cell(column: str, row: int) -> str:
     if column in ("imps", "clicks"):
         return str(row * (7 if column == "imps" else 1) % 1000)
     return f"{column}-{row}"
+
+
+#: The report columns a delivery report fills from :class:`DeliveryLine` (any other column gets ``column-row``).
+DELIVERY_COLUMNS = {
+    "day": "day",
+    "advertiser_id": "advertiser_id",
+    "advertiser_name": "advertiser_name",
+    "insertion_order_id": "campaign_id",
+    "insertion_order_name": "campaign_name",
+    "line_item_id": "line_item_id",
+    "line_item_name": "line_item_name",
+    "creative_id": "creative_id",
+    "creative_name": "creative_name",
+    "imps": "impressions",
+    "clicks": "clicks",
+    "booked_revenue": "spend",
+}
+
+
+def delivery_cell(column: str, line: DeliveryLine) -> str:
+    """The value a delivery report holds for ``column`` in ``line``."""
+    field = DELIVERY_COLUMNS.get(column)
+    return str(getattr(line, field)) if field is not None else f"{column}-{line.number}"

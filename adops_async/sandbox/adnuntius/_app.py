@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .._base import Request, Response, Sandbox, route
+from .._delivery import DeliveryFigures, parse_day
 from ._parts import (
     READ_ONLY,
     REFERENCES,
@@ -96,6 +97,8 @@ class AdnuntiusSandbox(Sandbox):
         self.files: dict[str, bytes] = {}
         self.grants: Counter[str] = Counter()
         """Successful token grants by kind: ``password``, ``refresh_token``, ``2fa``."""
+        self.delivery: DeliveryFigures | None = None
+        """Set to answer stats with the deterministic delivery of the days from ``startDate`` up to ``endDate``."""
         self.cooldowns = 0
         """Distinct Retry-After windows opened (429s that started a pause, not the ones inside it)."""
         self.responses_429 = 0
@@ -261,6 +264,8 @@ class AdnuntiusSandbox(Sandbox):
             return refusal or error(400, "error", "no network")
         if not request.arg("startDate") or not request.arg("endDate"):
             return error(400, "error.stats.dates", "startDate and endDate are required")
+        if self.delivery is not None:
+            return Response.json(self._delivery_stats(request))
         orders = self.store[network].get("orders", {})
         items = self.store[network].get("lineitems", {})
         chunks: list[dict[str, Any]] = []
@@ -336,6 +341,30 @@ class AdnuntiusSandbox(Sandbox):
         prefix = f"{request.params['creative']}/"
         rows = [a for key, a in self.objects("assets", network).items() if key.startswith(prefix)]
         return self._listed(request, rows)
+
+    def _delivery_stats(self, request: Request) -> dict[str, Any]:
+        """Stats of :attr:`delivery` from ``startDate`` up to ``endDate``: orders, then their line items' totals."""
+        assert self.delivery is not None
+        start, end = parse_day(request.arg("startDate") or ""), parse_day(request.arg("endDate") or "")
+        orders: dict[str, dict[str, Any]] = {}
+        items: dict[str, dict[str, Any]] = {}
+        for line in self.delivery.lines_between(start, end):
+            order = orders.setdefault(
+                line.campaign_id, {"order": {"id": line.campaign_id, "name": line.campaign_name}, "chunks": []}
+            )
+            item = items.get(line.line_item_id)
+            if item is None:
+                item = {"lineItem": {"id": line.line_item_id, "name": line.line_item_name}, "impressions": 0}
+                item |= {"clicks": 0, "cost": {"currency": line.currency, "amount": 0.0}}
+                items[line.line_item_id] = item
+                order["chunks"].append(item)
+            item["impressions"] += line.impressions
+            item["clicks"] += line.clicks
+            item["cost"]["amount"] = round(item["cost"]["amount"] + line.spend, 2)
+        for order in orders.values():
+            order["totals"] = {k: sum(c[k] for c in order["chunks"]) for k in ("impressions", "clicks")}
+        grand = {k: sum(o["totals"][k] for o in orders.values()) for k in ("impressions", "clicks")}
+        return {"chunks": list(orders.values()), "totals": grand}
 
     @route("POST", "/api/v1/assets/{creative}/{asset}")
     async def upload(self, request: Request) -> Response:

@@ -1,13 +1,18 @@
-"""JSON routes: the Ad API (``/v1``), the Reporting API 2.0 and targeting templates (VENDORS.md 1.5-1.7)."""
+"""JSON routes: the Ad API (``/v1``), the Reporting API 2.0 and targeting templates (VENDORS.md 1.5-1.7).
+
+With ``app.delivery`` set (a :class:`~adops_async.sandbox._delivery.DeliveryFigures`), a report filtered by a
+``TIME_PERIOD`` with ``start`` and ``end`` answers those days' deterministic delivery, one row per creative and day.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._base import Request, Response, route
+from .._delivery import DeliveryFigures, DeliveryLine, parse_day
 from ._core import OoyalaCore
 
 __all__ = ["JsonRoutes", "ReportRun"]
@@ -31,6 +36,8 @@ class ReportRun:
     started: float
     rows: int
     failure: str | None = None
+    lines: list[DeliveryLine] | None = field(default=None, repr=False)
+    """The delivery rows it answers, when the sandbox serves delivery figures."""
 
 
 class JsonRoutes(OoyalaCore):
@@ -47,6 +54,7 @@ class JsonRoutes(OoyalaCore):
         self.fail_reports: list[str] = []
         """Reasons for the next report jobs to fail with, one per job."""
         self.reports: dict[str, ReportRun] = {}
+        self.delivery: DeliveryFigures | None = None
         self.ads: dict[str, dict[str, Any]] = {}
         self.assets: dict[str, dict[str, Any]] = {}
         self.templates: dict[str, dict[str, Any]] = {}
@@ -148,6 +156,9 @@ class JsonRoutes(OoyalaCore):
         if not isinstance(body, dict) or body.get("id") not in {d["id"] for d in DEFINITIONS}:
             return self.error(400, "ValidationError", "unknown report definition id")
         run = ReportRun(uuid.uuid4().hex[:24], self.clock.now(), self.report_rows)
+        period = [f for f in body.get("filters") or [] if isinstance(f, dict) and f.get("type") == "TIME_PERIOD"]
+        if self.delivery is not None and period and period[0].get("start") and period[0].get("end"):
+            run.lines = list(self.delivery.lines_between(parse_day(period[0]["start"]), parse_day(period[0]["end"])))
         if self.fail_reports:
             run.failure = self.fail_reports.pop(0)
         self.reports[run.id] = run
@@ -169,9 +180,15 @@ class JsonRoutes(OoyalaCore):
         run = self.reports.get(request.params["id"])
         if run is None or run.failure is not None or self.clock.now() - run.started < self.report_seconds:
             return self.error(404, "NotFoundError", "no such report")
-        rows = ",".join(
-            json.dumps([f"ad-{i}", 1000 + i, i % 97, round((i % 97) / (1000 + i), 4), 0.5]) for i in range(run.rows)
-        )
+        if run.lines is not None:
+            rows = ",".join(
+                json.dumps([x.creative_id, x.impressions, x.clicks, round(x.clicks / x.impressions, 4), 0.5])
+                for x in run.lines
+            )
+        else:
+            rows = ",".join(
+                json.dumps([f"ad-{i}", 1000 + i, i % 97, round((i % 97) / (1000 + i), 4), 0.5]) for i in range(run.rows)
+            )
         body = f'{{"id":"{run.id}","headers":{json.dumps(HEADERS)},"rows":[{rows}]}}'
         return Response(200, body.encode(), {"content-type": "application/json"})
 

@@ -1,0 +1,106 @@
+"""``adops sync`` and ``adops verify`` as subprocesses: a 30-day backfill killed with ``kill -9`` and run again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from adops_async.cli._sync import SANDBOX_ROWS
+from adops_async.sandbox._delivery import DeliveryFigures
+
+ROOT = Path(__file__).resolve().parents[2]
+START = date(2024, 5, 1)
+DAYS = 30
+VENDORS = ("appnexus", "ooyala", "adnuntius")
+
+
+def command(target: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "adops_async.cli", "sync", "--to", str(target), "--sandbox", *extra]
+
+
+def environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}  # this tree's code, whatever is installed
+
+
+def adops(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "adops_async.cli", *args], capture_output=True, text=True, env=environment(), timeout=120
+    )
+
+
+def figures() -> dict[str, DeliveryFigures]:
+    """What the subprocess's sandboxes serve (the same hashes in any process)."""
+    return {v: DeliveryFigures(v, rows=SANDBOX_ROWS, currency="NOK" if v == "adnuntius" else "USD") for v in VENDORS}
+
+
+def test_a_backfill_killed_with_sigkill_and_run_again_holds_every_vendor_day_once(tmp_path: Path) -> None:
+    target = tmp_path / "adops.duckdb"
+    end = START + timedelta(days=DAYS - 1)
+    dates = ["--start", START.isoformat(), "--end", end.isoformat(), "--lookback", "0"]
+    speed = ["--speed", "200"]
+    run = subprocess.Popen(
+        [*command(target, *dates, *speed)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=environment(),
+    )
+    assert run.stderr is not None
+    landed = 0
+    for line in run.stderr:  # each finished window is one line
+        landed += " rows" in line
+        if landed == 20:
+            os.kill(run.pid, signal.SIGKILL)
+            break
+    assert run.wait(timeout=60) == -signal.SIGKILL
+    with duckdb.connect(str(target), read_only=True) as db:
+        complete = db.sql("SELECT count(*) FROM adops_windows WHERE status = 'complete'").fetchall()[0][0]
+        assert db.sql("SELECT count(*) FROM adops_windows").fetchall() == [(DAYS * 3,)]  # the rest: pending
+    assert 20 <= complete < DAYS * 3
+    assert adops("verify", "--to", str(target)).returncode == 1  # pending windows are gaps
+
+    again = subprocess.run(
+        command(target, "--end", end.isoformat(), "--lookback", "0", *speed),
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.count(" rows") == DAYS * 3 - complete  # resumed: the complete windows were not pulled again
+
+    served = figures()
+    expected = {
+        (v, START + timedelta(days=n)): served[v].count(START + timedelta(days=n)) for v in VENDORS for n in range(DAYS)
+    }
+    with duckdb.connect(str(target), read_only=True) as db:
+        found = {(v, d): c for v, d, c in db.sql("SELECT vendor, day, count(*) FROM delivery GROUP BY ALL").fetchall()}
+        duplicates = db.sql(
+            "SELECT count(*) FROM (SELECT vendor, day, coalesce(line_item_id, creative_id) FROM delivery "
+            "GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchall()
+        impressions = db.sql("SELECT vendor, day, sum(impressions) FROM delivery GROUP BY ALL").fetchall()
+        states = db.sql("SELECT status, count(*) FROM adops_windows GROUP BY ALL").fetchall()
+    assert found == expected  # every (vendor, day) exactly once, with the sandbox's exact row counts: no gap
+    assert duplicates == [(0,)]
+    assert {(v, d): t for v, d, t in impressions} == {
+        (v, d): sum(line.impressions for line in served[v].lines(d)) for v, d in expected
+    }
+    assert states == [("complete", DAYS * 3)]
+    checked = adops("verify", "--to", str(target))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_sync_lists_failed_windows_and_exits_non_zero_and_verify_needs_a_destination(tmp_path: Path) -> None:
+    bad = adops("sync", "--to", str(tmp_path / "x.duckdb"), "--sandbox", "--start", "2024-05-03", "--end", "2024-05-01")
+    assert bad.returncode == 2
+    assert "after end" in bad.stderr
+    missing = adops("verify", "--to", str(tmp_path / "none.duckdb"))
+    assert missing.returncode == 2
+    assert "nothing there" in missing.stderr
