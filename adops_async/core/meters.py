@@ -1,6 +1,6 @@
 """The two meters behind every rate rule, and the store that keeps their state.
 
-Vendors state two different rules, and one meter cannot serve both (see DESIGN.md "Gates and limits"):
+Vendors state two different rules, and one meter cannot serve both (docs/design.md, "Gates and limits"):
 
 * "N per window" (AppNexus: 100 reads per minute) -> :class:`SlidingLog`. It admits when fewer than N admissions lie
   in the last window, so no window ever holds more than N, and each request goes at the earliest instant the rule

@@ -1,6 +1,6 @@
 """A strict AppNexus sandbox: the API's envelope, paging, errors, auth and request rules, in memory.
 
-Rules enforced, each refusal written to :attr:`Sandbox.violations` (VENDORS.md section 2):
+Rules enforced, each refusal written to :attr:`Sandbox.violations` (docs/vendors/appnexus.md):
 
 * ``quota-reads`` / ``quota-writes``: at most ``reads`` GETs and ``writes`` other calls per member in any rolling
   ``per`` seconds (default 100 + 60 per minute). Refused calls are not counted. The answer depends on ``rate_era``:
@@ -35,7 +35,7 @@ __all__ = ["AppNexusSandbox", "SandboxUser"]
 
 _PAGE_MAX = 100
 _RESERVED = frozenset({"start_element", "num_elements", "fields", "sort", "search", "id", "append"})
-#: Default object limits (VENDORS.md 2.4); POST beyond them answers ``LIMIT``.
+#: Default object limits (docs/vendors/appnexus.md); POST beyond them answers ``LIMIT``.
 OBJECT_LIMITS = {
     "creative": 10_000,
     "campaign": 10_000,

@@ -1,6 +1,6 @@
 """The Ooyala Pulse sandbox's ground floor: credentials, the one-request rule, and body helpers.
 
-Rules enforced (VENDORS.md 1.2, 1.8):
+Rules enforced (docs/vendors/ooyala.md):
 - "Only one request at a time towards Ooyala Pulse REST endpoints is allowed for a client": a request that arrives
   while another of the same credentials is being handled is refused (``429``) and written down as a violation.
   Each request takes ``latency`` real seconds, so an overlap has room to show.

@@ -1,4 +1,4 @@
-"""JSON routes: the Ad API (``/v1``), the Reporting API 2.0 and targeting templates (VENDORS.md 1.5-1.7).
+"""JSON routes: the Ad API (``/v1``), the Reporting API 2.0 and targeting templates (docs/vendors/ooyala.md).
 
 With ``app.delivery`` set (a :class:`~adops_async.sandbox._delivery.DeliveryFigures`), a report filtered by a
 ``TIME_PERIOD`` with ``start`` and ``end`` answers those days' deterministic delivery, one row per creative and day.

@@ -1,4 +1,4 @@
-"""AppNexus login: ``POST /auth`` for a token sent raw in ``Authorization`` (VENDORS.md 2.1).
+"""AppNexus login: ``POST /auth`` for a token sent raw in ``Authorization`` (docs/vendors/appnexus.md).
 
 The API "permits you to authenticate successfully 10 times per 5-minute period"; further attempts fail. So logins are
 metered here, on top of :class:`TokenAuth`'s single flight: when the budget is spent, the next login waits for it

@@ -1,4 +1,4 @@
-"""``AppNexus``: the Xandr / Microsoft Invest "Digital Platform API" client (VENDORS.md section 2).
+"""``AppNexus``: the Xandr / Microsoft Invest "Digital Platform API" client (docs/vendors/appnexus.md).
 
 Rate rule chosen by default: the documented per-member quota of **100 reads and 60 writes per rolling minute**
 (seed wiki, XDOC bidders page) plus the 15-concurrent rule. Later pages speak of ~1000 per minute adjusted

@@ -1,4 +1,4 @@
-"""How AppNexus says "error": in the body, whatever the HTTP status (VENDORS.md 2.5, 2.6).
+"""How AppNexus says "error": in the body, whatever the HTTP status (docs/vendors/appnexus.md).
 
 The API puts ``error_id`` (and sometimes ``error_code``) inside the ``{"response": {...}}`` envelope. It does so with
 HTTP 200 as well: a GET of a deleted object answers ``200`` + ``SYNTAX`` / "resource not found", and the 15-concurrent

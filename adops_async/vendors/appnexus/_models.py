@@ -1,4 +1,4 @@
-"""Typed models of the main AppNexus services (fields per VENDORS.md 2.4; the XDOC field tables, trimmed).
+"""Typed models of the main AppNexus services (fields per docs/vendors/appnexus.md; the XDOC field tables, trimmed).
 
 AppNexus field names are already snake_case, so no aliases are needed. Every field is optional (a ``fields=`` filter
 returns only some) and unknown fields are kept, so an object read and written back loses nothing. Timestamps stay

@@ -1,5 +1,5 @@
 """AppNexus reports: ``POST /report``, poll ``GET /report?id=``, then download ``GET /report-download?id=``
-(VENDORS.md 2.7).
+(docs/vendors/appnexus.md).
 
 Quirks handled here:
 

@@ -1,6 +1,6 @@
 """AppNexus services as resources: query-string ids, the response envelope, and ``start_element`` paging.
 
-What differs from plain REST (VENDORS.md 2.2-2.3):
+What differs from plain REST (docs/vendors/appnexus.md):
 
 * one URL per service (``/line-item``); an object is addressed with ``?id=X``, several with ``?id=1,2,3``;
 * every answer is ``{"response": {...}}``; a list sits under ``dbg_info.output_term`` (the plural of the service name,

@@ -1,10 +1,10 @@
 """Ooyala Pulse credentials: the ``x-o-api-key`` header (current), or the legacy ``/login_process`` session.
 
-Legacy login (VENDORS.md 1.2): ``POST /login_process`` with the form ``username=...&password=...`` answers ``302``
-with ``Set-Cookie: X-VP-AUTH="..."; Max-Age=3600`` (a public Java client reads a plain ``X-VP-AUTH`` header
+Legacy login (docs/vendors/ooyala.md): ``POST /login_process`` with the form ``username=...&password=...`` answers
+``302`` with ``Set-Cookie: X-VP-AUTH="..."; Max-Age=3600`` (a public Java client reads a plain ``X-VP-AUTH`` header
 instead, so both are read). The redirect is not followed: the token is on the 302 itself. Every later call sends
-``X-VP-AUTH``; "the header is renewed during the session. Make sure that you follow any Set-Cookie in your
-responses", so :meth:`SessionLogin.observe` adopts every new value, and requests always carry the newest one.
+``X-VP-AUTH``; "the header is renewed during the session. Make sure that you follow any Set-Cookie in your responses",
+so :meth:`SessionLogin.observe` adopts every new value, and requests always carry the newest one.
 """
 
 from __future__ import annotations

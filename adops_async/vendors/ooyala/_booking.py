@@ -77,7 +77,7 @@ def beans(data: Any, bean: str) -> list[Any]:
 
 @dataclass(frozen=True)
 class CollectionPage:
-    """A Booking list: one response holds everything (no paging at all, VENDORS.md 1.3)."""
+    """A Booking list: one response holds everything (no paging at all, docs/vendors/ooyala.md)."""
 
     bean: str
 

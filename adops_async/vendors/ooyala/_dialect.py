@@ -1,7 +1,7 @@
 """How Ooyala Pulse speaks HTTP: XML beans on the Booking API, JSON elsewhere, and ``{"type", "message"}`` errors.
 
-Sources: VENDORS.md 1.3 (XML beans, ``<collection>`` lists, create answers the id as plain text) and 1.8 (the error
-body ``{"type": "ForbiddenError", "message": "..."}``; whether Booking errors are JSON or XML is not documented, so
+Sources (docs/vendors/ooyala.md): XML beans, ``<collection>`` lists, a create answers the id as plain text; the error
+body is ``{"type": "ForbiddenError", "message": "..."}`` (whether Booking errors are JSON or XML is not documented, so
 both are read, and so is an empty body).
 """
 
@@ -30,7 +30,7 @@ __all__ = ["BOOKING_CODEC", "JSON_CODEC", "TEXT_CODEC", "OoyalaDialect", "Report
 
 
 class TemplateQuotaExceeded(QuotaExceeded, PermissionDenied):
-    """The account's targeting-template quota is used up (a 403 ``ForbiddenError``, VENDORS.md 1.7).
+    """The account's targeting-template quota is used up (a 403 ``ForbiddenError``, docs/vendors/ooyala.md).
 
     It is both a :class:`QuotaExceeded` (what happened) and a :class:`PermissionDenied` (what the vendor said).
     """

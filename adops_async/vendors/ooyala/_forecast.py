@@ -1,4 +1,4 @@
-"""Forecast jobs (``/api/2.0/forecast``, JSON; VENDORS.md 1.7): inventory and campaign forecasts, cancel.
+"""Forecast jobs (``/api/2.0/forecast``, JSON; docs/vendors/ooyala.md): inventory and campaign forecasts, cancel.
 
 Dates in forecast requests are epoch MILLISECONDS (not ISO strings as elsewhere). A forecast is a job like a report:
 ``202`` + ``Location``; ``GET /forecast/job/{id}`` answers ``200`` while QUEUED/PREPARING_SIMULATION/PROCESSING (and

@@ -1,4 +1,4 @@
-"""Typed Ooyala Pulse entities (VENDORS.md 1.3, 1.5, 1.6, 1.7).
+"""Typed Ooyala Pulse entities (docs/vendors/ooyala.md).
 
 Booking beans arrive as XML, so every value is text until the model reads it (``"true"`` -> ``True``, ``"5"`` -> 5).
 Every model keeps fields it does not name (``extra="allow"``): an update writes the whole bean back, and a field this

@@ -1,10 +1,11 @@
 """Reporting API 2.0 and Forecast jobs: submit, poll, then stream the result.
 
-VENDORS.md 1.6: ``POST /api/2.0/report`` answers ``202`` + ``Location``; the job answers ``200`` while it runs (and
-also when it FAILED, so the body is read), ``201`` + ``Location`` when done, ``404`` for an unknown id; the result is
-JSON ``{"id", "headers": [...], "rows": [[...], ...]}``, downloaded whole and checked into a temporary file first
-(:func:`~adops_async.core.reports.download`); :func:`json_table_rows` parses that shape from the file chunk by chunk,
-so a report of any size costs one row of memory, not the whole document. The result carries no row count to check.
+As docs/vendors/ooyala.md has it: ``POST /api/2.0/report`` answers ``202`` + ``Location``; the job answers ``200``
+while it runs (and also when it FAILED, so the body is read), ``201`` + ``Location`` when done, ``404`` for an unknown
+id; the result is JSON ``{"id", "headers": [...], "rows": [[...], ...]}``, downloaded whole and checked into a
+temporary file first (:func:`~adops_async.core.reports.download`); :func:`json_table_rows` parses that shape from the
+file chunk by chunk, so a report of any size costs one row of memory, not the whole document. The result carries no
+row count to check.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ _HEADERS = re.compile(r'"headers"\s*:\s*')
 _ROWS = re.compile(r'"rows"\s*:\s*\[')
 _SPACE = re.compile(r"[\s,]*")
 _decoder = json.JSONDecoder()
-#: The result is one JSON document (VENDORS.md 1.6); an HTML page on a 200 is not a report.
+#: The result is one JSON document (docs/vendors/ooyala.md); an HTML page on a 200 is not a report.
 _BODY = BodyFormat("JSON", frozenset({"application/json", "text/json"}), end="json")
 
 
@@ -247,7 +248,7 @@ class Reports:
         """Submit a report of definition ``definition_id``; ``await job.wait()`` or iterate ``job.rows()``.
 
         ``filters``: ``{"type": "CAMPAIGN", "id": ...}``, ``{"type": "TIME_PERIOD", "dynamicTimePeriodType":
-        "LAST_7_DAYS"}``, ... (VENDORS.md 1.6). ``use_names`` returns names instead of ids.
+        "LAST_7_DAYS"}``, ... (docs/vendors/ooyala.md). ``use_names`` returns names instead of ids.
         """
         reply = await self.client.request(
             "POST",

@@ -1,4 +1,4 @@
-"""Targeting templates (``/api/2.0/targeting-template``, JSON; VENDORS.md 1.7).
+"""Targeting templates (``/api/2.0/targeting-template``, JSON; docs/vendors/ooyala.md).
 
 The account has a template quota: creating past it answers ``403 {"type": "ForbiddenError", "message": "You have
 used 5 (100%) of your 5 templates. ..."}``, raised as :class:`TemplateQuotaExceeded` with the vendor's text.

@@ -1,6 +1,6 @@
 """PulsePro ("PULSE" by Pulse Business Solutions): an inspection / audit platform's "Pulse API".
 
-``from adops_async.vendors.pulsepro import PulsePro``. See :class:`PulsePro` and VENDORS.md section 3.
+``from adops_async.vendors.pulsepro import PulsePro``. See :class:`PulsePro` and docs/vendors/pulsepro.md.
 """
 
 from ._client import DEFAULT_PATHS, PulsePro, PulseProAnalytics, PulseProResource, spike_retry

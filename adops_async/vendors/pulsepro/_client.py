@@ -1,6 +1,6 @@
 """The PulsePro client: declarations on top of the core pipeline.
 
-What is documented (SEED-001, VENDORS.md section 3) is built exactly: ``Authorization: Api-key <key>``, errors in an
+What is documented (SEED-001, docs/vendors/pulsepro.md) is built exactly: ``Authorization: Api-key <key>``, errors in an
 ``"error"`` object, 503 as "a traffic spike, operational again within 5 minutes", and a token bucket of 60 calls per
 60 s with a burst of 60 whose state comes back in ``Organization-RateLimit-Limit`` / ``RateLimit-Remaining`` /
 ``RateLimit-Reset`` on every response. The resource list is only advertised, so resources are one-line declarations

@@ -1,6 +1,6 @@
 """PulsePro entities.
 
-The Pulse API's reference section is not public (VENDORS.md 3.3): only the product description names the areas
+The Pulse API's reference section is not public (docs/vendors/pulsepro.md): only the product description names the areas
 (inspections, corrective actions, analytics, users & roles, locations), and the marketing page shows one DRF-style
 list (``{"results": [...], "count": 1248, "next": ...}``). So every field below is optional, named as the internal
 web API names it where code shows it (``ashishpulsepro/Pulse-Agent``), and anything else the server sends is kept as

@@ -1,5 +1,5 @@
 """PulsePro's list pages: ``{"results": [...], "count": N, "next": "<url or null>"}`` (the DRF page shape the
-marketing page shows, VENDORS.md 3.2), with ``limit``/``offset`` as the other style the internal API uses (3.3).
+marketing page shows, docs/vendors/pulsepro.md), with ``limit``/``offset`` as the other style the internal API uses.
 
 ``next`` wins when present and ``next: null`` is the last page (DRF's own end signal); a server that sends no
 ``next`` key at all is counted on by page number until ``count`` items were seen. A page without its ``results``
