@@ -30,7 +30,7 @@ def defined_labels() -> set[str]:
 def test_citations_resolve(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert NOWHERE.findall(text) == []
-    assert {label for label in LABEL.findall(text)} <= defined_labels()
+    assert set(LABEL.findall(text)) <= defined_labels()
     missing = [cited for cited in DOC_PATH.findall(text) if not (ROOT / cited).is_file()]
     assert missing == []
 

@@ -344,7 +344,7 @@ async def test_delete_defaults_copy_info_and_location() -> None:
         seen = await in_thread(flow)
         async with (
             httpx.AsyncClient(event_hooks={"request": [log]}) as http,
-            Adnuntius(username=USER, password=PASSWORD, base_url=base_url, http=http) as adn,
+            Adnuntius(context="network_1", username=USER, password=PASSWORD, base_url=base_url, http=http) as adn,
         ):
             defaults = await adn.creatives.defaults()
             mine = await adn.line_items.copy("li_1", {"name": "Line 1 (copy)"})

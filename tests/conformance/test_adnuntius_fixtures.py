@@ -86,7 +86,7 @@ async def test_sandbox_answers_the_documented_creative_post_with_the_documented_
     app.seed("layouts", [{"id": "layout_1", "name": "My Layout"}])
     documented = fixture("creative_post_response")["body"]
     with serve(app) as base_url:
-        async with Adnuntius(username=USER, password=PASSWORD, base_url=base_url) as adn:
+        async with Adnuntius(context="network_1", username=USER, password=PASSWORD, base_url=base_url) as adn:
             sent = fixture("creative_post_body")["body"]
             answer = (await adn.request("POST", "api/v1/creatives/creative_1", params=adn.scoped(), payload=sent)).data
     who = {"createUser", "updateUser", "createTime", "updateTime"}
@@ -107,7 +107,7 @@ async def test_sandbox_lists_location_and_stats_in_the_documented_shapes() -> No
     app.seed("lineitems", [{"id": "li_1", "name": "TestLineitem1", "order": {"id": "order_1"}}])
     app.seed("segments", [fixture("segments_get")["body"]["results"][0]])
     with serve(app) as base_url:
-        async with Adnuntius(username=USER, password=PASSWORD, base_url=base_url) as adn:
+        async with Adnuntius(context="network_1", username=USER, password=PASSWORD, base_url=base_url) as adn:
             found = await adn.request("GET", "api/v1/location", params={"q": "Stockholm"})
             stats = await adn.request("GET", "api/v1/stats", params=adn.scoped({"startDate": "a", "endDate": "b"}))
             segments = await adn.request("GET", "api/v1/segments", params=adn.scoped())

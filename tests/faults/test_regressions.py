@@ -149,7 +149,12 @@ async def test_an_adnuntius_upsert_whose_response_is_lost_is_resent_with_the_sam
     app = AdnuntiusSandbox(speed=SPEED)
     with serve(app) as url:
         async with Adnuntius(
-            username="user@example.com", password="secret", base_url=url, timeout=0.5, retry=quick_retry()
+            context="network_1",
+            username="user@example.com",
+            password="secret",
+            base_url=url,
+            timeout=0.5,
+            retry=quick_retry(),
         ) as adn:
             assert await adn.orders.list().collect() == []
             app.inject(lost(kind, "/api/v1/orders/"))

@@ -169,7 +169,9 @@ async def test_locations_walk_every_hit_once_whatever_the_page_base(page_base: i
     app.seed_locations({"id": i, "type": "CITY", "name": f"Oslo {i}", "context": "Norway"} for i in range(23))
     app.seed_locations([{"id": 99, "type": "CITY", "name": "Bergen", "context": "Norway"}])
     with serve(app) as base_url:
-        async with Adnuntius(username="user@example.com", password="secret", base_url=base_url, page_size=5) as adn:
+        async with Adnuntius(
+            context="network_1", username="user@example.com", password="secret", base_url=base_url, page_size=5
+        ) as adn:
             ids = [loc.id async for loc in adn.locations("oslo")]
     assert ids == list(range(23))
     assert app.count("GET", "/api/v1/location") == 5 + (page_base == 1)  # a 1-based server costs one page more
