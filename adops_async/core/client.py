@@ -295,10 +295,11 @@ class BaseClient:
         plan = _Plan.of(call, self)
         attempt = 0
         renewed = False
+        previous: _Outcome | None = None
         while True:
             attempt += 1
             credentials = await self.auth.prepare(self) if call.authenticate else None
-            async with self._attempt(call, plan, credentials) as result:
+            async with self._attempt(call, plan, credentials, previous) as result:
                 if isinstance(result, Reply):
                     yield result
                     return
@@ -312,10 +313,15 @@ class BaseClient:
                 raise result.error
             logger.info("retrying in %.3f s after %s", delay, result.error)
             await self.clock.sleep_until(self.clock.now() + delay)
+            previous = result
 
     @asynccontextmanager
-    async def _attempt(self, call: Call, plan: _Plan, credentials: Any) -> AsyncIterator[Reply | _Outcome]:
-        """One HTTP attempt: the reply, or the failure the retry loop decides on.
+    async def _attempt(
+        self, call: Call, plan: _Plan, credentials: Any, previous: _Outcome | None = None
+    ) -> AsyncIterator[Reply | _Outcome]:
+        """One HTTP attempt: the reply, or the failure the retry loop decides on. When the gate cannot admit a retry
+        (``previous`` failed) before the call's deadline, the previous attempt's error is raised: the vendor's own
+        failure says more than the gate's prediction.
 
         In order: wait at the gate (never past the call's deadline), put the credentials on (inside the slot), send
         and read the body within the attempt's wall-clock bound, let the gate observe the response, release the slot,
@@ -357,6 +363,8 @@ class BaseClient:
         except (QuotaStoreUnavailable, GateWaitTooLong) as exc:
             if exc.vendor:  # raised by a nested call inside a streamed body: already has its context
                 raise
+            if isinstance(exc, GateWaitTooLong) and previous is not None:
+                raise previous.error from None
             # Raised by the gate, which knows no vendor: say which call could not be metered (and was not sent).
             url = self.redactor.url(request.url)
             raise _with_call_context(exc, vendor=self.vendor, method=call.method, url=url) from None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["VendorModel"]
+__all__ = ["VendorModel", "int_or_none", "payload_of"]
 
 
 class VendorModel(BaseModel):
@@ -20,3 +21,17 @@ class VendorModel(BaseModel):
 
     def to_payload(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+def payload_of(obj: VendorModel | Mapping[str, Any]) -> dict[str, Any]:
+    """What a model or a mapping given to ``create``/``update`` sends: the model's :meth:`VendorModel.to_payload`, or
+    the mapping as it is."""
+    return obj.to_payload() if isinstance(obj, VendorModel) else dict(obj)
+
+
+def int_or_none(value: Any) -> int | None:
+    """``value`` as an int (a count or total a vendor may send as a string), or ``None`` if absent or not one."""
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError, OverflowError):
+        return None

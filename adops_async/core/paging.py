@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from .errors import DecodeError, ErrorContext, IncompleteData
+from .models import int_or_none
 
 __all__ = [
     "AsyncPaginator",
@@ -102,11 +103,7 @@ def item_list(data: Any, key: str | None) -> list[Any]:
 
 
 def _int_at(data: Any, key: str | None) -> int | None:
-    value = data.get(key) if key is not None and isinstance(data, Mapping) else None
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+    return int_or_none(data.get(key) if key is not None and isinstance(data, Mapping) else None)
 
 
 @dataclass(frozen=True)

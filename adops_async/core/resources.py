@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from .client import BaseClient, Reply
 from .dialect import ErrorInfo
 from .errors import DecodeError, ErrorContext, NotFound
-from .models import VendorModel
+from .models import VendorModel, payload_of
 from .paging import AsyncPaginator, OffsetPaging, Page, PageRequest, PagingStyle
 from .policies import Priority
 from .priority import current_priority
@@ -104,13 +104,13 @@ class Resource(Generic[M]):
         return self.parse(self.unwrap(reply.data))
 
     async def create(self, obj: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
-        reply = await self.client.request("POST", self.path, payload=self.wrap(_payload(obj)), priority=priority)
+        reply = await self.client.request("POST", self.path, payload=self.wrap(payload_of(obj)), priority=priority)
         return self.parse(self.unwrap(reply.data))
 
     async def update(self, id: Any, changes: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
         """Send ``changes`` to the entity. Whether omitted fields are kept depends on the vendor (see its docs)."""
         reply = await self.client.request(
-            "PUT", self.item_url(id), payload=self.wrap(_payload(changes)), priority=priority
+            "PUT", self.item_url(id), payload=self.wrap(payload_of(changes)), priority=priority
         )
         return self.parse(self.unwrap(reply.data))
 
@@ -123,7 +123,3 @@ class Resource(Generic[M]):
         except NotFound:
             return False
         return True
-
-
-def _payload(obj: VendorModel | Mapping[str, Any]) -> dict[str, Any]:
-    return obj.to_payload() if isinstance(obj, VendorModel) else dict(obj)

@@ -7,13 +7,17 @@ sandbox recorded and the type of what was raised. ``anyio.fail_after`` is only a
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from adops_async import (
+    AdOpsError,
+    BaseClient,
     Cooldown,
     DecodeError,
     Gate,
@@ -22,6 +26,7 @@ from adops_async import (
     RateLimited,
     ReadWriteQuota,
     RetryPolicy,
+    ServerError,
     TransportError,
     VirtualClock,
 )
@@ -29,6 +34,7 @@ from adops_async.sandbox import Fault, serve
 from adops_async.sandbox.pulsepro import PulseProSandbox
 from adops_async.sandbox.pulsepro._app import PREFIX
 from adops_async.vendors.pulsepro import PulsePro
+from tests.asgi import Answer, Hit, app
 
 pytestmark = pytest.mark.anyio
 
@@ -203,3 +209,32 @@ async def test_a_streamed_body_ends_at_the_attempt_bound_without_cancelling_its_
     assert "bound" in caught.value.message
     assert received
     assert app.violations == []
+
+
+async def test_a_retry_the_gate_cannot_admit_in_time_raises_the_vendors_own_failure() -> None:
+    # Call A fails with a 503 and waits to retry; meanwhile call B meets a 429 asking for 1,000 s. A's retry cannot be
+    # admitted before A's deadline: A raises its own 503 (what the vendor said), not the gate's prediction.
+    async def handler(hit: Hit) -> Answer:
+        if hit.path.endswith("/a"):
+            return Answer(503, {"message": "overloaded"})
+        return Answer(429, {"message": "slow down"}, headers={"Retry-After": "1000"})
+
+    async with VirtualClock().running() as clock:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app(handler)))  # type: ignore[arg-type]
+        retry = RetryPolicy(attempts=3, deadline=300, backoff=10, max_backoff=10, rng=random.Random(1))
+        client = BaseClient(base_url="http://vendor.test", http=http, clock=clock, retry=retry)
+        outcomes: dict[str, BaseException] = {}
+
+        async def call(path: str) -> None:
+            try:
+                await client.request("GET", path)
+            except AdOpsError as exc:
+                outcomes[path] = exc
+
+        async with client, anyio.create_task_group() as group:
+            group.start_soon(call, "a")
+            await clock.sleep_until(0.001)
+            group.start_soon(call, "b")
+    assert type(outcomes["b"]) is RateLimited
+    assert type(outcomes["a"]) is ServerError
+    assert outcomes["a"].status == 503

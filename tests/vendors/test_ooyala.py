@@ -238,7 +238,7 @@ async def test_template_quota_is_a_typed_error(sandbox: tuple[OoyalaSandbox, str
     assert caught.value.status == 403
     await pulse.templates.rename(first, "uno")
     await pulse.templates.delete(first.id or "")
-    assert [t.name for t in await pulse.templates.list()] == ["two"]
+    assert [t.name for t in await pulse.templates.list().collect()] == ["two"]
 
 
 async def test_server_errors_are_retried_for_reads_only(sandbox: tuple[OoyalaSandbox, str], pulse: OoyalaPulse) -> None:

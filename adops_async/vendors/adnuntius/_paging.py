@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ...core.models import int_or_none
 from ...core.paging import Page, PageRequest, item_list
 
 __all__ = ["AdnuntiusPaging", "LocationPaging", "filter_by", "where", "where_clause"]
@@ -35,13 +36,6 @@ class _Request(PageRequest):
 def _first_id(items: list[Any]) -> str | None:
     first = items[0] if items else None
     return str(first.get("id")) if isinstance(first, Mapping) and first.get("id") is not None else None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -63,9 +57,9 @@ class AdnuntiusPaging:
         if isinstance(data, list):
             return Page(data, None, len(data))
         items = item_list(data, "results")
-        total = _int(data.get("totalCount"))
-        asked = _int(request.params.get("page")) or 0
-        served = _int(data.get("page"))
+        total = int_or_none(data.get("totalCount"))
+        asked = int_or_none(request.params.get("page")) or 0
+        served = int_or_none(data.get("page"))
         marker = request.marker if isinstance(request, _Request) else None
         first = _first_id(items)
         if items and marker is not None and first == marker:
@@ -78,7 +72,7 @@ class AdnuntiusPaging:
             return Page(items, None, total)
         if total is not None and seen >= total:
             return Page(items, None, total)
-        if total is None and len(items) < (_int(request.params.get("pageSize")) or self.size):
+        if total is None and len(items) < (int_or_none(request.params.get("pageSize")) or self.size):
             return Page(items, None, total)
         following = (served if served is not None else asked) + 1
         return Page(items, self._at(request, following, seen, first), total)
@@ -116,10 +110,10 @@ class LocationPaging:
 
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
         raw = item_list(data, "searchResults")
-        total = _int(data.get("totalHits")) if isinstance(data, Mapping) else None
-        begin = _int(data.get("pageStart")) if isinstance(data, Mapping) else None
+        total = int_or_none(data.get("totalHits")) if isinstance(data, Mapping) else None
+        begin = int_or_none(data.get("pageStart")) if isinstance(data, Mapping) else None
         last = request.last if isinstance(request, _LocationRequest) else 0
-        asked = _int(request.params.get("page")) or 0
+        asked = int_or_none(request.params.get("page")) or 0
         items = raw[max(0, last + 1 - begin) :] if begin is not None else raw
         end = max(last, begin + len(raw) - 1 if begin is not None else last + len(raw))
         seen = request.seen + len(items)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...core.errors import AdOpsError, NotFound
-from ...core.models import VendorModel
+from ...core.models import VendorModel, payload_of
 from ...core.paging import AsyncPaginator, Page, PageRequest
 from ...core.policies import Priority
 from ...core.priority import current_priority
@@ -41,10 +41,6 @@ IDS_PER_REQUEST = 100
 def new_id() -> str:
     """A fresh object id like ADN-TOOLS makes: 16 characters of ``012356789bcdfghjklmnpqrstvwxyz``."""
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
-
-
-def _payload(obj: VendorModel | Mapping[str, Any]) -> dict[str, Any]:
-    return obj.to_payload() if isinstance(obj, VendorModel) else dict(obj)
 
 
 class AdnuntiusResource(Resource[M]):
@@ -158,7 +154,7 @@ class AdnuntiusResource(Resource[M]):
         Idempotent on Adnuntius, so it is retried after a timeout like a GET. Returns the stored object, with its
         ``validation_warnings``.
         """
-        body = _payload(obj)
+        body = payload_of(obj)
         if not body.get("id"):
             body["id"] = new_id()
         reply = await self.client.request(
@@ -175,7 +171,7 @@ class AdnuntiusResource(Resource[M]):
     ) -> builtins.list[M]:
         """Upsert many objects in one request and one transaction: if any object is invalid, nothing is stored and
         :class:`~adops_async.ValidationFailed` names the fields (SEED-004 "Transactionality")."""
-        bodies = [_payload(o) for o in objs]
+        bodies = [payload_of(o) for o in objs]
         for body in bodies:
             if not body.get("id"):
                 body["id"] = new_id()
@@ -195,7 +191,7 @@ class AdnuntiusResource(Resource[M]):
 
         ``changes`` as a model sends only the fields you set on it. Idempotent, hence retried like a GET.
         """
-        body = {**_payload(changes), "id": str(id)}
+        body = {**payload_of(changes), "id": str(id)}
         reply = await self.client.request(
             "POST", self.item_url(id), params=self._params(), payload=body, retry_safe=True, priority=priority
         )
@@ -208,7 +204,7 @@ class AdnuntiusResource(Resource[M]):
 
         Not retried after a timeout: each copy is a new object, so a resent request could make two.
         """
-        body = _payload(changes) if changes is not None else None
+        body = payload_of(changes) if changes is not None else None
         reply = await self.client.request(
             "POST", f"{self.item_url(id)}/copy", params=self._params(), payload=body, priority=priority
         )

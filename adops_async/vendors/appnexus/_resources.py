@@ -21,7 +21,7 @@ import anyio
 
 from ...core.client import BaseClient
 from ...core.errors import DecodeError, NotFound
-from ...core.models import VendorModel
+from ...core.models import VendorModel, int_or_none, payload_of
 from ...core.paging import AsyncPaginator, Page, PageRequest
 from ...core.policies import Priority
 from ...core.priority import current_priority
@@ -90,8 +90,8 @@ class AppNexusPaging:
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
         body = envelope(data)
         found = objects_in(data, self.plural)
-        total = _int(body.get("count"))
-        start = _int(request.params.get("start_element")) or 0
+        total = int_or_none(body.get("count"))
+        start = int_or_none(request.params.get("start_element")) or 0
         if isinstance(found, list):
             items = found
         elif isinstance(found, Mapping):  # some services answer a lone object
@@ -100,7 +100,7 @@ class AppNexusPaging:
             items = []
         else:
             raise DecodeError(self._no_list(data, found, total))
-        step = _int(body.get("num_elements"))
+        step = int_or_none(body.get("num_elements"))
         if step is None or step <= 0:
             step = len(items)
         following = start + step
@@ -116,13 +116,6 @@ class AppNexusPaging:
             return f"list page is not an AppNexus envelope: {shape} without a 'response' object"
         held = "missing or null" if found is None else f"a {type(found).__name__}"
         return f"list page without its list: {self.plural or 'the list'!r} is {held} (count {total})"
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 class AppNexusResource(Resource[M]):
@@ -184,7 +177,7 @@ class AppNexusResource(Resource[M]):
 
         Never retried once it may have reached the API: AppNexus POST is not idempotent.
         """
-        payload = _payload(obj)
+        payload = payload_of(obj)
         reply = await self.client.request(
             "POST", self.path, params=query(params), payload=self.wrap(payload), priority=priority
         )
@@ -204,7 +197,7 @@ class AppNexusResource(Resource[M]):
         An appending PUT is not idempotent (sent twice, it appends twice), so it is never retried after it may have
         reached the API. Returns the object as echoed, else the changes with the id.
         """
-        payload = _payload(changes)
+        payload = payload_of(changes)
         extra = {"append": True} if append else {}
         reply = await self.client.request(
             "PUT",
@@ -262,7 +255,7 @@ class _Prefetcher:
         self._ready: dict[int, Page[Any] | Exception] = {}
 
     async def fetch(self, request: PageRequest) -> Page[Any]:
-        start = _int(request.params.get("start_element")) or 0
+        start = int_or_none(request.params.get("start_element")) or 0
         cached = self._ready.pop(start, None)
         if isinstance(cached, Exception):
             self._ready.clear()
@@ -275,7 +268,7 @@ class _Prefetcher:
         page = await self.resource._page(request, self.priority)
         if page.next is None or page.total is None or self.depth == 1:
             return page
-        step = (_int(page.next.params.get("start_element")) or 0) - start
+        step = (int_or_none(page.next.params.get("start_element")) or 0) - start
         starts = range(start + step, min(page.total, start + step * self.depth), step) if step > 0 else range(0)
         found: dict[int, Page[Any] | Exception] = {}
 
@@ -291,7 +284,3 @@ class _Prefetcher:
                 group.start_soon(one, at)
         self._ready = found
         return page
-
-
-def _payload(obj: VendorModel | Mapping[str, Any]) -> dict[str, Any]:
-    return obj.to_payload() if isinstance(obj, VendorModel) else dict(obj)

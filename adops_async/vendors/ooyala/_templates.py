@@ -10,7 +10,10 @@ from typing import Any
 from urllib.parse import quote
 
 from ...core.client import BaseClient
+from ...core.paging import AsyncPaginator, Page, PageRequest, SinglePage
 from ...core.policies import Priority
+from ...core.priority import current_priority
+from ...core.resources import Resource
 from ._dialect import JSON_CODEC
 from ._models import Rules, TargetingTemplate, TemplateUsage
 
@@ -24,6 +27,7 @@ class TargetingTemplates:
 
     def __init__(self, client: BaseClient) -> None:
         self.client = client
+        self._collection = Resource(client, PATH, TargetingTemplate, SinglePage())
 
     def _url(self, id: str, tail: str = "") -> str:
         return f"{PATH}/{quote(id, safe='')}{tail}"
@@ -33,10 +37,19 @@ class TargetingTemplates:
         reply = await self.client.request("GET", f"{PATH}/usage", codec=JSON_CODEC)
         return TemplateUsage.model_validate(reply.data)
 
-    async def list(self, *, campaign_id: str | None = None, goal_id: str | None = None) -> list[TargetingTemplate]:
+    def list(
+        self, *, campaign_id: str | None = None, goal_id: str | None = None, priority: Priority | None = None
+    ) -> AsyncPaginator[TargetingTemplate]:
+        """The templates (of a campaign or a goal), in one response; a body that is not a list is a
+        :class:`~adops_async.DecodeError`, never an empty result."""
         params = {k: v for k, v in (("campaignId", campaign_id), ("goalId", goal_id)) if v is not None}
-        reply = await self.client.request("GET", PATH, params=params, codec=JSON_CODEC, priority=Priority.BULK)
-        return [TargetingTemplate.model_validate(raw) for raw in reply.data or []]
+        priority = current_priority(priority, Priority.BULK)
+
+        async def fetch(request: PageRequest) -> Page[TargetingTemplate]:
+            reply = await self.client.request("GET", PATH, params=request.params, codec=JSON_CODEC, priority=priority)
+            return self._collection.page_from(request, reply)
+
+        return AsyncPaginator(fetch, self._collection.paging.first(params))
 
     async def create(self, name: str) -> TargetingTemplate:
         """Raises :class:`TemplateQuotaExceeded` (a :class:`QuotaExceeded` and :class:`PermissionDenied`) when full."""

@@ -19,7 +19,7 @@ from ...core.auth import HeaderAuth
 from ...core.client import BaseClient
 from ...core.clock import AnyioClock, Clock
 from ...core.gate import Gate
-from ...core.models import VendorModel
+from ...core.models import VendorModel, payload_of
 from ...core.paging import AsyncPaginator, PagingStyle
 from ...core.policies import Cooldown, MaxInFlight, Priority, TokenBucket
 from ...core.priority import current_priority
@@ -82,7 +82,7 @@ class PulseProResource(Resource[M]):
 
     async def patch(self, id: Any, changes: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
         """Change only the fields given (PATCH); :meth:`update` sends a PUT."""
-        payload = changes.to_payload() if isinstance(changes, VendorModel) else dict(changes)
+        payload = payload_of(changes)
         reply = await self.client.request("PATCH", self.item_url(id), payload=payload, priority=priority)
         return self.parse(self.unwrap(reply.data))
 
