@@ -136,7 +136,8 @@ def _midnight(day: date) -> datetime:
 async def _adnuntius(
     client: BaseClient, window: Window, options: Mapping[str, Any], pull: Pull
 ) -> AsyncGenerator[dict[str, Any], None]:
-    report = getattr(client, "stats_report")(_midnight(window.start), _midnight(window.end), **options)  # noqa: B009
+    reports = getattr(client, "reports")  # noqa: B009 - the client is typed as the base class here
+    report = await reports.run(_midnight(window.start), _midnight(window.end), **options)
     pull.report_ids.append("stats")
     seen = {"impressions": 0, "clicks": 0}
     async with aclosing(report.rows()) as rows:

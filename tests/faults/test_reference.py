@@ -82,7 +82,7 @@ def test_reports_run_takes_the_reports_own_parameters() -> None:
     assert "report_type:" in (inspect.getdoc(appnexus) or "")
 
     adnuntius = Adnuntius(api_key="k", context="network_1")
-    assert keyword_parameters(adnuntius.reports.run) == keyword_parameters(adnuntius.stats_report)
+    assert keyword_parameters(adnuntius.reports.run) == keyword_parameters(adnuntius.stats)
     assert "group_by:" in (inspect.getdoc(adnuntius.reports.run) or "")
 
 

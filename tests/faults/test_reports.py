@@ -18,11 +18,12 @@ import anyio
 import httpx
 import pytest
 
-from adops_async import AppNexus, OoyalaPulse
+from adops_async import Adnuntius, AppNexus, OoyalaPulse
 from adops_async.core.client import BaseClient
 from adops_async.core.errors import DecodeError, IncompleteData, TransportError
 from adops_async.core.retry import RetryPolicy
 from adops_async.sandbox import Fault, Request, Response, Sandbox, route, serve
+from adops_async.sandbox.adnuntius import AdnuntiusSandbox
 from adops_async.sandbox.appnexus import AppNexusSandbox, report_cell
 from adops_async.sandbox.ooyala import DEFINITIONS, OoyalaSandbox
 from adops_async.vendors.appnexus import AppNexusReportJob
@@ -345,3 +346,17 @@ async def test_a_transport_error_mid_stream_carries_the_status_and_request_id() 
                 await read_body(client)
     assert (caught.value.status, caught.value.request_id, caught.value.method) == (200, "req-mid", "GET")
     assert str(caught.value.url).endswith("/report")
+
+
+async def test_an_adnuntius_stats_answer_that_is_not_the_stats_shape_is_a_decode_error() -> None:
+    app = AdnuntiusSandbox()
+    app.inject(
+        Fault("status", status=200, path="/api/v1/stats", body=b"null", headers={"content-type": "application/json"})
+    )
+    with serve(app) as url:
+        async with Adnuntius(context="network_1", username="user@example.com", password="secret", base_url=url) as adn:
+            job = await adn.reports.run("2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z")
+            with pytest.raises(DecodeError) as caught:
+                [row async for row in job.rows()]
+    assert caught.value.status == 200
+    assert caught.value.vendor == "adnuntius"

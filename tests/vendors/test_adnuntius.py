@@ -144,7 +144,8 @@ async def test_stats_typed_and_flattened() -> None:
             context="network_1", username="user@example.com", password="secret", base_url=base_url
         ) as adn:
             result = await adn.stats("2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", group_by="LINE_ITEM")
-            rows = [row async for row in adn.stats_report("2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z").rows()]
+            job = await adn.reports.run("2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z")
+            rows = [row async for row in job.rows()]
     assert result.totals is not None
     assert result.totals.impressions == sum(r["impressions"] for r in rows)
     assert len(rows) == 3

@@ -46,7 +46,7 @@ from ._models import (
 )
 from ._paging import AdnuntiusPaging, LocationPaging
 from ._resources import AdnuntiusResource, AssetResource
-from ._stats import StatsReport, StatsReports, StatsResult, iso_utc
+from ._stats import StatsReports, StatsResult
 
 __all__ = ["DEFAULT_MAX_IN_FLIGHT", "Adnuntius"]
 
@@ -116,7 +116,7 @@ class Adnuntius(BaseClient):
         layouts: ``/api/v1/layouts``.
         segments: ``/api/v1/segments``.
         reports: ``/api/v1/stats`` as a report: :meth:`~adops_async.vendors.adnuntius.StatsReports.run` returns a job
-            whose ``rows()`` are flat (also :meth:`stats` and :meth:`stats_report`).
+            whose ``rows()`` are flat (also :meth:`stats`, the answer as the vendor structures it).
         paging: how lists page (``pageSize``, a page base of 0 or 1).
     """
 
@@ -242,27 +242,6 @@ class Adnuntius(BaseClient):
 
     # -- stats -------------------------------------------------------------------------------------------------
 
-    def stats_report(
-        self,
-        start: datetime | str,
-        end: datetime | str,
-        *,
-        group_by: str | None = None,
-        all: str | None = None,
-        **filters: Any,
-    ) -> StatsReport:
-        """A stats query as a report job: ``async for row in client.stats_report(...).rows()`` yields flat rows.
-
-        ``group_by``: ``ORDER``, ``LINE_ITEM``, ``ADVERTISER``, ``CREATIVE`` or ``daily``; ``all``: ``lineItem``,
-        ``order``, ``creative``, ``advertiser``, ``adUnit``; ``filters``: e.g. ``orderId=``, ``currency=``.
-        """
-        params: dict[str, Any] = {"startDate": iso_utc(start), "endDate": iso_utc(end), **filters}
-        if group_by:
-            params["groupBy"] = group_by
-        if all:
-            params["all"] = all
-        return StatsReport(self, params)
-
     async def stats(
         self,
         start: datetime | str,
@@ -272,9 +251,8 @@ class Adnuntius(BaseClient):
         all: str | None = None,
         **filters: Any,
     ) -> StatsResult:
-        """``GET /api/v1/stats``: synchronous, returns ``chunks`` and ``totals`` (see :class:`StatsResult`)."""
-        report = self.stats_report(start, end, group_by=group_by, all=all, **filters)
-        async for _ in report.rows():
-            break
-        assert report.result is not None
-        return report.result
+        """``GET /api/v1/stats`` answered whole: ``chunks`` and ``totals`` (see :class:`StatsResult`). A helper over
+        :meth:`StatsReports.run <adops_async.vendors.adnuntius.StatsReports.run>`, the report entry point, for callers
+        who want the vendor's structure rather than flat rows."""
+        report = await self.reports.run(start, end, group_by=group_by, all=all, **filters)
+        return await report.fetch()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from ...core.errors import DecodeError
 from ...core.models import VendorModel
 from ...core.reports import ReportJob
 
@@ -106,7 +107,7 @@ def _leaves(chunk: StatsChunk, prefix: dict[str, Any]) -> Iterator[dict[str, Any
 
 
 class StatsReport(ReportJob):
-    """``client.stats_report(...)``: the stats query as a report job (``rows()``, ``save(path)``)."""
+    """``await client.reports.run(...)``: the stats query as a report job (``rows()``, ``save(path)``)."""
 
     vendor = "adnuntius"
 
@@ -116,11 +117,25 @@ class StatsReport(ReportJob):
         self.id = "stats"
         self.result: StatsResult | None = None
 
-    async def rows(self) -> AsyncIterator[dict[str, Any]]:
+    async def fetch(self) -> StatsResult:
+        """``GET /api/v1/stats`` once (later calls answer from :attr:`result`). A body that is not the stats shape is a
+        :class:`~adops_async.DecodeError`, never an empty report."""
         if self.result is None:
             reply = await self._client.request("GET", "/api/v1/stats", params=self._client.scoped(self._params))
-            self.result = StatsResult.model_validate(reply.data or {})
-        for row in self.result.rows():
+            if not isinstance(reply.data, Mapping):
+                raise DecodeError(
+                    "the stats answer is not a JSON object",
+                    vendor="adnuntius",
+                    status=reply.status,
+                    method="GET",
+                    url=self._client.redactor.url(reply.response.request.url),
+                    request_id=self._client.dialect.request_id(reply.response),
+                )
+            self.result = StatsResult.model_validate(reply.data)
+        return self.result
+
+    async def rows(self) -> AsyncIterator[dict[str, Any]]:
+        for row in (await self.fetch()).rows():
             yield row
 
 
@@ -142,7 +157,7 @@ class StatsReports:
         all: str | None = None,
         **filters: Any,
     ) -> StatsReport:
-        """The stats of ``start`` to ``end`` as a report job (as :meth:`Adnuntius.stats_report`).
+        """The stats of ``start`` to ``end`` as a report job; ``async for row in job.rows()`` yields flat rows.
 
         Args:
             start: the first instant, a ``datetime`` or an ISO string (``2026-01-01T00:00:00Z``); sent in UTC.
@@ -151,4 +166,9 @@ class StatsReports:
             all: one row per ``lineItem``, ``order``, ``creative``, ``advertiser`` or ``adUnit``.
             **filters: any other query parameter of ``/api/v1/stats``, e.g. ``orderId=``, ``currency=``.
         """
-        return self._client.stats_report(start, end, group_by=group_by, all=all, **filters)
+        params: dict[str, Any] = {"startDate": iso_utc(start), "endDate": iso_utc(end), **filters}
+        if group_by:
+            params["groupBy"] = group_by
+        if all:
+            params["all"] = all
+        return StatsReport(self._client, params)
