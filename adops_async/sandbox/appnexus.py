@@ -9,6 +9,11 @@ Rules enforced, each refusal written to :attr:`Sandbox.violations` (VENDORS.md s
   ``x-ratelimit-code`` + ``retry-after``).
 * ``concurrency``: more than ``max_concurrent`` (15) requests of one user at once answer HTTP 200 + an error body.
 * ``login-rate``: more than ``login_limit`` (10) successful logins of one user in ``login_window`` (300) seconds.
+* ``report-throttle``: a report submitted while ``user_reports`` (5) of the reports its user submitted in the last
+  ``report_window`` (900) seconds are still pending or processing (XDOC report-service.md, "User limits"). The page
+  says only "an error is signaled"; the sandbox answers 400 + ``LIMIT``, the error id the API uses for its other
+  limits (docs/vendors/appnexus.md). Per member, at most ``member_reports`` (5) reports process at once; later ones
+  queue silently (FIFO, still ``pending``), and past ``member_queue`` (100) queued the POST answers ``LIMIT``.
 
 Tokens expire ``token_idle`` seconds after their last use and ``token_lifetime`` after the login (2 h / 24 h);
 ``expire_tokens()`` expires them all at once. Lists are capped at 100 per page, silently. Reports go pending -> ready
@@ -98,6 +103,10 @@ class AppNexusSandbox(Sandbox):
         report_rows: int = 1000,
         stacked_reports: bool = False,
         object_limits: dict[str, int] | None = None,
+        user_reports: int = 5,
+        report_window: float = 900.0,
+        member_reports: int = 5,
+        member_queue: int = 100,
     ) -> None:
         super().__init__(speed=speed)
         if rate_era not in ("429", "405", "2025"):
@@ -116,6 +125,12 @@ class AppNexusSandbox(Sandbox):
         self.object_limits = dict(OBJECT_LIMITS if object_limits is None else object_limits)
         self.data: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
         self.reports: dict[str, dict[str, Any]] = {}
+        """Every accepted report: its ``spec``, ``user``, ``member``, ``created``, ``start`` (processing began, after
+        the member's queue) and ``ready`` (vendor times)."""
+        self.user_reports, self.report_window = user_reports, report_window
+        self.member_reports, self.member_queue = member_reports, member_queue
+        self.peak_reports_pending: dict[str, int] = defaultdict(int)
+        """Per user, the most reports pending or processing at once (counted as the throttle counts them)."""
         self.logins: list[tuple[float, str]] = []
         """(vendor time, username) of every successful login."""
         self._sessions: dict[str, _Session] = {}
@@ -295,7 +310,9 @@ class AppNexusSandbox(Sandbox):
     def _dispatch(self, request: Request, session: _Session) -> Response:
         service = request.params["service"]
         if service == "report":
-            return self._report(request) if request.method in ("GET", "POST") else _error("SYNTAX", "bad method", 405)
+            if request.method not in ("GET", "POST"):
+                return _error("SYNTAX", "bad method", 405)
+            return self._report(request, session)
         if service == "report-download":
             return self._download(request)
         if request.method == "GET":
@@ -416,19 +433,58 @@ class AppNexusSandbox(Sandbox):
 
     # -- reports -----------------------------------------------------------------------------------------------
 
-    def _report(self, request: Request) -> Response:
+    def pending_reports(self, user: str, at: float) -> int:
+        """The reports ``user`` submitted in the ``report_window`` before ``at`` that are pending or processing at
+        ``at``: what the user throttle counts."""
+        return sum(
+            1
+            for r in self.reports.values()
+            if r["user"] == user and at - self.report_window < r["created"] <= at < r["ready"]
+        )
+
+    def _submit(self, request: Request, session: _Session) -> Response:
+        spec = (request.json() or {}).get("report") if request.body else None
+        if not isinstance(spec, dict) or not spec.get("report_type") or not spec.get("columns"):
+            return _error("SYNTAX", "report_type and columns are required", 400)
+        now = self.clock.now()
+        pending = self.pending_reports(session.username, now)
+        if pending >= self.user_reports:
+            self.violation(
+                "report-throttle", f"report {pending + 1} pending within {self.report_window:g} s", session.username
+            )
+            message = (
+                f"You have {pending} report requests pending or processing, submitted in the past "
+                f"{self.report_window / 60:g} minutes; the limit is {self.user_reports}"
+            )
+            return _error("LIMIT", message, 400)
+        member = [r for r in self.reports.values() if r["member"] == session.member_id]
+        if sum(1 for r in member if r["created"] <= now < r["start"]) >= self.member_queue:
+            return _error("LIMIT", f"the member's report queue holds {self.member_queue} requests", 400)
+        # FIFO behind the member's cap: every report takes report_delay, so the k-th starts when the (k-n)-th is ready.
+        readies = sorted(r["ready"] for r in member)
+        start = now if len(readies) < self.member_reports else max(now, readies[-self.member_reports])
+        report_id = secrets.token_hex(16)
+        self.reports[report_id] = {
+            "spec": spec,
+            "user": session.username,
+            "member": session.member_id,
+            "created": now,
+            "start": start,
+            "ready": start + self.report_delay,
+            "rows": self.report_rows,
+        }
+        peak = self.peak_reports_pending
+        peak[session.username] = max(peak[session.username], pending + 1)
+        return _ok({"report_id": report_id})
+
+    def _report(self, request: Request, session: _Session) -> Response:
         if request.method == "POST":
-            spec = (request.json() or {}).get("report") if request.body else None
-            if not isinstance(spec, dict) or not spec.get("report_type") or not spec.get("columns"):
-                return _error("SYNTAX", "report_type and columns are required", 400)
-            report_id = secrets.token_hex(16)
-            self.reports[report_id] = {"spec": spec, "created": self.clock.now(), "rows": self.report_rows}
-            return _ok({"report_id": report_id})
+            return self._submit(request, session)
         report_id = request.arg("id", "") or ""
         report = self.reports.get(report_id)
         if report is None:
             return _error("SYNTAX", "resource not found", 200)
-        ready = self.clock.now() >= report["created"] + self.report_delay
+        ready = self.clock.now() >= report["ready"]
         status = "pending" if not ready else "error" if self.failed_reports else "ready"
         info = {
             "id": report_id,
@@ -443,7 +499,7 @@ class AppNexusSandbox(Sandbox):
 
     def _download(self, request: Request) -> Response:
         report = self.reports.get(request.arg("id", "") or "")
-        if report is None or self.clock.now() < report["created"] + self.report_delay:
+        if report is None or self.clock.now() < report["ready"]:
             return Response.text("report not ready", 404)
         columns = [str(c) for c in report["spec"]["columns"]]
         lines = [",".join(columns)]
