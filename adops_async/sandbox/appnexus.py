@@ -37,7 +37,10 @@ from ._base import Request, Response, Sandbox, route
 __all__ = ["AppNexusSandbox", "SandboxUser"]
 
 _PAGE_MAX = 100
-_RESERVED = frozenset({"start_element", "num_elements", "fields", "sort", "search", "id", "append"})
+#: What POST and PUT answers carry besides the object (XDOC api-semantics.md, its PUT example).
+_ONE: dict[str, Any] = {"count": 1, "start_element": 0, "num_elements": 100}
+#: Query parameters that are not filters on a field (``current``: ``GET /user?current``, the logged-in user).
+_RESERVED = frozenset({"start_element", "num_elements", "fields", "sort", "search", "id", "append", "current"})
 #: Default object limits (VENDORS.md 2.4); POST beyond them answers ``LIMIT``.
 OBJECT_LIMITS = {
     "creative": 10_000,
@@ -316,16 +319,20 @@ class AppNexusSandbox(Sandbox):
         if service == "report-download":
             return self._download(request)
         if request.method == "GET":
-            return self._get(service, request)
+            return self._get(service, request, session)
         if request.method == "POST":
             return self._post(service, request)
         if request.method == "PUT":
             return self._put(service, request)
         return self._delete(service, request)
 
-    def _get(self, service: str, request: Request) -> Response:
+    def _get(self, service: str, request: Request, session: _Session) -> Response:
         objects = self.data[service]
         ids = request.arg("id")
+        if service == "member" and ids is None:  # "View your member" (XDOC member-service.md): one, singular
+            return _ok({service: self._member(session), "count": 1, "start_element": 0, "num_elements": 100}, service)
+        if service == "user" and request.arg("current") is not None:  # XDOC api-semantics.md: "user?current"
+            return _ok({"count": 1, "start_element": 0, "num_elements": 100, service: self._user(session)}, service)
         if ids is not None and "," not in ids:
             obj = objects.get(int(ids)) if ids.isdigit() else None
             if obj is None:
@@ -346,6 +353,17 @@ class AppNexusSandbox(Sandbox):
             page = [{k: v for k, v in obj.items() if k in keep} for obj in page]
         plural = f"{service}s"
         return _ok({"count": len(found), "start_element": start, "num_elements": size, plural: page}, plural)
+
+    def _member(self, session: _Session) -> dict[str, Any]:
+        stored = self.data["member"].get(session.member_id)
+        return stored or {"id": session.member_id, "name": f"Member {session.member_id}", "state": "active"}
+
+    def _user(self, session: _Session) -> dict[str, Any]:
+        for stored in self.data["user"].values():
+            if stored.get("username") == session.username:
+                return stored
+        number = list(self.users).index(session.username) + 1
+        return {"id": number, "username": session.username, "user_type": "member", "entity_id": session.member_id}
 
     @staticmethod
     def _matches(obj: dict[str, Any], request: Request) -> bool:
@@ -397,7 +415,7 @@ class AppNexusSandbox(Sandbox):
             return _error("SYNTAX", "advertiser_id is required", 400)
         obj.pop("id", None)
         created = self.add(service, **obj)
-        return _ok({"id": created["id"], service: created})
+        return _ok({"id": created["id"], **_ONE, service: created})
 
     def _put(self, service: str, request: Request) -> Response:
         ident = request.arg("id", "") or ""
@@ -415,13 +433,14 @@ class AppNexusSandbox(Sandbox):
                 current[key] = current[key] + value  # arrays are replaced unless append=true
             else:
                 current[key] = value
-        return _ok({"id": current["id"], service: current})
+        # As the api-semantics page's PUT example: the id as a string, the paging fields, the object echoed.
+        return _ok({"id": str(current["id"]), **_ONE, service: current})
 
     def _delete(self, service: str, request: Request) -> Response:
         ident = request.arg("id", "") or ""
         if not ident.isdigit() or self.data[service].pop(int(ident), None) is None:
             return _error("SYNTAX", "resource not found", 200)
-        return _ok({"id": int(ident)})
+        return _ok({"count": 1, "start_element": None, "num_elements": None})
 
     def _meta(self, service: str) -> Response:
         sample = next(iter(self.data[service].values()), {"id": 0, "name": "", "state": ""})
@@ -486,11 +505,15 @@ class AppNexusSandbox(Sandbox):
             return _error("SYNTAX", "resource not found", 200)
         ready = self.clock.now() >= report["ready"]
         status = "pending" if not ready else "error" if self.failed_reports else "ready"
+        # The fields of the report-service page's example (its json_request and header_info are elided there).
         info = {
             "id": report_id,
+            "name": None,
+            "created_on": "2024-01-01 00:00:00",
+            "cache_hit": False,
+            "report_size": str(len(self._csv(report))) if ready else None,
             "row_count": str(len(_served(report))) if ready else None,
             "url": f"report-download?id={report_id}" if status == "ready" else None,
-            "created_on": "2024-01-01 00:00:00",
         }
         if self.stacked_reports and status == "ready":  # mathemads-nexusadspy PR #21: no top-level status
             older = {"id": "0" * 32, "execution_status": "ready", "url": "report-download?id=" + "0" * 32}
@@ -501,10 +524,14 @@ class AppNexusSandbox(Sandbox):
         report = self.reports.get(request.arg("id", "") or "")
         if report is None or self.clock.now() < report["ready"]:
             return Response.text("report not ready", 404)
+        return Response.text(self._csv(report), content_type="text/csv")
+
+    @staticmethod
+    def _csv(report: dict[str, Any]) -> str:
         columns = [str(c) for c in report["spec"]["columns"]]
         lines = [",".join(columns)]
         lines.extend(",".join(report_cell(c, n) for c in columns) for n in _served(report))
-        return Response.text("\n".join(lines) + "\n", content_type="text/csv")
+        return "\n".join(lines) + "\n"
 
 
 def _served(report: dict[str, Any]) -> range:

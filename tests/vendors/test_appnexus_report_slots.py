@@ -1,8 +1,8 @@
 """The AppNexus report throttle (a user's report is refused while 5 of the reports the user submitted in the last 15
-minutes are pending or processing), in the sandbox and as client-side job slots (adops_async/core/jobs.py).
+minutes are pending or processing), in the sandbox and as a client-side job quota (adops_async/core/jobs.py JobQuota).
 
 What a test says about the vendor is judged by the sandbox's records (its violations and its own count of pending
-reports); the job-slot rule itself is tested in virtual time.
+reports); the job quota (core/jobs.py JobQuota) itself is tested in virtual time.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from adops_async import GateWaitTooLong, QuotaExceeded, RedisStore
 from adops_async.core.clock import VirtualClock
-from adops_async.core.jobs import JobSlots
+from adops_async.core.jobs import JobQuota
 from adops_async.sandbox import serve
 from adops_async.sandbox.appnexus import AppNexusSandbox
 from adops_async.vendors.appnexus import AppNexus, AppNexusReportJob
@@ -123,7 +123,7 @@ async def test_the_original_client_meets_the_throttle_the_slots_avoid() -> None:
     """Without slots (a rule of 100 places) the 6th concurrent report is refused: the sandbox does refuse."""
     app = AppNexusSandbox(speed=600, report_delay=600, report_rows=1)
     with serve(app) as url:
-        async with client(url, speed=600, report_slots=JobSlots(100)) as an:
+        async with client(url, speed=600, report_slots=JobQuota(100)) as an:
             outcomes: list[BaseException | None] = []
 
             async def one() -> None:
@@ -165,12 +165,12 @@ async def test_the_member_queue_delays_reports_beyond_its_cap() -> None:
     assert app.violations == []
 
 
-# -- the job-slot rule, in virtual time --------------------------------------------------------------------------
+# -- the job quota (core/jobs.py JobQuota), in virtual time --------------------------------------------------------------------------
 
 
-async def test_job_slots_hold_at_most_limit_and_free_on_finish_or_window() -> None:
+async def test_job_quota_hold_at_most_limit_and_free_on_finish_or_window() -> None:
     async with VirtualClock().running() as clock:
-        slots = JobSlots(2, window=900)
+        slots = JobQuota(2, window=900)
         a, b = await slots.acquire(clock), await slots.acquire(clock)
         await a.started()
         await b.started()
@@ -195,7 +195,7 @@ async def test_job_slots_hold_at_most_limit_and_free_on_finish_or_window() -> No
 
 async def test_started_mode_counts_a_finished_job_for_its_whole_window() -> None:
     async with VirtualClock().running() as clock:
-        slots = JobSlots(1, window=60, mode="started")
+        slots = JobQuota(1, window=60, mode="started")
         slot = await slots.acquire(clock)
         await slot.started()
         await slot.finished()  # still counted: the rule is "1 started per 60 s"
@@ -207,14 +207,14 @@ async def test_started_mode_counts_a_finished_job_for_its_whole_window() -> None
 
 async def test_a_slot_wait_never_passes_its_deadline() -> None:
     async with VirtualClock().running() as clock:
-        slots = JobSlots(1, window=60, mode="started")
+        slots = JobQuota(1, window=60, mode="started")
         slot = await slots.acquire(clock)
         await slot.started()
         with pytest.raises(GateWaitTooLong) as raised:  # the place opens at 60, after the deadline: at once
             await slots.acquire(clock, deadline=10)
         assert clock.now() == 0
         assert raised.value.retry_after == 60
-        running = JobSlots(1)
+        running = JobQuota(1)
         await running.acquire(clock)
         with pytest.raises(GateWaitTooLong):  # it could be finished any moment: wait, until the deadline
             await running.acquire(clock, deadline=10)
@@ -222,16 +222,16 @@ async def test_a_slot_wait_never_passes_its_deadline() -> None:
         assert running.held(clock.now()) == 1
 
 
-def test_job_slots_refuse_rules_they_cannot_keep() -> None:
+def test_job_quota_refuse_rules_they_cannot_keep() -> None:
     with pytest.raises(ValueError, match="limit"):
-        JobSlots(0)
+        JobQuota(0)
     with pytest.raises(ValueError, match="window"):
-        JobSlots(2, mode="started")
+        JobQuota(2, mode="started")
     with pytest.raises(ValueError, match="window"):
-        JobSlots(2, window=math.inf)
+        JobQuota(2, window=math.inf)
 
 
-async def test_shared_job_slots_hold_across_stores_and_wake_on_release(
+async def test_a_shared_job_quota_hold_across_stores_and_wake_on_release(
     anyio_backend: str, redis_server: RedisServer
 ) -> None:
     if anyio_backend != "asyncio":
@@ -239,7 +239,7 @@ async def test_shared_job_slots_hold_across_stores_and_wake_on_release(
     prefix = f"test-job-slots:{uuid.uuid4().hex}:"
     one, two = RedisStore(redis_server.url, prefix=prefix), RedisStore(redis_server.url, prefix=prefix)
     try:
-        here, there = JobSlots(2, window=900, store=one, key="user"), JobSlots(2, window=900, store=two, key="user")
+        here, there = JobQuota(2, window=900, store=one, key="user"), JobQuota(2, window=900, store=two, key="user")
         held = [await here.acquire(), await there.acquire()]
         for slot in held:
             await slot.started()

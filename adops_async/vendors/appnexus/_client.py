@@ -16,7 +16,7 @@ import httpx
 from ...core.client import BaseClient
 from ...core.clock import Clock
 from ...core.gate import Gate
-from ...core.jobs import JobSlots
+from ...core.jobs import JobQuota
 from ...core.meters import MemoryStore
 from ...core.models import VendorModel
 from ...core.policies import Cooldown, MaxInFlight, ReadWriteQuota
@@ -89,7 +89,7 @@ class AppNexus(BaseClient):
         max_login_wait: how long a login may wait for that budget before raising :class:`AuthError`.
         report_slots: the report throttle: a user's report is refused while 5 of the reports the user submitted in
             the last 15 minutes are pending or processing, so :meth:`Reports.submit` first waits for one of
-            ``JobSlots(reports_pending, window=report_window)`` (shared through ``store`` when it is a
+            ``JobQuota(reports_pending, window=report_window)`` (shared through ``store`` when it is a
             :class:`~adops_async.RedisStore`, keyed by user). Share one between clients of the same user in a process.
         reports_pending, report_window: the default ``report_slots``' rule, when your account's differs.
         rate_wait: seconds every task pauses after a rate signal that gives no ``Retry-After`` (a 405 or a 200 with
@@ -115,7 +115,7 @@ class AppNexus(BaseClient):
         member_key: str | None = None,
         login_budget: LoginBudget | None = None,
         max_login_wait: float | None = None,
-        report_slots: JobSlots | None = None,
+        report_slots: JobQuota | None = None,
         reports_pending: int = 5,
         report_window: float = 900.0,
         rate_wait: float = 10.0,
@@ -134,7 +134,7 @@ class AppNexus(BaseClient):
             member_key = f"appnexus:member:{member_key}" if member_key else user_key
         if report_slots is None:
             shared = store if isinstance(store, RedisStore) else None
-            report_slots = JobSlots(
+            report_slots = JobQuota(
                 reports_pending,
                 window=report_window / speed,
                 store=shared,
@@ -189,6 +189,14 @@ class AppNexus(BaseClient):
         """Logins this client performed."""
         assert isinstance(self.auth, AppNexusAuth)
         return self.auth.logins
+
+    async def current_member(self) -> Member:
+        """``GET /member``: the member this user belongs to (answered as one ``member``, not a list)."""
+        return await self.members.one()
+
+    async def current_user(self) -> User:
+        """``GET /user?current=1``: the logged-in user (answered as one ``user``)."""
+        return await self.users.one(current=1)
 
     @overload
     def resource(self, service: str) -> AppNexusResource[VendorModel]: ...

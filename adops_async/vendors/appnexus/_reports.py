@@ -12,7 +12,7 @@ Quirks handled here:
   this page's rows): the download is compared with it;
 * a user's report is refused while 5 of the reports the user submitted in the last 15 minutes are pending or
   processing: :meth:`Reports.submit` waits for a place in the client's ``report_slots`` (a
-  :class:`~adops_async.core.jobs.JobSlots`) before it posts, and the job gives its place back once a poll says it
+  :class:`~adops_async.core.jobs.JobQuota`) before it posts, and the job gives its place back once a poll says it
   ended (ready or failed); a job nobody polls keeps it for the 15 minutes the API counts it.
 """
 
@@ -23,7 +23,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from ...core.errors import AdOpsError, DecodeError, GateWaitTooLong, QuotaStoreUnavailable, TransportError
-from ...core.jobs import JobSlot
+from ...core.jobs import JobTicket
 from ...core.policies import Priority
 from ...core.reports import BodyFormat, ReportJob, csv_rows, download, poll
 from ._dialect import envelope
@@ -65,7 +65,7 @@ class AppNexusReportJob(ReportJob):
 
     vendor = "appnexus"
 
-    def __init__(self, client: AppNexus, report_id: str, *, format: str = "csv", slot: JobSlot | None = None) -> None:
+    def __init__(self, client: AppNexus, report_id: str, *, format: str = "csv", slot: JobTicket | None = None) -> None:
         self.client = client
         self.id = report_id
         self.format = format
