@@ -165,7 +165,7 @@ async def test_the_member_queue_delays_reports_beyond_its_cap() -> None:
     assert app.violations == []
 
 
-# -- the job quota (core/jobs.py JobQuota), in virtual time --------------------------------------------------------------------------
+# -- the job quota (core/jobs.py JobQuota), in virtual time ---------------------------------------------------
 
 
 async def test_job_quota_hold_at_most_limit_and_free_on_finish_or_window() -> None:
