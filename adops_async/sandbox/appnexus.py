@@ -9,6 +9,11 @@ Rules enforced, each refusal written to :attr:`Sandbox.violations` (docs/vendors
   ``x-ratelimit-code`` + ``retry-after``).
 * ``concurrency``: more than ``max_concurrent`` (15) requests of one user at once answer HTTP 200 + an error body.
 * ``login-rate``: more than ``login_limit`` (10) successful logins of one user in ``login_window`` (300) seconds.
+* ``report-throttle``: a report submitted while ``user_reports`` (5) of the reports its user submitted in the last
+  ``report_window`` (900) seconds are still pending or processing (XDOC report-service.md, "User limits"). The page
+  says only "an error is signaled"; the sandbox answers 400 + ``LIMIT``, the error id the API uses for its other
+  limits (docs/vendors/appnexus.md). Per member, at most ``member_reports`` (5) reports process at once; later ones
+  queue silently (FIFO, still ``pending``), and past ``member_queue`` (100) queued the POST answers ``LIMIT``.
 
 Tokens expire ``token_idle`` seconds after their last use and ``token_lifetime`` after the login (2 h / 24 h);
 ``expire_tokens()`` expires them all at once. Lists are capped at 100 per page, silently. Reports go pending -> ready
@@ -34,7 +39,10 @@ from ._delivery import DeliveryFigures, DeliveryLine, parse_day
 __all__ = ["AppNexusSandbox", "SandboxUser"]
 
 _PAGE_MAX = 100
-_RESERVED = frozenset({"start_element", "num_elements", "fields", "sort", "search", "id", "append"})
+#: What POST and PUT answers carry besides the object (XDOC api-semantics.md, its PUT example).
+_ONE: dict[str, Any] = {"count": 1, "start_element": 0, "num_elements": 100}
+#: Query parameters that are not filters on a field (``current``: ``GET /user?current``, the logged-in user).
+_RESERVED = frozenset({"start_element", "num_elements", "fields", "sort", "search", "id", "append", "current"})
 #: Default object limits (docs/vendors/appnexus.md); POST beyond them answers ``LIMIT``.
 OBJECT_LIMITS = {
     "creative": 10_000,
@@ -100,6 +108,10 @@ class AppNexusSandbox(Sandbox):
         report_rows: int = 1000,
         stacked_reports: bool = False,
         object_limits: dict[str, int] | None = None,
+        user_reports: int = 5,
+        report_window: float = 900.0,
+        member_reports: int = 5,
+        member_queue: int = 100,
     ) -> None:
         super().__init__(speed=speed)
         if rate_era not in ("429", "405", "2025"):
@@ -120,6 +132,12 @@ class AppNexusSandbox(Sandbox):
         self.reports: dict[str, dict[str, Any]] = {}
         self.delivery: DeliveryFigures | None = None
         """Set to serve a report with ``start_date``/``end_date`` as those days' delivery (see ``DELIVERY_COLUMNS``)."""
+        """Every accepted report: its ``spec``, ``user``, ``member``, ``created``, ``start`` (processing began, after
+        the member's queue) and ``ready`` (vendor times)."""
+        self.user_reports, self.report_window = user_reports, report_window
+        self.member_reports, self.member_queue = member_reports, member_queue
+        self.peak_reports_pending: dict[str, int] = defaultdict(int)
+        """Per user, the most reports pending or processing at once (counted as the throttle counts them)."""
         self.logins: list[tuple[float, str]] = []
         """(vendor time, username) of every successful login."""
         self._sessions: dict[str, _Session] = {}
@@ -299,20 +317,26 @@ class AppNexusSandbox(Sandbox):
     def _dispatch(self, request: Request, session: _Session) -> Response:
         service = request.params["service"]
         if service == "report":
-            return self._report(request) if request.method in ("GET", "POST") else _error("SYNTAX", "bad method", 405)
+            if request.method not in ("GET", "POST"):
+                return _error("SYNTAX", "bad method", 405)
+            return self._report(request, session)
         if service == "report-download":
             return self._download(request)
         if request.method == "GET":
-            return self._get(service, request)
+            return self._get(service, request, session)
         if request.method == "POST":
             return self._post(service, request)
         if request.method == "PUT":
             return self._put(service, request)
         return self._delete(service, request)
 
-    def _get(self, service: str, request: Request) -> Response:
+    def _get(self, service: str, request: Request, session: _Session) -> Response:
         objects = self.data[service]
         ids = request.arg("id")
+        if service == "member" and ids is None:  # "View your member" (XDOC member-service.md): one, singular
+            return _ok({service: self._member(session), "count": 1, "start_element": 0, "num_elements": 100}, service)
+        if service == "user" and request.arg("current") is not None:  # XDOC api-semantics.md: "user?current"
+            return _ok({"count": 1, "start_element": 0, "num_elements": 100, service: self._user(session)}, service)
         if ids is not None and "," not in ids:
             obj = objects.get(int(ids)) if ids.isdigit() else None
             if obj is None:
@@ -333,6 +357,17 @@ class AppNexusSandbox(Sandbox):
             page = [{k: v for k, v in obj.items() if k in keep} for obj in page]
         plural = f"{service}s"
         return _ok({"count": len(found), "start_element": start, "num_elements": size, plural: page}, plural)
+
+    def _member(self, session: _Session) -> dict[str, Any]:
+        stored = self.data["member"].get(session.member_id)
+        return stored or {"id": session.member_id, "name": f"Member {session.member_id}", "state": "active"}
+
+    def _user(self, session: _Session) -> dict[str, Any]:
+        for stored in self.data["user"].values():
+            if stored.get("username") == session.username:
+                return stored
+        number = list(self.users).index(session.username) + 1
+        return {"id": number, "username": session.username, "user_type": "member", "entity_id": session.member_id}
 
     @staticmethod
     def _matches(obj: dict[str, Any], request: Request) -> bool:
@@ -384,7 +419,7 @@ class AppNexusSandbox(Sandbox):
             return _error("SYNTAX", "advertiser_id is required", 400)
         obj.pop("id", None)
         created = self.add(service, **obj)
-        return _ok({"id": created["id"], service: created})
+        return _ok({"id": created["id"], **_ONE, service: created})
 
     def _put(self, service: str, request: Request) -> Response:
         ident = request.arg("id", "") or ""
@@ -402,13 +437,14 @@ class AppNexusSandbox(Sandbox):
                 current[key] = current[key] + value  # arrays are replaced unless append=true
             else:
                 current[key] = value
-        return _ok({"id": current["id"], service: current})
+        # As the api-semantics page's PUT example: the id as a string, the paging fields, the object echoed.
+        return _ok({"id": str(current["id"]), **_ONE, service: current})
 
     def _delete(self, service: str, request: Request) -> Response:
         ident = request.arg("id", "") or ""
         if not ident.isdigit() or self.data[service].pop(int(ident), None) is None:
             return _error("SYNTAX", "resource not found", 200)
-        return _ok({"id": int(ident)})
+        return _ok({"count": 1, "start_element": None, "num_elements": None})
 
     def _meta(self, service: str) -> Response:
         sample = next(iter(self.data[service].values()), {"id": 0, "name": "", "state": ""})
@@ -420,30 +456,72 @@ class AppNexusSandbox(Sandbox):
 
     # -- reports -----------------------------------------------------------------------------------------------
 
-    def _report(self, request: Request) -> Response:
+    def pending_reports(self, user: str, at: float) -> int:
+        """The reports ``user`` submitted in the ``report_window`` before ``at`` that are pending or processing at
+        ``at``: what the user throttle counts."""
+        return sum(
+            1
+            for r in self.reports.values()
+            if r["user"] == user and at - self.report_window < r["created"] <= at < r["ready"]
+        )
+
+    def _submit(self, request: Request, session: _Session) -> Response:
+        spec = (request.json() or {}).get("report") if request.body else None
+        if not isinstance(spec, dict) or not spec.get("report_type") or not spec.get("columns"):
+            return _error("SYNTAX", "report_type and columns are required", 400)
+        now = self.clock.now()
+        pending = self.pending_reports(session.username, now)
+        if pending >= self.user_reports:
+            self.violation(
+                "report-throttle", f"report {pending + 1} pending within {self.report_window:g} s", session.username
+            )
+            message = (
+                f"You have {pending} report requests pending or processing, submitted in the past "
+                f"{self.report_window / 60:g} minutes; the limit is {self.user_reports}"
+            )
+            return _error("LIMIT", message, 400)
+        member = [r for r in self.reports.values() if r["member"] == session.member_id]
+        if sum(1 for r in member if r["created"] <= now < r["start"]) >= self.member_queue:
+            return _error("LIMIT", f"the member's report queue holds {self.member_queue} requests", 400)
+        # FIFO behind the member's cap: every report takes report_delay, so the k-th starts when the (k-n)-th is ready.
+        readies = sorted(r["ready"] for r in member)
+        start = now if len(readies) < self.member_reports else max(now, readies[-self.member_reports])
+        report_id = secrets.token_hex(16)
+        self.reports[report_id] = {
+            "spec": spec,
+            "user": session.username,
+            "member": session.member_id,
+            "created": now,
+            "start": start,
+            "ready": start + self.report_delay,
+            "rows": self.report_rows,
+        }
+        if self.delivery is not None and spec.get("start_date") and spec.get("end_date"):
+            days = (parse_day(spec["start_date"]), parse_day(spec["end_date"]))
+            lines = list(self.delivery.lines_between(*days))  # fixed when submitted, as a run
+            self.reports[report_id] |= {"lines": lines, "rows": len(lines)}
+        peak = self.peak_reports_pending
+        peak[session.username] = max(peak[session.username], pending + 1)
+        return _ok({"report_id": report_id})
+
+    def _report(self, request: Request, session: _Session) -> Response:
         if request.method == "POST":
-            spec = (request.json() or {}).get("report") if request.body else None
-            if not isinstance(spec, dict) or not spec.get("report_type") or not spec.get("columns"):
-                return _error("SYNTAX", "report_type and columns are required", 400)
-            report_id = secrets.token_hex(16)
-            submitted: dict[str, Any] = {"spec": spec, "created": self.clock.now(), "rows": self.report_rows}
-            if self.delivery is not None and spec.get("start_date") and spec.get("end_date"):
-                days = (parse_day(spec["start_date"]), parse_day(spec["end_date"]))
-                submitted["lines"] = list(self.delivery.lines_between(*days))  # fixed when submitted, as a run
-                submitted["rows"] = len(submitted["lines"])
-            self.reports[report_id] = submitted
-            return _ok({"report_id": report_id})
+            return self._submit(request, session)
         report_id = request.arg("id", "") or ""
         report = self.reports.get(report_id)
         if report is None:
             return _error("SYNTAX", "resource not found", 200)
-        ready = self.clock.now() >= report["created"] + self.report_delay
+        ready = self.clock.now() >= report["ready"]
         status = "pending" if not ready else "error" if self.failed_reports else "ready"
+        # The fields of the report-service page's example (its json_request and header_info are elided there).
         info = {
             "id": report_id,
+            "name": None,
+            "created_on": "2024-01-01 00:00:00",
+            "cache_hit": False,
+            "report_size": str(len(self._csv(report))) if ready else None,
             "row_count": str(len(_served(report))) if ready else None,
             "url": f"report-download?id={report_id}" if status == "ready" else None,
-            "created_on": "2024-01-01 00:00:00",
         }
         if self.stacked_reports and status == "ready":  # mathemads-nexusadspy PR #21: no top-level status
             older = {"id": "0" * 32, "execution_status": "ready", "url": "report-download?id=" + "0" * 32}
@@ -452,15 +530,19 @@ class AppNexusSandbox(Sandbox):
 
     def _download(self, request: Request) -> Response:
         report = self.reports.get(request.arg("id", "") or "")
-        if report is None or self.clock.now() < report["created"] + self.report_delay:
+        if report is None or self.clock.now() < report["ready"]:
             return Response.text("report not ready", 404)
+        return Response.text(self._csv(report), content_type="text/csv")
+
+    @staticmethod
+    def _csv(report: dict[str, Any]) -> str:
         columns = [str(c) for c in report["spec"]["columns"]]
         lines = [",".join(columns)]
         if "lines" in report:
             lines.extend(",".join(delivery_cell(c, report["lines"][n]) for c in columns) for n in _served(report))
         else:
             lines.extend(",".join(report_cell(c, n) for c in columns) for n in _served(report))
-        return Response.text("\n".join(lines) + "\n", content_type="text/csv")
+        return "\n".join(lines) + "\n"
 
 
 def _served(report: dict[str, Any]) -> range:

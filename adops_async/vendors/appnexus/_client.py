@@ -16,6 +16,7 @@ import httpx
 from ...core.client import BaseClient
 from ...core.clock import Clock
 from ...core.gate import Gate
+from ...core.jobs import JobQuota
 from ...core.meters import MemoryStore
 from ...core.models import VendorModel
 from ...core.policies import Cooldown, MaxInFlight, ReadWriteQuota
@@ -95,6 +96,11 @@ class AppNexus(BaseClient):
             member id to share between the member's users).
         login_budget: the 10-logins-per-5-minutes rule; share one between clients of the same user.
         max_login_wait: how long a login may wait for that budget before raising :class:`~adops_async.AuthError`.
+        report_slots: the report throttle: a user's report is refused while 5 of the reports the user submitted in
+            the last 15 minutes are pending or processing, so :meth:`Reports.submit` first waits for one of
+            ``JobQuota(reports_pending, window=report_window)`` (shared through ``store`` when it is a
+            :class:`~adops_async.RedisStore`, keyed by user). Share one between clients of the same user in a process.
+        reports_pending, report_window: the default ``report_slots``' rule, when your account's differs.
         rate_wait: seconds every task pauses after a rate signal that gives no ``Retry-After`` (a 405 or a 200 with
             ``RATE_EXCEEDED``); the quota window is a minute, so a much shorter pause tends to be refused again.
         speed: vendor seconds per real second, for compressed-clock sandboxes only: every vendor duration (the quota
@@ -153,6 +159,9 @@ class AppNexus(BaseClient):
         member_key: str | None = None,
         login_budget: LoginBudget | None = None,
         max_login_wait: float | None = None,
+        report_slots: JobQuota | None = None,
+        reports_pending: int = 5,
+        report_window: float = 900.0,
         rate_wait: float = 10.0,
         speed: float = 1.0,
         http: httpx.AsyncClient | None = None,
@@ -167,6 +176,16 @@ class AppNexus(BaseClient):
         if isinstance(store, RedisStore):
             user_key = f"appnexus:user:{identity(username)}"
             member_key = f"appnexus:member:{member_key}" if member_key else user_key
+        if report_slots is None:
+            shared = store if isinstance(store, RedisStore) else None
+            report_slots = JobQuota(
+                reports_pending,
+                window=report_window / speed,
+                store=shared,
+                key=f"{user_key}:reports" if shared else None,
+            )
+        self.report_slots = report_slots
+        """Places for reports pending on the API's side (see ``report_slots``)."""
         if gate is None:
             gate = default_gate(
                 reads=reads,
@@ -214,6 +233,14 @@ class AppNexus(BaseClient):
         """Logins this client performed."""
         assert isinstance(self.auth, AppNexusAuth)
         return self.auth.logins
+
+    async def current_member(self) -> Member:
+        """``GET /member``: the member this user belongs to (answered as one ``member``, not a list)."""
+        return await self.members.one()
+
+    async def current_user(self) -> User:
+        """``GET /user?current=1``: the logged-in user (answered as one ``user``)."""
+        return await self.users.one(current=1)
 
     @overload
     def resource(self, service: str) -> AppNexusResource[VendorModel]: ...

@@ -120,7 +120,7 @@ class AppNexusDialect(Dialect):
         if error_id == "SYNTAX" and "not found" in message.lower():
             error_class = NotFound
         if error_id == "LIMIT":
-            message = f"object limit reached: {message}"
+            message = f"limit reached: {message}"
         # Only a plain NOAUTH is worth a fresh login: a disabled account or an expired password stays refused.
         if error_code:
             message = f"{message} ({error_code})"

@@ -9,7 +9,11 @@ Quirks handled here:
 * a failed report has a status other than ``pending``/``processing``/``queued``/``ready`` (the exact string is not
   documented), which raises :class:`ReportFailed` instead of polling until the timeout;
 * the poll answer's ``row_count`` (a string) is the number of rows the download must have (for a paginated report,
-  this page's rows): the download is compared with it.
+  this page's rows): the download is compared with it;
+* a user's report is refused while 5 of the reports the user submitted in the last 15 minutes are pending or
+  processing: :meth:`Reports.submit` waits for a place in the client's ``report_slots`` (a
+  :class:`~adops_async.core.jobs.JobQuota`) before it posts, and the job gives its place back once a poll says it
+  ended (ready or failed); a job nobody polls keeps it for the 15 minutes the API counts it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from ...core.errors import AdOpsError, DecodeError
+from ...core.errors import AdOpsError, DecodeError, GateWaitTooLong, QuotaStoreUnavailable, TransportError
+from ...core.jobs import JobTicket
 from ...core.policies import Priority
 from ...core.reports import BodyFormat, ReportJob, csv_rows, download, poll
 from ._dialect import envelope
@@ -60,10 +65,12 @@ class AppNexusReportJob(ReportJob):
 
     vendor = "appnexus"
 
-    def __init__(self, client: AppNexus, report_id: str, *, format: str = "csv") -> None:
+    def __init__(self, client: AppNexus, report_id: str, *, format: str = "csv", slot: JobTicket | None = None) -> None:
         self.client = client
         self.id = report_id
         self.format = format
+        self.slot = slot
+        """Its place among the user's pending reports, given back when a poll says the report ended."""
         self.status = "pending"
         self.info: dict[str, Any] = {}
         """The report's description from the last poll (``row_count``, ``url``, ``created_on``, ...)."""
@@ -78,10 +85,12 @@ class AppNexusReportJob(ReportJob):
         status, info = _status_of(body, self.id)
         self.status = status
         self.info = info
-        if status == "ready":
-            return True
         if status in _WAITING:
             return False
+        if self.slot is not None:
+            await self.slot.finished()
+        if status == "ready":
+            return True
         raise ReportFailed(
             f"report {self.id} ended with execution_status {status!r}",
             vendor=self.client.vendor,
@@ -120,6 +129,13 @@ class AppNexusReportJob(ReportJob):
                 seen += 1
                 yield row
             body.check_rows(seen, expected)
+
+
+def _no_report(exc: BaseException) -> bool:
+    """Whether a failed ``POST /report`` surely created no report: nothing was sent, or the API answered an error."""
+    if isinstance(exc, (GateWaitTooLong, QuotaStoreUnavailable)):
+        return True
+    return isinstance(exc, AdOpsError) and not isinstance(exc, TransportError) and exc.status is not None
 
 
 def _row_count(info: Mapping[str, Any]) -> int | None:
@@ -169,9 +185,14 @@ class Reports:
         format: str = "csv",
         timezone: str | None = None,
         params: Mapping[str, Any] | None = None,
+        slot_wait: float | None = None,
         **extra: Any,
     ) -> AppNexusReportJob:
-        """``POST /report`` and return the (pending) job. ``params`` go in the query (``advertiser_id=``)."""
+        """``POST /report`` and return the (pending) job. ``params`` go in the query (``advertiser_id=``).
+
+        First waits for a place among the user's pending reports (the client's ``report_slots``), at most
+        ``slot_wait`` seconds if given (then :class:`~adops_async.GateWaitTooLong`, nothing sent).
+        """
         if (report_interval is None) == (start_date is None):
             raise ValueError("give either report_interval or start_date (and end_date), not both and not neither")
         if not columns:
@@ -186,11 +207,22 @@ class Reports:
         for key, value in (("filters", filters), ("orders", orders), ("timezone", timezone)):
             if value is not None:
                 spec[key] = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value
-        reply = await self.client.request("POST", "report", params=dict(params or {}), payload={"report": spec})
+        clock = self.client.clock
+        deadline = None if slot_wait is None else clock.now() + slot_wait / self.client.speed
+        slot = await self.client.report_slots.acquire(clock, deadline=deadline)
+        try:
+            reply = await self.client.request("POST", "report", params=dict(params or {}), payload={"report": spec})
+        except BaseException as exc:
+            if _no_report(exc):
+                await slot.finished()
+            else:  # it may have reached the API: it counts there for the whole window
+                await slot.started()
+            raise
+        await slot.started()
         report_id = envelope(reply.data).get("report_id")
         if not isinstance(report_id, str) or not report_id:
             raise DecodeError("POST /report answered without a report_id", vendor=self.client.vendor)
-        return AppNexusReportJob(self.client, report_id, format=format)
+        return AppNexusReportJob(self.client, report_id, format=format, slot=slot)
 
     async def run(
         self,

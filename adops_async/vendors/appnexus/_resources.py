@@ -157,6 +157,24 @@ class AppNexusResource(Resource[M]):
             raise NotFound(f"{self.service} {id} not found", vendor=self.client.vendor, status=reply.status)
         return self.parse(found)
 
+    async def one(self, *, priority: Priority | None = None, **params: Any) -> M:
+        """``GET /<service>?params``, for the requests that answer one object (``GET /member``,
+        ``GET /user?current=1``): the singular key, or a one-item list. :class:`~adops_async.NotFound` when the
+        answer holds no object, a :class:`~adops_async.DecodeError` when it holds several."""
+        reply = await self.client.request("GET", self.path, params=query(params), priority=priority)
+        found = objects_in(reply.data, self.service, self.service.replace("-", "_"), self.plural)
+        if isinstance(found, list):
+            if len(found) > 1:
+                raise DecodeError(
+                    f"{self.service}: expected one object, the answer lists {len(found)}", vendor=self.client.vendor
+                )
+            found = found[0] if found else None
+        if not isinstance(found, Mapping):
+            raise NotFound(
+                f"{self.service} ({params}) answered no object", vendor=self.client.vendor, status=reply.status
+            )
+        return self.parse(found)
+
     async def get_many(
         self, ids: Iterable[Any], *, priority: Priority | None = None, **params: Any
     ) -> builtins.list[M]:
