@@ -32,7 +32,7 @@ from .core.errors import (
     ValidationFailed,
 )
 from .core.gate import Gate
-from .core.jobs import JobSlots
+from .core.jobs import JobQuota, JobSlots
 from .core.meters import MemoryStore
 from .core.models import VendorModel
 from .core.paging import AsyncPaginator, OffsetPaging, Page, PageNumberPaging, PageRequest, PagingStyle, SinglePage
@@ -80,6 +80,7 @@ __all__ = [
     "HeaderAuth",
     "IncompleteData",
     "IntegrityError",
+    "JobQuota",
     "JobSlots",
     "InvalidCredential",
     "LeaseLost",

@@ -126,6 +126,8 @@ class AppNexus(BaseClient):
         users: ``user``.
         reports: ``report``: :meth:`~adops_async.vendors.appnexus.Reports.run` submits a report, waits until it is
             ready and returns a job whose ``rows()`` stream it.
+        report_slots: the places for reports pending on the API's side (the report throttle), which ``reports``
+            waits for before submitting.
         speed: the ``speed`` it was built with.
     """
 
@@ -143,6 +145,7 @@ class AppNexus(BaseClient):
     profiles: AppNexusResource[Profile]
     users: AppNexusResource[User]
     reports: Reports
+    report_slots: JobQuota
 
     def __init__(
         self,

@@ -237,6 +237,7 @@ class Reports:
         format: str = "csv",
         timezone: str | None = None,
         params: Mapping[str, Any] | None = None,
+        slot_wait: float | None = None,
         give_up_after: float = REPORT_TIMEOUT,
         page_rows: int | None = None,
         **extra: Any,
@@ -256,6 +257,8 @@ class Reports:
             format: ``"csv"`` or ``"excel"`` (tab-separated); ``rows()`` reads both.
             timezone: e.g. ``"UTC"``.
             params: query parameters of ``POST /report``, e.g. ``{"advertiser_id": 1}``.
+            slot_wait: the longest to wait for a place under the report throttle (``report_slots``); ``None``: as
+                long as it takes.
             give_up_after: seconds of polling before giving up (the API's own limit is 15 minutes).
             page_rows: a report too large for one 15-minute run (about a million rows) is fetched as pages of this
                 many rows, each its own report with ``offset``/``num_elements``, behind the same ``rows()`` (the
@@ -274,6 +277,7 @@ class Reports:
             "format": format,
             "timezone": timezone,
             "params": params,
+            "slot_wait": slot_wait,
             **extra,
         }
         if page_rows is not None:
