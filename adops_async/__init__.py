@@ -32,7 +32,7 @@ from .core.errors import (
     ValidationFailed,
 )
 from .core.gate import Gate
-from .core.jobs import JobQuota, JobSlots
+from .core.jobs import JobQuota, JobTicket
 from .core.meters import MemoryStore
 from .core.models import VendorModel
 from .core.paging import AsyncPaginator, OffsetPaging, Page, PageNumberPaging, PageRequest, PagingStyle, SinglePage
@@ -81,7 +81,7 @@ __all__ = [
     "IncompleteData",
     "IntegrityError",
     "JobQuota",
-    "JobSlots",
+    "JobTicket",
     "InvalidCredential",
     "LeaseLost",
     "Limiter",

@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from adops_async import AdOpsError, IncompleteData, RedisStore
-from adops_async.core.jobs import JobSlots
+from adops_async.core.jobs import JobQuota
 from adops_async.sandbox import serve
 from adops_async.sandbox.ooyala import OoyalaSandbox
 from adops_async.vendors.ooyala import OoyalaPulse, ReportFailed, ReportTruncated
@@ -57,7 +57,7 @@ async def test_six_concurrent_runs_wait_for_two_slots(served: tuple[OoyalaSandbo
         slots = pulse.custom_reports.slots
     assert app.violations == []  # the sandbox never had to queue a third
     assert app.most_running == 2
-    assert (slots.most_held, slots.held) == (2, 0)
+    assert (slots.peak, slots.held(pulse.clock.now())) == (2, 0)
     assert sorted(results) == list(range(6))
     assert all(len(rows) == 10 for rows in results.values())
     assert results[0][3] == {"category": "c3", "category_name": "Category 3", "impression": 1003}
@@ -69,7 +69,7 @@ async def test_without_the_slots_the_vendor_queues_the_third_and_the_sandbox_say
 ) -> None:
     app, url = served
     async with (
-        OoyalaPulse(api_key=KEY, base_url=url, report_slots=JobSlots(3)) as pulse,
+        OoyalaPulse(api_key=KEY, base_url=url, report_slots=JobQuota(3)) as pulse,
         anyio.create_task_group() as tg,
     ):
         for i in range(3):
@@ -105,7 +105,7 @@ async def test_failed_and_cancelled_reports_give_their_slot_back(served: tuple[O
         abandoned = await pulse.custom_reports.run("abandoned", DEFINITION)
         with pytest.raises(AdOpsError, match="not ready"):  # a wait that gives up lets its slot go too
             await abandoned.wait(first=0.01, give_up_after=0.001)
-        assert pulse.custom_reports.slots.held == 0
+        assert pulse.custom_reports.slots.held(pulse.clock.now()) == 0
         assert len(await _run_and_read(pulse, "after")) == 10
     assert cancelled.id not in app.custom
     assert app.violations == []
@@ -169,10 +169,10 @@ async def test_a_dead_holders_shared_slots_lapse(redis_server: RedisServer) -> N
     now = [1000.0]
     store = RedisStore(redis_server.url, prefix="ooy17-lapse:", time=lambda: now[0])
     try:
-        dead = JobSlots(2, store=store, key="acct", hold=60.0)
-        alive = JobSlots(2, store=store, key="acct", hold=60.0, poll=0.01)
-        await dead.take()
-        await dead.take()  # never released: its process died
+        dead = JobQuota(2, store=store, key="acct", hold=60.0)
+        alive = JobQuota(2, store=store, key="acct", hold=60.0, poll=0.01)
+        await dead.acquire()
+        await dead.acquire()  # never finished: its process died
         asks: list[float] = []
 
         async def later() -> None:
@@ -180,11 +180,11 @@ async def test_a_dead_holders_shared_slots_lapse(redis_server: RedisServer) -> N
             if len(asks) == 3:
                 now[0] += 61.0
 
-        slot = await alive.take(on_wait=later)
+        slot = await alive.acquire(on_wait=later)
         assert len(asks) == 3  # refused until the dead holder's slots lapsed
-        await slot.release()
-        await slot.release()  # idempotent
-        assert alive.held == 0
+        await slot.finished()
+        await slot.finished()  # idempotent
+        assert alive.held(anyio.current_time()) == 0
     finally:
-        await store.redis.delete(store.key("jobs", "acct"))
+        await store.redis.delete(store.key("acct", "jobs"))
         await store.aclose()

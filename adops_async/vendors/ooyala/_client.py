@@ -13,7 +13,7 @@ import httpx
 from ...core.client import BaseClient
 from ...core.clock import Clock
 from ...core.gate import Gate
-from ...core.jobs import JobSlots
+from ...core.jobs import JobQuota
 from ...core.policies import Cooldown, Serial
 from ...core.redact import Secret
 from ...core.retry import RetryPolicy
@@ -21,7 +21,7 @@ from ...core.shared import RedisStore, identity
 from ._adapi import Ads, Assets
 from ._auth import ApiKeyAuth, SessionLogin
 from ._booking import Campaigns, Clients, Goals
-from ._custom_reports import RUNNING_CAP, CustomReports
+from ._custom_reports import RUNNING_CAP, SLOT_HOLD, CustomReports
 from ._dialect import OoyalaDialect
 from ._forecast import Forecasts
 from ._reports import Reports
@@ -94,7 +94,7 @@ class OoyalaPulse(BaseClient):
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
         clock: Clock | None = None,
-        report_slots: JobSlots | None = None,
+        report_slots: JobQuota | None = None,
     ) -> None:
         session: SessionLogin | None = None
         if api_key is not None:
@@ -132,7 +132,7 @@ class OoyalaPulse(BaseClient):
         self.assets = Assets(self)
         self.reports = Reports(self)
         if report_slots is None:
-            report_slots = JobSlots(RUNNING_CAP, store=store, key=shared or "ooyala", clock=self.clock)
+            report_slots = JobQuota(RUNNING_CAP, hold=SLOT_HOLD, store=store, key=shared)
         self.custom_reports = CustomReports(self, report_slots)
         self.templates = TargetingTemplates(self)
         self.forecasts = Forecasts(self)

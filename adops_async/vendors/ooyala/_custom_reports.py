@@ -8,7 +8,8 @@ its status; once it is ``READY``, ``GET /v2/reports/<id>/result`` with ``Accept:
 
 The vendor's limits, and what this module does about each:
 - at most two reports run at once per account (more are accepted but wait, queued, at the vendor): :meth:`run`
-  takes one of two :class:`~adops_async.core.jobs.JobSlots` first, so concurrent runs wait in the client;
+  takes one of two places of a :class:`~adops_async.core.jobs.JobQuota` first, so concurrent runs wait in the
+  client;
 - at most 200 reports are stored (the oldest is dropped): with at most two in flight, none is dropped under a
   caller who still waits for it;
 - at most 100,000 rows per result: a result of exactly that many rows may be cut short, so :meth:`rows` raises
@@ -25,7 +26,7 @@ from urllib.parse import quote
 from typing_extensions import Self
 
 from ...core.errors import DecodeError, IncompleteData
-from ...core.jobs import JobSlot, JobSlots
+from ...core.jobs import JobQuota, JobTicket
 from ...core.policies import Priority
 from ...core.reports import BodyFormat, ReportJob, download, error_context, poll
 from ._dialect import JSON_CODEC, ReportFailed
@@ -34,7 +35,7 @@ from ._reports import json_table_rows
 if TYPE_CHECKING:
     from ._client import OoyalaPulse
 
-__all__ = ["RUNNING_CAP", "ROW_CAP", "STORED_CAP", "CustomReportJob", "CustomReports", "ReportTruncated"]
+__all__ = ["RUNNING_CAP", "ROW_CAP", "STORED_CAP", "SLOT_HOLD", "CustomReportJob", "CustomReports", "ReportTruncated"]
 
 CUSTOM = "v2/reports"
 RUNNING_CAP = 2
@@ -43,6 +44,8 @@ ROW_CAP = 100_000
 """Rows a Custom Reporting result holds at most."""
 STORED_CAP = 200
 """Custom reports an account keeps; a new one beyond drops the oldest."""
+SLOT_HOLD = 7200.0
+"""Seconds a shared running-report slot lasts without a poll of its report (a dead process's slots lapse)."""
 _BODY = BodyFormat("JSON", frozenset({"application/json"}), end="json")
 
 
@@ -63,7 +66,7 @@ class CustomReportJob(ReportJob):
 
     vendor = "ooyala"
 
-    def __init__(self, reports: CustomReports, id: str, slot: JobSlot | None) -> None:
+    def __init__(self, reports: CustomReports, id: str, slot: JobTicket | None) -> None:
         self.reports = reports
         self.client = reports.client
         self.id = id
@@ -80,7 +83,7 @@ class CustomReportJob(ReportJob):
 
     async def _finish(self) -> None:
         if self._slot is not None:
-            await self._slot.release()
+            await self._slot.finished()
             self.reports._running.discard(self)
 
     async def check(self) -> bool:
@@ -177,12 +180,12 @@ class CustomReports:
     Args:
         client: the client whose gate every request passes.
         slots: the account's running-report slots (default: two, in this process). Give every client of one
-            account the same :class:`~adops_async.core.jobs.JobSlots`, or one with the same ``RedisStore`` and key.
+            account the same :class:`~adops_async.core.jobs.JobQuota`, or one with the same ``RedisStore`` and key.
     """
 
-    def __init__(self, client: OoyalaPulse, slots: JobSlots | None = None) -> None:
+    def __init__(self, client: OoyalaPulse, slots: JobQuota | None = None) -> None:
         self.client = client
-        self.slots = slots or JobSlots(RUNNING_CAP, clock=client.clock)
+        self.slots = slots or JobQuota(RUNNING_CAP)
         self._running: set[CustomReportJob] = set()
 
     async def _check_running(self) -> None:
@@ -196,7 +199,7 @@ class CustomReports:
         """Submit a report named ``name`` (at most 255 characters) defined by ``definition``: ``startDateTime``,
         ``endDateTime`` (ISO 8601 with an offset), ``timeGranularity``, ``dimensions`` (at most eight), ``metrics``,
         ``filters``. Waits first for one of the account's two running-report slots."""
-        slot = await self.slots.take(on_wait=self._check_running)
+        slot = await self.slots.acquire(self.client.clock, on_wait=self._check_running)
         try:
             reply = await self.client.request(
                 "POST",
@@ -215,7 +218,7 @@ class CustomReports:
                     url=self.client.redactor.url(reply.response.request.url),
                 )
         except BaseException:
-            await slot.release()
+            await slot.finished()
             raise
         job = CustomReportJob(self, report_id, slot)
         self._running.add(job)
