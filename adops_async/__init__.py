@@ -2,14 +2,12 @@
 
 Every call of a client goes through one pipeline: a gate that enforces the vendor's rule (one request in flight,
 N reads per minute, a token bucket, a server-imposed cooldown), credentials, HTTP via httpx, typed errors, and safe
-retries. See :mod:`adops_async.gates` for the gate policies.
+retries. See :mod:`adops_async.gates` for the gate policies and :mod:`adops_async.extend` for the building blocks
+of a client of another vendor.
 """
 
-from .core.auth import Auth, HeaderAuth, NoAuth, Token, TokenAuth
-from .core.client import BaseClient, Call, Reply
+from .core.client import BaseClient
 from .core.clock import AnyioClock, Clock, ScaledClock, VirtualClock
-from .core.codecs import Codec, JsonCodec, XmlCodec
-from .core.dialect import Dialect, ErrorInfo
 from .core.errors import (
     AdOpsError,
     AuthError,
@@ -35,11 +33,10 @@ from .core.gate import Gate
 from .core.jobs import JobQuota, JobTicket
 from .core.meters import MemoryStore
 from .core.models import VendorModel
-from .core.paging import AsyncPaginator, OffsetPaging, Page, PageNumberPaging, PageRequest, PagingStyle, SinglePage
+from .core.paging import AsyncPaginator, Page
 from .core.policies import Cooldown, Kind, Limiter, MaxInFlight, Policy, Priority, ReadWriteQuota, Serial, TokenBucket
 from .core.priority import priority
 from .core.redact import Secret
-from .core.resources import Resource
 from .core.retry import RetryPolicy
 from .core.shared import RedisStore
 from .ops import AdOps, Advertiser, Campaign, Creative, Entity, LineItem, SourceFailure
@@ -59,25 +56,19 @@ __all__ = [
     "AnyioClock",
     "AppNexus",
     "AsyncPaginator",
-    "Auth",
-    "AuthError",
     "BaseClient",
-    "Call",
+    "AuthError",
     "Campaign",
     "ClientClosed",
     "Clock",
-    "Codec",
     "Conflict",
     "Cooldown",
     "Creative",
     "DecodeError",
-    "Dialect",
     "Entity",
     "ErrorContext",
-    "ErrorInfo",
     "Gate",
     "GateWaitTooLong",
-    "HeaderAuth",
     "IncompleteData",
     "IntegrityError",
     "JobQuota",
@@ -85,20 +76,14 @@ __all__ = [
     "InvalidCredential",
     "LeaseLost",
     "Limiter",
-    "JsonCodec",
     "Kind",
     "LineItem",
     "LoginBudget",
     "MaxInFlight",
     "MemoryStore",
-    "NoAuth",
     "NotFound",
     "OoyalaPulse",
-    "OffsetPaging",
     "Page",
-    "PageNumberPaging",
-    "PageRequest",
-    "PagingStyle",
     "PermissionDenied",
     "Policy",
     "Priority",
@@ -108,23 +93,17 @@ __all__ = [
     "RateLimited",
     "RedisStore",
     "ReadWriteQuota",
-    "Reply",
-    "Resource",
     "RetryPolicy",
     "ScaledClock",
     "Secret",
     "Serial",
     "ServerError",
-    "SinglePage",
     "SourceFailure",
-    "Token",
-    "TokenAuth",
     "TokenBucket",
     "TransportError",
     "ValidationFailed",
     "VendorModel",
     "VirtualClock",
-    "XmlCodec",
     "__version__",
     "priority",
 ]

@@ -6,12 +6,13 @@
         slot.observe(response.status_code, response.headers)
 
 Every vendor client takes ``gate=`` to replace its default one, and ``store=RedisStore(...)`` to share its default
-gate's budget with every other process of the account.
+gate's budget with every other process of the account. This module holds what one configures a gate with (its
+policies, stores and clocks); the meters behind the policies stay in ``adops_async.core.meters``.
 """
 
 from .core.clock import AnyioClock, Clock, ScaledClock, VirtualClock
 from .core.gate import CooldownEvent, Gate, GateStats, Slot
-from .core.meters import Gcra, GcraState, MemoryStore, SlidingLog
+from .core.meters import MemoryStore
 from .core.policies import (
     Cooldown,
     ExistingLimiter,
@@ -34,8 +35,6 @@ __all__ = [
     "ExistingLimiter",
     "Gate",
     "GateStats",
-    "Gcra",
-    "GcraState",
     "Kind",
     "Limiter",
     "MaxInFlight",
@@ -46,7 +45,6 @@ __all__ = [
     "RedisStore",
     "ScaledClock",
     "Serial",
-    "SlidingLog",
     "Slot",
     "TokenBucket",
     "VirtualClock",

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 from _strict_server import drive, serve
 
-from adops_async import BaseClient, HeaderAuth
+from adops_async.extend import BaseClient, HeaderAuth
 from adops_async.gates import Cooldown, Gate, MaxInFlight
 
 N = 5_000

@@ -18,7 +18,8 @@ import httpx
 from _strict_server import drive, serve, stats
 from aiolimiter import AsyncLimiter
 
-from adops_async import BaseClient, RetryPolicy
+from adops_async import RetryPolicy
+from adops_async.extend import BaseClient
 from adops_async.gates import Cooldown, Gate, MaxInFlight, ReadWriteQuota
 
 LIMIT, N, TASKS = 100, 600, 50

@@ -51,8 +51,8 @@ async def raw_csv(url: str) -> tuple[int, int]:
 
 
 async def ours(url: str) -> tuple[int, int]:
-    from adops_async import BaseClient
     from adops_async.core.reports import csv_rows
+    from adops_async.extend import BaseClient
 
     size = 0
 
@@ -78,8 +78,8 @@ async def ours_to_disk(url: str) -> tuple[int, int]:
     from collections.abc import AsyncIterator
     from typing import Any
 
-    from adops_async import BaseClient
     from adops_async.core.reports import ReportJob, csv_rows
+    from adops_async.extend import BaseClient
 
     root, _, query = url.partition("/__report?")
     params = dict(pair.split("=") for pair in query.split("&"))

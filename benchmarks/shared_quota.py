@@ -31,7 +31,8 @@ from _strict_server import serve, stats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adops_async import BaseClient, RedisStore, RetryPolicy  # noqa: E402
+from adops_async import RedisStore, RetryPolicy  # noqa: E402
+from adops_async.extend import BaseClient  # noqa: E402
 from adops_async.gates import Cooldown, Gate, Kind, MemoryStore, ReadWriteQuota  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 

@@ -8,19 +8,9 @@ import anyio
 import httpx
 import pytest
 
-from adops_async import (
-    AuthError,
-    BaseClient,
-    Gate,
-    MaxInFlight,
-    RetryPolicy,
-    ServerError,
-    Token,
-    TokenAuth,
-    TransportError,
-    VirtualClock,
-)
+from adops_async import AuthError, Gate, MaxInFlight, RetryPolicy, ServerError, TransportError, VirtualClock
 from adops_async.core.redact import Secret
+from adops_async.extend import BaseClient, Token, TokenAuth
 from tests.asgi import Answer, Hit, app
 
 pytestmark = pytest.mark.anyio

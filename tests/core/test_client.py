@@ -13,14 +13,10 @@ import pytest
 from adops_async import (
     AdOpsError,
     AuthError,
-    BaseClient,
     ClientClosed,
     Cooldown,
     DecodeError,
-    Dialect,
-    ErrorInfo,
     Gate,
-    HeaderAuth,
     NotFound,
     RateLimited,
     RetryPolicy,
@@ -28,9 +24,9 @@ from adops_async import (
     TransportError,
     ValidationFailed,
     VirtualClock,
-    XmlCodec,
 )
 from adops_async.core.policies import Observation
+from adops_async.extend import BaseClient, Dialect, ErrorInfo, HeaderAuth, XmlCodec
 from adops_async.gates import Kind, Policy, Serial
 from tests.asgi import Answer, Hit, app
 

@@ -7,9 +7,9 @@ import email.utils
 import httpx
 import pytest
 
-from adops_async import JsonCodec, XmlCodec
 from adops_async.core.headers import parse_rate_limit, parse_retry_after
 from adops_async.core.redact import Redactor, Secret
+from adops_async.extend import JsonCodec, XmlCodec
 
 
 def test_xml_round_trip_and_force_list() -> None:

@@ -5,19 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from adops_async import (
-    AsyncPaginator,
-    BaseClient,
-    NotFound,
-    OffsetPaging,
-    Page,
-    PageNumberPaging,
-    PageRequest,
-    Resource,
-    SinglePage,
-    VendorModel,
-    VirtualClock,
-)
+from adops_async import AsyncPaginator, NotFound, Page, VendorModel, VirtualClock
+from adops_async.extend import BaseClient, OffsetPaging, PageNumberPaging, PageRequest, Resource, SinglePage
 from tests.asgi import Answer, Hit, app
 
 pytestmark = pytest.mark.anyio

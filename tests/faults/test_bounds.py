@@ -17,7 +17,6 @@ import pytest
 
 from adops_async import (
     AdOpsError,
-    BaseClient,
     Cooldown,
     DecodeError,
     Gate,
@@ -30,6 +29,7 @@ from adops_async import (
     TransportError,
     VirtualClock,
 )
+from adops_async.extend import BaseClient
 from adops_async.sandbox import Fault, serve
 from adops_async.sandbox.pulsepro import PulseProSandbox
 from adops_async.sandbox.pulsepro._app import PREFIX

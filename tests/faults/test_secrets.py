@@ -25,7 +25,6 @@ from adops_async import (
     AdOpsError,
     AppNexus,
     AuthError,
-    BaseClient,
     DecodeError,
     InvalidCredential,
     NotFound,
@@ -34,11 +33,10 @@ from adops_async import (
     PulsePro,
     RetryPolicy,
     Secret,
-    Token,
-    TokenAuth,
     TransportError,
 )
 from adops_async.core.redact import MASK, Redactor
+from adops_async.extend import BaseClient, Token, TokenAuth
 from adops_async.sandbox import Fault, Sandbox, serve
 from adops_async.sandbox.adnuntius import AdnuntiusSandbox
 from adops_async.sandbox.appnexus import AppNexusSandbox, SandboxUser

@@ -16,11 +16,12 @@ import httpx
 import pytest
 import redis
 
-from adops_async import AppNexus, DecodeError, JsonCodec, QuotaStoreUnavailable, RedisStore, ServerError, XmlCodec
+from adops_async import AppNexus, DecodeError, QuotaStoreUnavailable, RedisStore, ServerError
 from adops_async.core.codecs import MAX_DEPTH
 from adops_async.core.dialect import Dialect
 from adops_async.core.headers import MAX_WAIT, parse_rate_limit, parse_retry_after
 from adops_async.core.policies import Cooldown, Kind, Observation, TokenBucket, Turn
+from adops_async.extend import JsonCodec, XmlCodec
 from adops_async.sandbox import Fault, Response, serve
 from adops_async.sandbox import Request as SandboxRequest
 from adops_async.sandbox.appnexus import AppNexusSandbox

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from adops_async import BaseClient, OoyalaPulse, Priority, priority
+from adops_async import OoyalaPulse, Priority, priority
+from adops_async.extend import BaseClient
 from adops_async.gates import Cooldown, Gate, Serial
 from adops_async.integrations.fastapi import adops_lifespan, get_adops, vendor_client
 from adops_async.ops import AdOps
