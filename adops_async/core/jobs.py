@@ -161,9 +161,9 @@ class JobQuota:
             after start; needs ``window``).
         hold: shared tickets only: clock seconds a ticket lasts after it was taken or last renewed, so the tickets of
             a process that died lapse (Ooyala: two hours).
-        store, key: share the count through a :class:`~adops_async.core.shared.RedisStore` under ``key`` (the account
-            the vendor counts; never a secret: pass an :func:`~adops_async.core.shared.identity`); needs ``window``
-            or ``hold``.
+        store: share the count through a :class:`~adops_async.RedisStore` (needs ``key``, and ``window`` or ``hold``).
+        key: the account the vendor counts, in the store (never a secret: pass an
+            :func:`~adops_async.core.shared.identity`).
         poll: clock seconds between two calls of an :meth:`acquire` ``on_wait`` check.
 
     Share one :class:`JobQuota` between the clients of one account in a process, or one ``store`` and ``key`` between

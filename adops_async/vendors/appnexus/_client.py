@@ -100,7 +100,8 @@ class AppNexus(BaseClient):
             the last 15 minutes are pending or processing, so :meth:`Reports.submit` first waits for one of
             ``JobQuota(reports_pending, window=report_window)`` (shared through ``store`` when it is a
             :class:`~adops_async.RedisStore`, keyed by user). Share one between clients of the same user in a process.
-        reports_pending, report_window: the default ``report_slots``' rule, when your account's differs.
+        reports_pending: the default ``report_slots``' number of pending reports, when your account's differs.
+        report_window: the default ``report_slots``' window in seconds (the API's 15 minutes).
         rate_wait: seconds every task pauses after a rate signal that gives no ``Retry-After`` (a 405 or a 200 with
             ``RATE_EXCEEDED``); the quota window is a minute, so a much shorter pause tends to be refused again.
         speed: vendor seconds per real second, for compressed-clock sandboxes only: every vendor duration (the quota
