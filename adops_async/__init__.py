@@ -5,6 +5,7 @@ N reads per minute, a token bucket, a server-imposed cooldown), credentials, HTT
 retries. See :mod:`adops_async.gates` for the gate policies.
 """
 
+from . import observe
 from .core.auth import Auth, HeaderAuth, NoAuth, Token, TokenAuth
 from .core.client import BaseClient, Call, Reply
 from .core.clock import AnyioClock, Clock, ScaledClock, VirtualClock
@@ -42,6 +43,7 @@ from .core.redact import Secret
 from .core.resources import Resource
 from .core.retry import RetryPolicy
 from .core.shared import RedisStore
+from .observe import ResponseMeta, response_meta
 from .ops import AdOps, Advertiser, Campaign, Creative, Entity, LineItem, SourceFailure
 from .vendors.adnuntius import Adnuntius
 from .vendors.appnexus import AppNexus, LoginBudget
@@ -108,6 +110,7 @@ __all__ = [
     "RedisStore",
     "ReadWriteQuota",
     "Reply",
+    "ResponseMeta",
     "Resource",
     "RetryPolicy",
     "ScaledClock",
@@ -125,5 +128,7 @@ __all__ = [
     "VirtualClock",
     "XmlCodec",
     "__version__",
+    "observe",
     "priority",
+    "response_meta",
 ]
