@@ -1,4 +1,4 @@
-"""Fail-fast admission over real sockets: a FastAPI route answers 503 with Retry-After while bulk pulls hold the quota."""
+"""Fail-fast admission over real sockets: a route answers 503 with Retry-After while bulk pulls hold the quota."""
 
 from __future__ import annotations
 
