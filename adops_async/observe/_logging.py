@@ -23,6 +23,7 @@ __all__ = ["LogObserver"]
 # Worth a line at info level: how calls end and everything that changes how the gate lets them go.
 _INFO = (CallEnded, RetryScheduled, RateSignal, CooldownStarted, CooldownEnded, LeaseLost, QuotaStoreMode)
 _WARNING = (LeaseLost,)
+_FIELDS: dict[type[Event], tuple[str, ...]] = {}
 
 
 class LogObserver:
@@ -56,7 +57,10 @@ class LogObserver:
         level = logging.WARNING if isinstance(event, _WARNING) else logging.INFO if at_info else logging.DEBUG
         if not self.logger.isEnabledFor(level):
             return
-        fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+        names = _FIELDS.get(type(event))
+        if names is None:
+            names = _FIELDS[type(event)] = tuple(f.name for f in dataclasses.fields(event))
+        fields = {name: getattr(event, name) for name in names}
         self.logger.log(level, describe(event), extra={"adops": fields, "event": type(event).__name__})
 
     def __repr__(self) -> str:

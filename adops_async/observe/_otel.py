@@ -20,7 +20,6 @@ from ._events import (
     Event,
     GateWaited,
     RateSignal,
-    ResponseReceived,
     RetryScheduled,
 )
 
@@ -52,9 +51,7 @@ class SpanObserver:
         if opened is None:
             return
         span = opened[0]
-        if isinstance(event, ResponseReceived) and event.status is not None:
-            span.set_attribute("http.response.status_code", event.status)
-        elif isinstance(event, GateWaited):
+        if isinstance(event, GateWaited):
             span.add_event("gate.wait", {"adops.wait": event.wait, "adops.blocked_by": event.blocked_by})
         elif isinstance(event, RetryScheduled):
             span.add_event("retry", {"adops.delay": event.delay, "adops.reason": event.reason})
@@ -67,14 +64,15 @@ class SpanObserver:
 
     def _end(self, event: CallEnded, span: trace.Span, token: Any) -> None:
         del self._open[event.call]
+        attributes: dict[str, Any] = {"adops.gate_wait": event.gate_wait}
         if event.attempts > 1:
-            span.set_attribute("http.request.resend_count", event.attempts - 1)
-        span.set_attribute("adops.gate_wait", event.gate_wait)
+            attributes["http.request.resend_count"] = event.attempts - 1
         if event.status is not None:
-            span.set_attribute("http.response.status_code", event.status)
+            attributes["http.response.status_code"] = event.status
         if event.error is not None:
-            span.set_attribute("error.type", event.error)
+            attributes["error.type"] = event.error
             span.set_status(trace.Status(trace.StatusCode.ERROR))
+        span.set_attributes(attributes)
         span.end()
         context.detach(token)
 

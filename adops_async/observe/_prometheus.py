@@ -1,15 +1,15 @@
 """The Prometheus subscriber: counters and histograms from the event stream, gauges from each client's gate.
 
 Every metric is named ``adops_*`` and labelled with ``vendor``. Gauges are read from :meth:`Gate.stats` in the
-event loop (never in the scrape thread, the gate is not thread-safe): on every cooldown, and on other events at most
-every :attr:`MetricsObserver.refresh` seconds.
+event loop (never in the scrape thread, the gate is not thread-safe): on every cooldown, retry, rate signal and gate
+wait, and when a call ends at most every :attr:`MetricsObserver.refresh` seconds.
 """
 
 from __future__ import annotations
 
 import time
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
@@ -85,6 +85,8 @@ class MetricsObserver:
         )
         self._gates: dict[str, list[tuple[str, weakref.ref[Gate]]]] = {}
         self._read_at: dict[str, float] = {}
+        self._children: dict[tuple[str, str, str, int | None], tuple[Any, Any]] = {}
+        """The labelled series of each response kind, looked up once."""
 
     def bind(self, client: BaseClient) -> None:
         """Read ``client``'s gate for the gauges (called by the client when this observer subscribes)."""
@@ -97,10 +99,17 @@ class MetricsObserver:
     def __call__(self, event: Event) -> None:
         vendor = event.vendor
         if isinstance(event, ResponseReceived):
-            path = event.path or ""
-            self.requests.labels(vendor, event.method or "", path, str(event.status)).inc()
-            self.latency.labels(vendor, event.method or "", path).observe(event.elapsed)
-        elif isinstance(event, GateWaited):
+            key = (vendor, event.method or "", event.path or "", event.status)
+            children = self._children.get(key)
+            if children is None:
+                children = self._children[key] = (
+                    self.requests.labels(*key[:3], str(event.status)),
+                    self.latency.labels(*key[:3]),
+                )
+            children[0].inc()
+            children[1].observe(event.elapsed)
+            return
+        if isinstance(event, GateWaited):
             self.gate_waits.labels(vendor, event.blocked_by or "queue").inc()
             self.gate_wait.labels(vendor, event.kind).observe(event.wait)
         elif isinstance(event, CallEnded):
@@ -109,9 +118,11 @@ class MetricsObserver:
             self.retries.labels(vendor, event.reason).inc()
         elif isinstance(event, RateSignal):
             self.rate_signals.labels(vendor, str(event.status)).inc()
-        urgent = isinstance(event, (CooldownStarted, CooldownEnded))
+        elif not isinstance(event, (CooldownStarted, CooldownEnded)):
+            return
+        # Gauges: read at once on a cooldown, else at most every `refresh` seconds when a call ends.
         now = time.monotonic()
-        if urgent or now - self._read_at.get(vendor, float("-inf")) >= self.refresh:
+        if not isinstance(event, CallEnded) or now - self._read_at.get(vendor, float("-inf")) >= self.refresh:
             self._read_at[vendor] = now
             self._read_gates(vendor)
 

@@ -76,7 +76,8 @@ async def test_prometheus_counters_and_wait_histogram_after_a_pull_with_a_forced
             api_key="test-key",
             base_url=f"{url}/api/v1",
             clock=sandbox.client_clock(),
-            burst=2,  # the bucket holds back the pages beyond two: waits the histogram must see
+            rate=6,  # one call per 10 vendor seconds (1/6 s here): each call after the first waits at the gate
+            burst=1,
             page_size=50,
             observers=[observe.prometheus(registry)],
         )
