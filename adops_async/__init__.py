@@ -6,6 +6,7 @@ retries. See :mod:`adops_async.gates` for the gate policies and :mod:`adops_asyn
 of a client of another vendor.
 """
 
+from . import observe
 from .core.client import BaseClient
 from .core.clock import AnyioClock, Clock, ScaledClock, VirtualClock
 from .core.errors import (
@@ -39,6 +40,7 @@ from .core.priority import priority
 from .core.redact import Secret
 from .core.retry import RetryPolicy
 from .core.shared import RedisStore
+from .observe import ResponseMeta, response_meta
 from .ops import AdOps, Advertiser, Campaign, Creative, Entity, LineItem, SourceFailure
 from .vendors.adnuntius import Adnuntius
 from .vendors.appnexus import AppNexus, LoginBudget
@@ -93,6 +95,7 @@ __all__ = [
     "RateLimited",
     "RedisStore",
     "ReadWriteQuota",
+    "ResponseMeta",
     "RetryPolicy",
     "ScaledClock",
     "Secret",
@@ -105,5 +108,7 @@ __all__ = [
     "VendorModel",
     "VirtualClock",
     "__version__",
+    "observe",
     "priority",
+    "response_meta",
 ]

@@ -37,6 +37,7 @@ from ._merge import ErrorPolicy, Merged, SourceFailure, merge
 from .core.client import BaseClient
 from .core.errors import AdOpsError
 from .core.reports import ReportJob, replacing
+from .observe import Observer
 
 if TYPE_CHECKING:
     from .sync import SyncResult, WindowResult
@@ -173,6 +174,8 @@ class AdOps:
         ooyala: an :class:`~adops_async.OoyalaPulse` client, or a dict of its constructor arguments.
         pulsepro: a :class:`~adops_async.PulsePro` client, or a dict of its constructor arguments.
         buffer: entities held between the vendors and the consumer of :meth:`paginate`.
+        observers: event subscribers (:mod:`adops_async.observe`) for every client: given to the clients built
+            from settings, and subscribed to the clients given as objects for as long as this ``AdOps`` is open.
     """
 
     def __init__(
@@ -183,9 +186,11 @@ class AdOps:
         ooyala: BaseClient | Mapping[str, Any] | None = None,
         pulsepro: BaseClient | Mapping[str, Any] | None = None,
         buffer: int = 256,
+        observers: Sequence[Observer] = (),
     ) -> None:
         self._given = {"appnexus": appnexus, "adnuntius": adnuntius, "ooyala": ooyala, "pulsepro": pulsepro}
         self.buffer = buffer
+        self.observers = list(observers)
         self.clients: dict[str, BaseClient] = {}
         self._stack: AsyncExitStack | None = None
 
@@ -198,8 +203,13 @@ class AdOps:
                     continue
                 if isinstance(given, BaseClient):
                     self.clients[vendor] = given
+                    for observer in self.observers:
+                        given.observers.add(observer)
+                        stack.callback(given.observers.remove, observer)
                 else:
-                    self.clients[vendor] = await stack.enter_async_context(_client_class(vendor)(**given))
+                    settings = dict(given)
+                    settings["observers"] = [*settings.get("observers", ()), *self.observers]
+                    self.clients[vendor] = await stack.enter_async_context(_client_class(vendor)(**settings))
         except BaseException:
             await stack.aclose()
             raise

@@ -12,6 +12,15 @@ only place that sends HTTP. One attempt, in order:
 5. let the gate observe the response (rate headers, 429/503 Retry-After),
 6. decode the body and ask the vendor's dialect whether it is an error.
 
+Observability: each call is numbered and, when the client has observers, its steps become events
+(:mod:`adops_async.observe`): call started, waited at the gate, request sent, response received (or request failed),
+rate signal, retry scheduled, lease lost, call ended; the gate adds its own (cooldowns, budgets synced from headers,
+the shared store's mode). A successful call's :class:`~adops_async.observe.ResponseMeta` (request id, attempts, gate
+wait) is recorded for the objects built from its reply (``adops_async.response_meta(obj)``).
+
+Per-call options: :meth:`BaseClient.with_options` returns a view of the client (same gate, auth, connection pool and
+observers) whose calls use other ``timeout``, ``retry``, ``priority``, ``max_wait`` or ``raw_response`` settings.
+
 Bounds: the retry policy's ``deadline`` counts from the call's start and covers gate waits, every attempt and every
 body read; each attempt also ends after ``timeout`` seconds of wall-clock time (httpx's own timeout is per read, so a
 body trickled a byte at a time would never trip it). A caller cancelled while its request is on the wire returns at
@@ -20,8 +29,12 @@ once, but the request keeps its gate place until its attempt's bound has passed:
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import itertools
 import logging
-from collections.abc import AsyncIterator, Mapping
+import os
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -31,6 +44,22 @@ import anyio.lowlevel
 import httpx
 from typing_extensions import Self, Unpack
 
+from ..observe._dispatch import Observer, Observers
+from ..observe._events import (
+    CallEnded,
+    CallStarted,
+    Event,
+    GateWaited,
+    LeaseLost,
+    RateSignal,
+    RequestFailed,
+    RequestSent,
+    ResponseReceived,
+    RetryScheduled,
+    path_template,
+)
+from ..observe._logging import LogObserver
+from ..observe._meta import ResponseMeta, record
 from .auth import Auth, NoAuth
 from .clock import AnyioClock, Clock
 from .codecs import Codec, JsonCodec
@@ -44,6 +73,7 @@ from .errors import (
     QuotaStoreUnavailable,
     TransportError,
 )
+from .errors import LeaseLost as LeaseLostError
 from .gate import Gate, Slot
 from .headers import parse_retry_after
 from .policies import Cooldown, Kind, Priority
@@ -57,6 +87,15 @@ logger = logging.getLogger("adops_async.http")
 
 #: The default cap on a decoded (not streamed) response body: far above any real page, far below a worker's memory.
 MAX_BODY_SIZE = 32 * 2**20
+
+#: The environment variable that adds a log observer to every client built while it is set (``info`` or ``debug``).
+LOG_ENV = "ADOPS_LOG"
+
+_calls = itertools.count(1)
+# Attributes a view shares with its client as they are (the rest is copied, and helpers bound to the client rebound).
+_SHARED = frozenset(
+    {"auth", "gate", "http", "dialect", "redactor", "clock", "codec", "observers", "_root", "_templates"}
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +149,8 @@ class Reply:
 
     response: httpx.Response
     data: Any = None
+    meta: ResponseMeta | None = None
+    """Request id, attempts taken and time waited at the gate."""
 
     @property
     def status(self) -> int:
@@ -137,12 +178,42 @@ class _Plan:
         started = client.clock.now()
         return cls(
             kind=Kind.of(call.method),
-            priority=current_priority(call.priority, Priority.NORMAL),
+            priority=client.priority
+            if client.priority is not None
+            else current_priority(call.priority, Priority.NORMAL),
             retry_safe=call.retry_safe if call.retry_safe is not None else client.dialect.idempotent(call.method),
             codec=call.codec or client.codec,
             started=started,
             deadline=started + client.retry.deadline,
         )
+
+
+@dataclass(slots=True)
+class _Trace:
+    """One call's bookkeeping: its number and path template for events, its attempts and gate wait for its
+    response metadata."""
+
+    call: int
+    vendor: str
+    method: str
+    path: str
+    observers: Observers | None
+    """The client's observers when it has any: events are built only then."""
+    attempt: int = 0
+    gate_wait: float = 0.0
+    status: int | None = None
+    """The last response's status and request id (for the call's end)."""
+    request_id: str | None = None
+
+    def origin(self) -> dict[str, Any]:
+        """The fields every event of the current attempt carries."""
+        return {
+            "vendor": self.vendor,
+            "method": self.method,
+            "path": self.path,
+            "attempt": self.attempt,
+            "call": self.call,
+        }
 
 
 @dataclass
@@ -169,6 +240,13 @@ class BaseClient:
         clock: time source shared by the gate, retry and token expiry.
         max_body_size: the largest response body read into memory (bytes); a larger one is a :class:`DecodeError`.
             Streamed bodies (report downloads) are not capped.
+        observers: callables given every event of this client's calls and gate (:mod:`adops_async.observe`);
+            ``ADOPS_LOG=info|debug`` in the environment adds :func:`adops_async.observe.logging` at that level.
+
+    Attributes:
+        priority: the priority of every call (set by :meth:`with_options`); ``None``: the call's own.
+        max_wait: the longest a call may wait at the gate (set by :meth:`with_options`); ``None``: up to its deadline.
+        raw_response: keep each reply's ``httpx.Response`` in its response metadata (set by :meth:`with_options`).
     """
 
     def __init__(
@@ -183,6 +261,7 @@ class BaseClient:
         timeout: float = 30.0,
         clock: Clock | None = None,
         max_body_size: int = MAX_BODY_SIZE,
+        observers: Iterable[Observer] = (),
     ) -> None:
         if not timeout > 0 or not max_body_size > 0:
             raise ValueError("timeout and max_body_size must be positive")
@@ -202,6 +281,73 @@ class BaseClient:
         watch_third_party_logs(self.redactor)
         self._closed = False
         self.requests_sent = 0
+        self.priority: Priority | None = None
+        self.max_wait: float | None = None
+        self.raw_response = False
+        self._root = self
+        self._templates: dict[str, str] = {}
+        self._base_path = httpx.URL(self.base_url).path.rstrip("/")
+        self.observers = Observers(_with_env_logging(observers))
+        """This client's subscribers (:meth:`Observers.add` subscribes one more)."""
+        self.observers.on_add = self._subscribed
+        self._listening = False
+        for observer in self.observers.observers:
+            self._subscribed(observer)
+
+    def _subscribed(self, observer: Observer) -> None:
+        """Hear the gate's events once this client has an observer; tell one that wants to know its client."""
+        if not self._listening:
+            self._listening = True
+            self.gate.listeners.append(self._gate_event)
+        bind = getattr(observer, "bind", None)
+        if callable(bind):
+            bind(self)
+
+    def _gate_event(self, event: Event) -> None:
+        self.observers.emit(event if event.vendor else dataclasses.replace(event, vendor=self.vendor))
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        priority: Priority | None = None,
+        max_wait: float | None = None,
+        raw_response: bool | None = None,
+    ) -> Self:
+        """A view of this client whose calls use these settings; it shares the gate, auth, connection pool and
+        observers, and its resources (``view.line_items``, ``view.reports``) call through the view.
+
+        Args:
+            timeout: wall-clock bound of one attempt, in seconds.
+            retry: the retry policy (its ``deadline`` bounds the whole call, gate waits included).
+            priority: the priority of every call made through the view, over the resources' own defaults.
+            max_wait: the longest a call may wait at the gate, per attempt. When the gate can already tell it will
+                not open in time (a cooldown, a budget refilling later) :class:`GateWaitTooLong` is raised at once
+                with the predicted wait as ``retry_after``; otherwise it is raised once ``max_wait`` has passed.
+            raw_response: keep each reply's ``httpx.Response`` in its metadata
+                (``adops_async.response_meta(model).response``).
+
+        Closing a view does nothing: the client it came from owns the connections.
+        """
+        if timeout is not None and not timeout > 0:
+            raise ValueError("timeout must be positive")
+        if max_wait is not None and not max_wait >= 0:
+            raise ValueError("max_wait must be zero or more")
+        view = copy.copy(self)
+        view._owns_http = False
+        view.timeout = timeout if timeout is not None else self.timeout
+        view.retry = retry if retry is not None else self.retry
+        view.priority = priority if priority is not None else self.priority
+        view.max_wait = max_wait if max_wait is not None else self.max_wait
+        view.raw_response = raw_response if raw_response is not None else self.raw_response
+        memo: dict[int, Any] = {id(self): view}
+        for name, value in vars(self).items():
+            if name not in _SHARED:
+                rebound = _rebind(value, self, memo, depth=3)
+                if rebound is not value:
+                    setattr(view, name, rebound)
+        return view
 
     @property
     def vendor(self) -> str:
@@ -217,19 +363,24 @@ class BaseClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client (if we created it). Further calls raise :class:`ClientClosed`."""
-        if self._closed:
+        """Close the HTTP client (if we created it) and let async observers finish what is buffered. Further calls
+        raise :class:`ClientClosed`. A view (:meth:`with_options`) closes nothing."""
+        if self._closed or self._root is not self:
             return
         self._closed = True
+        if self._listening:
+            self.gate.listeners.remove(self._gate_event)
+            self._listening = False
+        await self.observers.aclose()
         if self._owns_http:
             await self.http.aclose()
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
+        state = "closed" if self._root._closed else "open"
         return f"<{type(self).__name__} {self.base_url} {state}>"
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self._root._closed:
             raise ClientClosed(f"{type(self).__name__} is closed; open a new one", vendor=self.vendor)
 
     # -- public entry points -----------------------------------------------------------------------------------
@@ -293,31 +444,91 @@ class BaseClient:
         the policy says it is safe, else raise the attempt's typed error."""
         self._check_open()
         plan = _Plan.of(call, self)
-        attempt = 0
+        observers = self.observers if self.observers else None
+        trace = _Trace(next(_calls), self.vendor, call.method, self._template(call.url), observers)
+        if observers is not None:
+            kind, priority = plan.kind.value, plan.priority.name
+            observers.emit(CallStarted(**trace.origin(), kind=kind, priority=priority, at=plan.started))
         renewed = False
+        failed: BaseException | None = None
         previous: _Outcome | None = None
-        while True:
-            attempt += 1
-            credentials = await self.auth.prepare(self) if call.authenticate else None
-            async with self._attempt(call, plan, credentials, previous) as result:
-                if isinstance(result, Reply):
-                    yield result
-                    return
-            info = result.info
-            renew = info is not None and info.renew_auth and call.authenticate and not renewed
-            if renew and await self.auth.renew(self, credentials):
-                renewed = True
-                continue
-            delay = self.retry.delay(result.failure, attempt=attempt, elapsed=self.clock.now() - plan.started)
-            if delay is None:
-                raise result.error
-            logger.info("retrying in %.3f s after %s", delay, result.error)
-            await self.clock.sleep_until(self.clock.now() + delay)
-            previous = result
+        try:
+            while True:
+                trace.attempt += 1
+                credentials = await self.auth.prepare(self) if call.authenticate else None
+                async with self._attempt(call, plan, credentials, trace, previous) as result:
+                    if isinstance(result, Reply):
+                        result.meta = self._meta(result.response, trace)
+                        record(result.meta)
+                        yield result
+                        return
+                info = result.info
+                renew = info is not None and info.renew_auth and call.authenticate and not renewed
+                if renew and await self.auth.renew(self, credentials):
+                    renewed = True
+                    continue
+                elapsed = self.clock.now() - plan.started
+                delay = self.retry.delay(result.failure, attempt=trace.attempt, elapsed=elapsed)
+                if delay is None:
+                    raise result.error
+                if observers is not None:
+                    error = result.error
+                    reason = type(error).__name__
+                    fields = trace.origin() | {"status": error.status, "request_id": error.request_id}
+                    observers.emit(RetryScheduled(**fields, delay=delay, reason=reason, at=self.clock.now()))
+                logger.info("retrying in %.3f s after %s", delay, result.error)
+                await self.clock.sleep_until(self.clock.now() + delay)
+                previous = result
+        except BaseException as exc:
+            failed = exc
+            raise
+        finally:
+            if observers is not None:
+                observers.emit(
+                    CallEnded(
+                        **trace.origin(),
+                        attempts=trace.attempt,
+                        gate_wait=trace.gate_wait,
+                        elapsed=self.clock.now() - plan.started,
+                        error=type(failed).__name__ if failed is not None else None,
+                        status=getattr(failed, "status", None) if failed is not None else trace.status,
+                        request_id=getattr(failed, "request_id", None) if failed is not None else trace.request_id,
+                        at=self.clock.now(),
+                    )
+                )
+
+    def _meta(self, response: httpx.Response, trace: _Trace) -> ResponseMeta:
+        return ResponseMeta(
+            vendor=self.vendor,
+            method=trace.method,
+            path=trace.path,
+            status=response.status_code,
+            request_id=self.dialect.request_id(response),
+            attempts=trace.attempt,
+            gate_wait=trace.gate_wait,
+            response=response if self.raw_response else None,
+        )
+
+    def _template(self, url: str) -> str:
+        """The path of ``url`` relative to the base URL, ids replaced (:func:`~adops_async.observe.path_template`)
+        and known secrets masked."""
+        templates = self._root._templates
+        template = templates.get(url)
+        if template is None:
+            path = url.split("?", 1)[0].split("#", 1)[0]
+            if path.startswith(("http://", "https://")):
+                path = httpx.URL(path).path
+                if self._base_path and path.startswith(self._base_path + "/"):
+                    path = path[len(self._base_path) :]
+            template = self.redactor.text(path_template("/" + path.lstrip("/")))
+            if len(templates) >= 4096:
+                templates.clear()
+            templates[url] = template
+        return template
 
     @asynccontextmanager
     async def _attempt(
-        self, call: Call, plan: _Plan, credentials: Any, previous: _Outcome | None = None
+        self, call: Call, plan: _Plan, credentials: Any, trace: _Trace, previous: _Outcome | None = None
     ) -> AsyncIterator[Reply | _Outcome]:
         """One HTTP attempt: the reply, or the failure the retry loop decides on. When the gate cannot admit a retry
         (``previous`` failed) before the call's deadline, the previous attempt's error is raised: the vendor's own
@@ -330,9 +541,33 @@ class BaseClient:
         request = self._build(call)
         response: httpx.Response | None = None
         outcome: _Outcome | None = None
-        observed_at = 0.0
+        observed_at = sent_at = 0.0
+        observers = trace.observers
+        deadline = plan.deadline
+        if self.max_wait is not None:
+            deadline = min(deadline, self.clock.now() + self.max_wait)
+        slot = self.gate.slot(plan.kind, plan.priority, deadline=deadline)
+        if observers is not None:
+            slot.origin = trace.origin()
         try:
-            async with self.gate.slot(plan.kind, plan.priority, deadline=plan.deadline) as slot:
+            queued_at = self.clock.now()
+            async with slot:
+                sent_at = self.clock.now()
+                if slot.blocked:  # it queued (the clock moves a little even when it did not)
+                    trace.gate_wait += sent_at - queued_at
+                if observers is not None:
+                    if slot.blocked:
+                        observers.emit(
+                            GateWaited(
+                                **slot.origin or {},
+                                wait=sent_at - queued_at,
+                                kind=plan.kind.value,
+                                priority=plan.priority.name,
+                                blocked_by=slot.blocked,
+                                at=sent_at,
+                            )
+                        )
+                    observers.emit(RequestSent(**slot.origin or {}, at=sent_at))
                 if call.authenticate:
                     self.auth.apply(request, credentials)
                 bound = min(call.timeout or self.timeout, max(0.0, plan.deadline - self.clock.now()) / self._speed)
@@ -355,6 +590,8 @@ class BaseClient:
                     # The caller reads the body, maybe from an async generator of its own, so no cancel scope may
                     # span it: the stream itself ends with a read timeout once the attempt's bound has passed.
                     response.stream = _BoundedStream(response.stream, attempt_scope.deadline, bound)
+                    if observers is not None:
+                        self._report(observers, trace, response, None, sent_at)
                     try:
                         yield Reply(response)
                     finally:
@@ -363,6 +600,8 @@ class BaseClient:
         except (QuotaStoreUnavailable, GateWaitTooLong) as exc:
             if exc.vendor:  # raised by a nested call inside a streamed body: already has its context
                 raise
+            if observers is not None and isinstance(exc, LeaseLostError):
+                observers.emit(LeaseLost(**trace.origin(), at=self.clock.now()))
             if isinstance(exc, GateWaitTooLong) and previous is not None:
                 raise previous.error from None
             # Raised by the gate, which knows no vendor: say which call could not be metered (and was not sent).
@@ -376,10 +615,42 @@ class BaseClient:
             reply, outcome = self._decode(response, plan.codec, plan.retry_safe, observed_at)
             if reply is not None:
                 self._log(request, response)
+                if observers is not None:
+                    self._report(observers, trace, response, None, sent_at)
                 yield reply
                 return
         assert outcome is not None
+        if observers is not None:
+            self._report(observers, trace, response, outcome, sent_at)
         yield outcome
+
+    def _report(
+        self,
+        observers: Observers,
+        trace: _Trace,
+        response: httpx.Response | None,
+        outcome: _Outcome | None,
+        sent_at: float,
+    ) -> None:
+        """The events of one attempt's end: a response (and any rate signal in it), or a failure without one."""
+        now = self.clock.now()
+        origin = trace.origin()
+        if outcome is not None and outcome.info is None:  # no usable response: network, time bound, size cap
+            error = outcome.error
+            name = type(error).__name__
+            fields = origin | {"status": error.status, "request_id": error.request_id}
+            observers.emit(RequestFailed(**fields, error=name, elapsed=now - sent_at, at=now))
+            return
+        assert response is not None
+        trace.status, trace.request_id = response.status_code, self.dialect.request_id(response)
+        fields = origin | {"status": trace.status, "request_id": trace.request_id}
+        observers.emit(ResponseReceived(**fields, elapsed=now - sent_at, at=now))
+        if outcome is None:
+            return
+        failure = outcome.failure
+        if failure.rate_limited or (failure.status in (429, 503) and failure.retry_after is not None):
+            message = outcome.error.message
+            observers.emit(RateSignal(**fields, retry_after=failure.retry_after, reason=message, at=now))
 
     async def _send(
         self, call: Call, request: httpx.Request, slot: Slot, attempt_scope: anyio.CancelScope
@@ -389,7 +660,7 @@ class BaseClient:
         A caller cancelled from outside while the request is on the wire leaves at once, but the slot keeps its place
         until the attempt's bound: as far as the client can know, the vendor is still working on the request.
         """
-        self.requests_sent += 1
+        self._root.requests_sent += 1
         try:
             return await self.http.send(request, stream=True, follow_redirects=call.follow_redirects)
         except httpx.TransportError as exc:
@@ -527,6 +798,37 @@ async def _close(response: httpx.Response) -> None:
     """Close a response even when the caller was cancelled, so its connection is never left half read."""
     with anyio.CancelScope(shield=True), anyio.move_on_after(5):
         await response.aclose()
+
+
+def _with_env_logging(observers: Iterable[Observer]) -> list[Observer]:
+    """``observers``, with a log observer at the level of ``ADOPS_LOG`` (read now) unless one is there."""
+    given = list(observers)
+    level = os.environ.get(LOG_ENV, "").strip().lower()
+    if level in ("info", "debug") and not any(isinstance(o, LogObserver) for o in given):
+        given.append(LogObserver.from_environment("debug" if level == "debug" else "info"))
+    return given
+
+
+def _rebind(value: Any, client: BaseClient, memo: dict[int, Any], depth: int) -> Any:
+    """``value``, or a shallow copy of it that calls through the view ``memo[id(client)]`` wherever it (or an
+    object of this package it holds, ``depth`` levels down) held ``client``."""
+    if id(value) in memo:
+        return memo[id(value)]
+    if depth == 0 or isinstance(value, BaseClient) or not type(value).__module__.startswith("adops_async."):
+        return value
+    attributes = getattr(value, "__dict__", None)
+    if not attributes:
+        return value
+    memo[id(value)] = value  # a cycle back to it keeps the original
+    changed = {
+        name: new for name, old in attributes.items() if (new := _rebind(old, client, memo, depth - 1)) is not old
+    }
+    if not changed:
+        return value
+    clone = copy.copy(value)
+    clone.__dict__.update(changed)
+    memo[id(value)] = clone
+    return clone
 
 
 def _with_call_context(exc: AdOpsError, **context: Unpack[ErrorContext]) -> AdOpsError:

@@ -26,14 +26,17 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 import anyio
 import httpx
 
+from ..observe._events import BudgetSynced, CooldownEnded, CooldownStarted, Event, QuotaStoreMode
 from .admission import LeaseGuard, SharedAdmission
 from .clock import AnyioClock, Clock
 from .errors import GateWaitTooLong, QuotaStoreUnavailable
-from .policies import Cooldown, ExistingLimiter, Kind, Limiter, Observation, Policy, Priority, Turn
+from .headers import parse_rate_limit
+from .policies import Cooldown, ExistingLimiter, Kind, Limiter, Observation, Policy, Priority, TokenBucket, Turn
 from .shared import RedisStore
 
 __all__ = ["CooldownEvent", "Gate", "GateStats", "Slot"]
@@ -97,6 +100,10 @@ class Gate:
         clock: where time comes from (virtual in tests).
         max_overtakes: the anti-starvation bound described in the module docs.
         on_cooldown: called (synchronously) each time a rate signal closes or extends the pause.
+
+    Attributes:
+        listeners: called (synchronously) with the gate's events (:mod:`adops_async.observe`): cooldowns started
+            and ended, budgets synced from rate headers, the shared store's mode. Clients with observers add one.
     """
 
     def __init__(
@@ -113,9 +120,13 @@ class Gate:
         self.clock: Clock = clock or AnyioClock()
         self.max_overtakes = max_overtakes
         self.on_cooldown = on_cooldown
+        self.listeners: list[Callable[[Event], None]] = []
+        self._paused: CooldownStarted | None = None
+        """The last cooldown announced to listeners, until the first admission after it."""
         self._capacity = self._current_capacity()
         self._cooldowns = [p for p in self.policies if isinstance(p, Cooldown)]
         self._limiters = [p for p in self.policies if isinstance(p, ExistingLimiter)]
+        self._reads_headers = any(isinstance(p, TokenBucket) for p in self.policies)
         self._in_flight = 0
         self._queues: dict[tuple[Kind, Priority], deque[_Waiter]] = {
             (kind, prio): deque() for kind in Kind for prio in Priority
@@ -133,7 +144,7 @@ class Gate:
         self.store: RedisStore | None = next(iter(stores.values()), None)
         """The shared store of this gate's policies, if any (asyncio only: redis-py's client is)."""
         self.shared: SharedAdmission | None = (
-            SharedAdmission(self.store, shared, self.clock, self._refresh_capacity) if self.store is not None else None
+            SharedAdmission(self.store, shared, self.clock, self._mode_changed) if self.store is not None else None
         )
         """How admission asks the shared store, when the gate has one."""
         self._held: list[tuple[float, int, Slot]] = []
@@ -196,8 +207,10 @@ class Gate:
     def _current_capacity(self) -> int | None:
         return min((p.capacity for p in self.policies if p.capacity is not None), default=None)
 
-    def _refresh_capacity(self) -> None:
+    def _mode_changed(self) -> None:
         self._capacity = self._current_capacity()
+        if self.listeners and self.shared is not None:
+            self._emit(QuotaStoreMode(mode="local" if self.shared.local else "shared", at=self.clock.now()))
 
     def _has_permit(self, now: float) -> bool:
         self._reap(now)
@@ -220,6 +233,23 @@ class Gate:
                 retry_after=retry_after,
             )
 
+    def _blocker(self, kind: Kind, now: float) -> str:
+        """What holds a request of ``kind`` back now, for :class:`~adops_async.observe.GateWaited`."""
+        if self._waiting:
+            return "queue"
+        if not self._has_permit(now):
+            return "capacity"
+        ready, name = now, "shared" if self.shared is not None else "limiter"
+        for policy in self.policies:
+            at = policy.ready_at(kind, now)
+            if at > ready:
+                ready, name = at, type(policy).__name__
+        return name
+
+    def _emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
     # -- the interface of Slot ---------------------------------------------------------------------------------
 
     async def acquire(self, slot: Slot) -> None:
@@ -230,6 +260,7 @@ class Gate:
             self._admit(slot, now)
             return
         self._refuse_if_late(slot, now, now)
+        slot.blocked = self._blocker(slot.kind, now)
         waiter = _Waiter(slot.kind, slot.priority, next(self._seq), now)
         self._queues[slot.kind, slot.priority].append(waiter)
         self._waiting += 1
@@ -285,6 +316,9 @@ class Gate:
         slot.index = self._admitted
         slot.holding = True
         self._stats.acquisitions += 1
+        if self._paused is not None and now >= self._paused.until:
+            paused, self._paused = self._paused, None
+            self._emit(CooldownEnded(**(slot.origin or {}), duration=now - paused.at, reason=paused.reason, at=now))
 
     def release(self, slot: Slot) -> None:
         """Give ``slot``'s place back (its request ended)."""
@@ -389,9 +423,18 @@ class Gate:
         for policy in self.policies:
             policy.observe(seen)
         if any(c.until > old for c, old in zip(self._cooldowns, before, strict=False)):
-            self._cooled(now, status, f"HTTP {status}")
+            self._cooled(now, status, f"HTTP {status}", slot.origin)
+        if self.listeners and self._reads_headers:
+            state = parse_rate_limit(headers)
+            if state is not None and (state.remaining is not None or state.limit is not None):
+                origin = slot.origin or {}
+                self._emit(
+                    BudgetSynced(
+                        **origin, status=status, remaining=state.remaining, limit=state.limit, reset=state.reset, at=now
+                    )
+                )
 
-    def _cooled(self, now: float, status: int | None, reason: str) -> None:
+    def _cooled(self, now: float, status: int | None, reason: str, origin: dict[str, Any] | None = None) -> None:
         until = max(c.until for c in self._cooldowns)
         self._stats.cooldowns += 1
         # Every waiter looks again: one whose deadline falls inside the pause gives up now, not at its deadline.
@@ -403,6 +446,11 @@ class Gate:
         logger.info("gate closed for %.3f s (%s)", event.wait, reason)
         if self.on_cooldown is not None:
             self.on_cooldown(event)
+        if self.listeners:
+            self._paused = CooldownStarted(
+                **(origin or {}), status=status, wait=event.wait, until=until, reason=reason, at=now
+            )
+            self._emit(self._paused)
 
 
 def _not_a_policy(value: object) -> Policy:
@@ -415,6 +463,7 @@ class Slot:
     __slots__ = (
         "_hold",
         "_lease",
+        "blocked",
         "deadline",
         "gate",
         "holding",
@@ -422,6 +471,7 @@ class Slot:
         "kind",
         "lease_from",
         "limited",
+        "origin",
         "priority",
         "turn",
     )
@@ -438,6 +488,10 @@ class Slot:
         self.lease_from = 0.0
         self.limited = False
         self._lease: LeaseGuard | None = None
+        self.origin: dict[str, Any] | None = None
+        """The call this slot is for (vendor, method, path, attempt, call), carried into the gate's events."""
+        self.blocked = ""
+        """What held the slot back when it started waiting (empty: it did not wait)."""
 
     async def __aenter__(self) -> Slot:
         await self.gate.acquire(self)

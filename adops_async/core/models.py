@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ..observe._meta import attach
+
 __all__ = ["VendorModel", "int_or_none", "payload_of"]
 
 
@@ -15,9 +17,15 @@ class VendorModel(BaseModel):
 
     ``to_payload()`` returns the fields that were set (read from the vendor or given by you), under the vendor's
     names, so a model read and written back unchanged sends exactly what it received.
+
+    ``adops_async.response_meta(model)`` tells the request id, attempts and gate wait of the response a model was
+    read from.
     """
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, serialize_by_alias=True)
+
+    def model_post_init(self, context: Any, /) -> None:
+        attach(self)
 
     def to_payload(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)

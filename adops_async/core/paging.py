@@ -17,6 +17,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
+from ..observe._meta import attach
 from .errors import DecodeError, ErrorContext, IncompleteData
 from .models import int_or_none
 
@@ -53,6 +54,9 @@ class Page(Generic[T]):
     total: int | None = None
     context: ErrorContext | None = field(default=None, compare=False)
     """Where the page came from (vendor, status, method, redacted URL, request id), for an error about the walk."""
+
+    def __post_init__(self) -> None:
+        attach(self)  # adops_async.response_meta(page): the request id, attempts and gate wait of its response
 
 
 class PagingStyle(Protocol):

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
 import httpx
+from typing_extensions import Self
 
+from ..observe._meta import attach
 from .clock import Clock
 from .codecs import Codec
 from .errors import BODY_LIMIT, AdOpsError, DecodeError, ErrorContext, IncompleteData, TransportError
@@ -87,6 +89,11 @@ class ReportJob(ABC):
 
     vendor: str = ""
     id: str = ""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        job = super().__new__(cls)
+        attach(job)  # adops_async.response_meta(job): the response that created (or last polled) the job
+        return job
 
     @abstractmethod
     def rows(self) -> AsyncIterator[dict[str, Any]]:

@@ -8,7 +8,7 @@ passed) plus a polite :class:`~adops_async.gates.MaxInFlight` of :data:`DEFAULT_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from ...core.priority import current_priority
 from ...core.redact import Secret
 from ...core.retry import RetryPolicy
 from ...core.shared import RedisStore, identity
+from ...observe import Observer
 from ._auth import AdnuntiusAuth, TwoFactorCodeProvider
 from ._dialect import AdnuntiusDialect
 from ._models import (
@@ -97,6 +98,7 @@ class Adnuntius(BaseClient):
         http: as for :class:`~adops_async.BaseClient`.
         timeout: as for :class:`~adops_async.BaseClient`.
         clock: as for :class:`~adops_async.BaseClient`.
+        observers: event subscribers (:mod:`adops_async.observe`), as for :class:`~adops_async.BaseClient`.
         page_size: ``pageSize`` for lists.
         refresh_margin: refresh the token this many seconds before it expires.
 
@@ -156,6 +158,7 @@ class Adnuntius(BaseClient):
         clock: Clock | None = None,
         page_size: int = 100,
         refresh_margin: float = 600.0,
+        observers: Iterable[Observer] = (),
     ) -> None:
         if not isinstance(context, str) or not context.strip():
             raise ValueError(
@@ -188,6 +191,7 @@ class Adnuntius(BaseClient):
             http=http,
             timeout=timeout,
             clock=clock,
+            observers=observers,
         )
         self.context = context
         self.reports = StatsReports(self)

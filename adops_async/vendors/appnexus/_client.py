@@ -9,6 +9,7 @@ the account's real limit, every rate signal of every era (429, 405 + ``RATE_EXCE
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar, overload
 
 import httpx
@@ -23,6 +24,7 @@ from ...core.policies import Cooldown, MaxInFlight, ReadWriteQuota
 from ...core.redact import Secret
 from ...core.retry import RetryPolicy
 from ...core.shared import RedisStore, identity
+from ...observe import Observer
 from ._auth import AppNexusAuth, LoginBudget
 from ._dialect import AppNexusDialect
 from ._models import (
@@ -111,6 +113,7 @@ class AppNexus(BaseClient):
         retry: as for :class:`~adops_async.BaseClient`.
         timeout: as for :class:`~adops_async.BaseClient`.
         clock: as for :class:`~adops_async.BaseClient`.
+        observers: event subscribers (:mod:`adops_async.observe`), as for :class:`~adops_async.BaseClient`.
 
     Attributes:
         members: ``member``: the member (account) and its settings.
@@ -172,6 +175,7 @@ class AppNexus(BaseClient):
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
         clock: Clock | None = None,
+        observers: Iterable[Observer] = (),
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -217,6 +221,7 @@ class AppNexus(BaseClient):
             http=http,
             timeout=timeout,
             clock=clock,
+            observers=observers,
         )
         self.members = self.resource("member", Member)
         self.advertisers = self.resource("advertiser", Advertiser)

@@ -8,6 +8,8 @@ number of tasks may await the client at once; they queue at the gate (FIFO withi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import httpx
 
 from ...core.client import BaseClient
@@ -18,6 +20,7 @@ from ...core.policies import Cooldown, Serial
 from ...core.redact import Secret
 from ...core.retry import RetryPolicy
 from ...core.shared import RedisStore, identity
+from ...observe import Observer
 from ._adapi import Ads, Assets
 from ._auth import ApiKeyAuth, SessionLogin
 from ._booking import Campaigns, Clients, Goals
@@ -53,6 +56,7 @@ class OoyalaPulse(BaseClient):
         retry: as for :class:`~adops_async.BaseClient`.
         timeout: as for :class:`~adops_async.BaseClient`.
         clock: as for :class:`~adops_async.BaseClient`.
+        observers: event subscribers (:mod:`adops_async.observe`), as for :class:`~adops_async.BaseClient`.
 
     Attributes:
         campaigns: Booking API campaigns (XML; ``update`` is read-modify-write).
@@ -95,6 +99,7 @@ class OoyalaPulse(BaseClient):
         timeout: float = 60.0,
         clock: Clock | None = None,
         report_slots: JobQuota | None = None,
+        observers: Iterable[Observer] = (),
     ) -> None:
         session: SessionLogin | None = None
         if api_key is not None:
@@ -121,6 +126,7 @@ class OoyalaPulse(BaseClient):
             http=http,
             timeout=timeout,
             clock=clock,
+            observers=observers,
         )
         if session is not None:
             session.bind(self)

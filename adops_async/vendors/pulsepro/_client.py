@@ -10,7 +10,7 @@ What is documented (SEED-001, docs/vendors/pulsepro.md) is built exactly: ``Auth
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeVar, overload
 
 import httpx
@@ -27,6 +27,7 @@ from ...core.redact import Secret, credential
 from ...core.resources import Resource
 from ...core.retry import RETRY_STATUSES, RetryPolicy
 from ...core.shared import RedisStore, identity
+from ...observe import Observer
 from ._dialect import PulseProDialect
 from ._models import AnalyticsScore, AnalyticsTrend, CorrectiveAction, Inspection, Location, Role, User
 from ._paging import PulseProOffsetPaging, PulseProPaging
@@ -141,6 +142,7 @@ class PulsePro(BaseClient):
         http: as for :class:`~adops_async.BaseClient`.
         timeout: as for :class:`~adops_async.BaseClient`.
         clock: as for :class:`~adops_async.BaseClient`.
+        observers: event subscribers (:mod:`adops_async.observe`), as for :class:`~adops_async.BaseClient`.
 
     Attributes:
         inspections: ``inspections``.
@@ -190,6 +192,7 @@ class PulsePro(BaseClient):
         http: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
         clock: Clock | None = None,
+        observers: Iterable[Observer] = (),
     ) -> None:
         key = credential(api_key, "api_key", header=True).reveal()
         if not key or not key.strip():
@@ -215,6 +218,7 @@ class PulsePro(BaseClient):
             http=http,
             timeout=timeout,
             clock=clock,
+            observers=observers,
         )
         self.paths = {**DEFAULT_PATHS, **(paths or {})}
         self.paging = (

@@ -1,0 +1,187 @@
+"""The event stream of the pipeline and the gate: small frozen records, one per thing that happened.
+
+Every event says which call it belongs to (:attr:`Event.call`, a number unique in the process), the vendor, the
+method, the path as a template (ids replaced by ``{id}``, see :func:`path_template`), the attempt and, once a
+response arrived, its status and request id. No event holds a URL's query, a header or a body: nothing secret.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = [
+    "BudgetSynced",
+    "CallEnded",
+    "CallStarted",
+    "CooldownEnded",
+    "CooldownStarted",
+    "Event",
+    "GateWaited",
+    "LeaseLost",
+    "QuotaStoreMode",
+    "RateSignal",
+    "RequestFailed",
+    "RequestSent",
+    "ResponseReceived",
+    "RetryScheduled",
+    "path_template",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """What every event carries. Fields a source cannot know are ``None`` (or ``0`` for :attr:`attempt`)."""
+
+    vendor: str = ""
+    method: str | None = None
+    path: str | None = None
+    """The path as a template: ``/line-item/{id}``, never ids or query parameters."""
+    status: int | None = None
+    attempt: int = 0
+    """1 for the first try of a call, 2 for its first retry, ...; 0 when the event belongs to no attempt."""
+    request_id: str | None = None
+    call: int = 0
+    """Which call the event belongs to (unique in the process), 0 for none: correlates a call's events."""
+    at: float = 0.0
+    """Time on the client's clock when it happened."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallStarted(Event):
+    """A logical call entered the pipeline (before its first wait at the gate)."""
+
+    kind: str = "read"
+    priority: str = "NORMAL"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GateWaited(Event):
+    """An attempt waited at the gate before it could go."""
+
+    wait: float = 0.0
+    """Seconds waited (clock seconds)."""
+    kind: str = "read"
+    priority: str = "NORMAL"
+    blocked_by: str = ""
+    """What held it when it started waiting: a policy's name (``ReadWriteQuota``, ``Cooldown``, ...),
+    ``capacity`` (requests in flight), ``queue`` (waiters ahead) or ``shared`` (the shared store)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestSent(Event):
+    """An attempt left the gate and its request is being sent."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResponseReceived(Event):
+    """A response arrived (any status), its body read and decoded."""
+
+    elapsed: float = 0.0
+    """Seconds from sending to the decoded body (clock seconds)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestFailed(Event):
+    """An attempt ended without a usable response: a network failure, its time bound, a body too large."""
+
+    error: str = ""
+    """The error's class name (``TransportError``, ...)."""
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryScheduled(Event):
+    """The retry policy will try the call again after :attr:`delay` seconds, because of :attr:`reason`."""
+
+    delay: float = 0.0
+    reason: str = ""
+    """The failed attempt's error class name (``RateLimited``, ``ServerError``, ``TransportError``, ...)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEnded(Event):
+    """A call left the pipeline: with its reply, or raising :attr:`error`."""
+
+    attempts: int = 0
+    gate_wait: float = 0.0
+    """Seconds waited at the gate, summed over attempts."""
+    elapsed: float = 0.0
+    error: str | None = None
+    """The raised error's class name, ``None`` on success."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateSignal(Event):
+    """The vendor signalled a rate limit (a 429, a 503 with Retry-After, or its own body code)."""
+
+    retry_after: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CooldownStarted(Event):
+    """A rate signal closed (or extended the closing of) the gate for every task."""
+
+    wait: float = 0.0
+    until: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CooldownEnded(Event):
+    """The first admission after a cooldown: the gate is open again."""
+
+    duration: float = 0.0
+    """Seconds the gate stayed closed, from the signal that last extended it."""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetSynced(Event):
+    """A response's rate headers (``RateLimit-Remaining``/``-Reset``/``-Limit``) were read into the gate."""
+
+    remaining: int | None = None
+    limit: int | None = None
+    reset: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeaseLost(Event):
+    """A shared lease could not be renewed, so the request was stopped before it ran out."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuotaStoreMode(Event):
+    """The gate's shared quota store changed mode: ``"shared"`` (Redis answers) or ``"local"`` (metering a share
+    in this process while it does not)."""
+
+    mode: str = "shared"
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+_HEX = re.compile(r"(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{8,}")
+_TOKEN = re.compile(r"(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_\-.~%]{16,}")
+_NUMBER = re.compile(r"[0-9][0-9_.\-]*")
+
+
+def _id_like(segment: str) -> bool:
+    return bool(
+        _NUMBER.fullmatch(segment) or _UUID.fullmatch(segment) or _HEX.fullmatch(segment) or _TOKEN.fullmatch(segment)
+    )
+
+
+@lru_cache(maxsize=2048)
+def path_template(path: str) -> str:
+    """``path`` with every id-like segment replaced by ``{id}``: numbers, UUIDs, hex ids (8 digits or more) and long
+    tokens of letters and digits (16 characters or more). Matrix parameters (``;context=...``) are dropped.
+
+    >>> path_template("/line-item/123/creative/9f86d081884c7d65")
+    '/line-item/{id}/creative/{id}'
+    """
+    segments = []
+    for segment in path.split("/"):
+        segment = segment.split(";", 1)[0]
+        segments.append("{id}" if segment and _id_like(segment) else segment)
+    return "/".join(segments)

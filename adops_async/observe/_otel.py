@@ -1,0 +1,80 @@
+"""The OpenTelemetry subscriber: one client span per call, named after its method and path template.
+
+Attributes follow the HTTP client semantic conventions: ``http.request.method``, ``url.template``,
+``http.response.status_code``, ``http.request.resend_count`` (retries, when there were any) and ``error.type``;
+``adops.vendor`` names the vendor, ``adops.gate_wait`` the seconds waited at the gate. Each gate wait, retry, rate
+signal and cooldown the call met is a span event. The span is the current span while the call runs, so spans made
+inside it (httpx instrumentation) are its children across every retry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import context, trace
+
+from ._events import (
+    CallEnded,
+    CallStarted,
+    CooldownStarted,
+    Event,
+    GateWaited,
+    RateSignal,
+    RetryScheduled,
+)
+
+__all__ = ["SpanObserver"]
+
+
+class SpanObserver:
+    """Spans for calls, from the event stream (``adops_async.observe.opentelemetry()`` makes one)."""
+
+    def __init__(self, tracer_provider: trace.TracerProvider | None = None) -> None:
+        self.tracer = trace.get_tracer("adops_async", tracer_provider=tracer_provider)
+        self._open: dict[int, tuple[trace.Span, Any]] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, CallStarted):
+            span = self.tracer.start_span(
+                f"{event.method} {event.path}",
+                kind=trace.SpanKind.CLIENT,
+                attributes={
+                    "http.request.method": event.method or "",
+                    "url.template": event.path or "",
+                    "adops.vendor": event.vendor,
+                    "adops.priority": event.priority,
+                },
+            )
+            self._open[event.call] = (span, context.attach(trace.set_span_in_context(span)))
+            return
+        opened = self._open.get(event.call)
+        if opened is None:
+            return
+        span = opened[0]
+        if isinstance(event, GateWaited):
+            span.add_event("gate.wait", {"adops.wait": event.wait, "adops.blocked_by": event.blocked_by})
+        elif isinstance(event, RetryScheduled):
+            span.add_event("retry", {"adops.delay": event.delay, "adops.reason": event.reason})
+        elif isinstance(event, RateSignal):
+            span.add_event("rate_signal", {"http.response.status_code": event.status or 0})
+        elif isinstance(event, CooldownStarted):
+            span.add_event("cooldown", {"adops.wait": event.wait})
+        elif isinstance(event, CallEnded):
+            self._end(event, span, opened[1])
+
+    def _end(self, event: CallEnded, span: trace.Span, token: Any) -> None:
+        del self._open[event.call]
+        attributes: dict[str, Any] = {"adops.gate_wait": event.gate_wait}
+        if event.attempts > 1:
+            attributes["http.request.resend_count"] = event.attempts - 1
+        if event.status is not None:
+            attributes["http.response.status_code"] = event.status
+        if event.error is not None:
+            attributes["error.type"] = event.error
+            span.set_status(trace.Status(trace.StatusCode.ERROR))
+        span.set_attributes(attributes)
+        span.end()
+        context.detach(token)
+
+    def __repr__(self) -> str:
+        return "observe.opentelemetry()"

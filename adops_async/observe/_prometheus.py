@@ -1,0 +1,143 @@
+"""The Prometheus subscriber: counters and histograms from the event stream, gauges from each client's gate.
+
+Every metric is named ``adops_*`` and labelled with ``vendor``. Gauges are read from :meth:`Gate.stats` in the
+event loop (never in the scrape thread, the gate is not thread-safe): on every cooldown, retry, rate signal and gate
+wait, and when a call ends at most every :attr:`MetricsObserver.refresh` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+from ._events import (
+    CallEnded,
+    CooldownEnded,
+    CooldownStarted,
+    Event,
+    GateWaited,
+    RateSignal,
+    ResponseReceived,
+    RetryScheduled,
+)
+
+if TYPE_CHECKING:
+    from ..core.client import BaseClient
+    from ..core.gate import Gate
+
+__all__ = ["MetricsObserver"]
+
+_WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, float("inf"))
+
+
+class MetricsObserver:
+    """Metrics for calls and gates (``adops_async.observe.prometheus()`` makes one).
+
+    Counters: ``adops_requests_total`` (vendor, method, path, status: every response), ``adops_retries_total``
+    (vendor, reason), ``adops_rate_signals_total`` (vendor, status), ``adops_gate_waits_total`` (vendor,
+    blocked_by: a request held back rather than sent against the vendor's rule), ``adops_calls_total`` (vendor,
+    outcome: ``ok`` or the error class). Histograms: ``adops_gate_wait_seconds`` (vendor, kind),
+    ``adops_request_duration_seconds`` (vendor, method, path). Gauges, per gate (``gate``: the vendor, then ``#2``,
+    ``#3`` for more clients of one vendor): ``adops_gate_budget`` (vendor, gate, budget), ``adops_gate_waiters``,
+    ``adops_gate_in_flight``, ``adops_gate_cooldown_seconds`` (time left).
+    """
+
+    refresh = 1.0
+    """Seconds between two readings of a gate's gauges (cooldowns are read at once)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        registry = registry if registry is not None else REGISTRY
+        self.requests = Counter(
+            "adops_requests", "Responses received", ["vendor", "method", "path", "status"], registry=registry
+        )
+        self.calls = Counter("adops_calls", "Calls ended", ["vendor", "outcome"], registry=registry)
+        self.retries = Counter("adops_retries", "Retries scheduled", ["vendor", "reason"], registry=registry)
+        self.rate_signals = Counter(
+            "adops_rate_signals", "Rate limit signals from the vendor", ["vendor", "status"], registry=registry
+        )
+        self.gate_waits = Counter(
+            "adops_gate_waits",
+            "Requests held at the gate instead of breaking a rule",
+            ["vendor", "blocked_by"],
+            registry=registry,
+        )
+        self.gate_wait = Histogram(
+            "adops_gate_wait_seconds",
+            "Time waited at the gate",
+            ["vendor", "kind"],
+            buckets=_WAIT_BUCKETS,
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "adops_request_duration_seconds",
+            "From sending to the decoded body",
+            ["vendor", "method", "path"],
+            registry=registry,
+        )
+        self.budget = Gauge("adops_gate_budget", "Calls left now", ["vendor", "gate", "budget"], registry=registry)
+        self.waiters = Gauge("adops_gate_waiters", "Requests queued", ["vendor", "gate"], registry=registry)
+        self.in_flight = Gauge("adops_gate_in_flight", "Requests in flight", ["vendor", "gate"], registry=registry)
+        self.cooldown = Gauge(
+            "adops_gate_cooldown_seconds", "Seconds until the gate reopens", ["vendor", "gate"], registry=registry
+        )
+        self._gates: dict[str, list[tuple[str, weakref.ref[Gate]]]] = {}
+        self._read_at: dict[str, float] = {}
+        self._children: dict[tuple[str, str, str, int | None], tuple[Any, Any]] = {}
+        """The labelled series of each response kind, looked up once."""
+
+    def bind(self, client: BaseClient) -> None:
+        """Read ``client``'s gate for the gauges (called by the client when this observer subscribes)."""
+        gates = self._gates.setdefault(client.vendor, [])
+        if any(ref() is client.gate for _, ref in gates):
+            return
+        name = client.vendor if not gates else f"{client.vendor}#{len(gates) + 1}"
+        gates.append((name, weakref.ref(client.gate)))
+
+    def __call__(self, event: Event) -> None:
+        vendor = event.vendor
+        if isinstance(event, ResponseReceived):
+            key = (vendor, event.method or "", event.path or "", event.status)
+            children = self._children.get(key)
+            if children is None:
+                children = self._children[key] = (
+                    self.requests.labels(*key[:3], str(event.status)),
+                    self.latency.labels(*key[:3]),
+                )
+            children[0].inc()
+            children[1].observe(event.elapsed)
+            return
+        if isinstance(event, GateWaited):
+            self.gate_waits.labels(vendor, event.blocked_by or "queue").inc()
+            self.gate_wait.labels(vendor, event.kind).observe(event.wait)
+        elif isinstance(event, CallEnded):
+            self.calls.labels(vendor, event.error or "ok").inc()
+        elif isinstance(event, RetryScheduled):
+            self.retries.labels(vendor, event.reason).inc()
+        elif isinstance(event, RateSignal):
+            self.rate_signals.labels(vendor, str(event.status)).inc()
+        elif not isinstance(event, (CooldownStarted, CooldownEnded)):
+            return
+        # Gauges: read at once on a cooldown, else at most every `refresh` seconds when a call ends.
+        now = time.monotonic()
+        if not isinstance(event, CallEnded) or now - self._read_at.get(vendor, float("-inf")) >= self.refresh:
+            self._read_at[vendor] = now
+            self._read_gates(vendor)
+
+    def _read_gates(self, vendor: str) -> None:
+        for name, ref in self._gates.get(vendor, ()):
+            gate = ref()
+            if gate is None:
+                continue
+            stats = gate.stats()
+            for budget, left in stats.budgets.items():
+                self.budget.labels(vendor, name, budget).set(left)
+            self.waiters.labels(vendor, name).set(sum(stats.waiters.values()))
+            self.in_flight.labels(vendor, name).set(stats.in_flight)
+            until = stats.cooldown_until
+            self.cooldown.labels(vendor, name).set(max(0.0, until - gate.clock.now()) if until is not None else 0.0)
+
+    def __repr__(self) -> str:
+        return "observe.prometheus()"
