@@ -54,9 +54,10 @@ class CooldownEvent:
     reason: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class GateStats:
-    """A snapshot of a gate, for dashboards and tests."""
+    """A snapshot of a gate, for dashboards and tests (a new one per :meth:`Gate.stats` call, like anyio's
+    statistics: holding it never sees the gate change)."""
 
     in_flight: int
     capacity: int | None
@@ -75,6 +76,18 @@ class GateStats:
     cooldowns: int = 0
     store: str | None = None
     """``None`` (state in this process), ``"shared"`` (in Redis) or ``"local"`` (Redis down: metering a share)."""
+
+
+@dataclass
+class _Counters:
+    """What a gate counts over its life, for :class:`GateStats`."""
+
+    acquisitions: int = 0
+    waits: int = 0
+    wait_time: float = 0.0
+    responses_429: int = 0
+    responses_503: int = 0
+    cooldowns: int = 0
 
 
 @dataclass(eq=False)
@@ -136,7 +149,7 @@ class Gate:
         self._overtakes = dict.fromkeys(Kind, 0)
         self._seq = itertools.count()
         self._admitted = 0
-        self._stats = GateStats(0, self._capacity, {}, {}, None)
+        self._counts = _Counters()
         shared = [p for p in self.policies if p.shared is not None]
         stores = {id(p.shared): p.shared for p in shared}
         if len(stores) > 1:
@@ -184,13 +197,14 @@ class Gate:
         for (_, prio), queue in self._queues.items():
             waiters[prio] += sum(1 for w in queue if w.queued)
         until = max((c.until for c in self._cooldowns), default=float("-inf"))
-        return dataclasses.replace(
-            self._stats,
+        return GateStats(
             in_flight=self._in_flight,
+            capacity=self._capacity,
             budgets=budgets,
             waiters=waiters,
             cooldown_until=until if until > now else None,
             store=None if self.shared is None else "local" if self.shared.local else "shared",
+            **dataclasses.asdict(self._counts),
         )
 
     def __repr__(self) -> str:
@@ -287,8 +301,8 @@ class Gate:
         self._dequeue(waiter)
         now = self.clock.now()
         self._count_overtake(waiter)
-        self._stats.waits += 1
-        self._stats.wait_time += now - waiter.since
+        self._counts.waits += 1
+        self._counts.wait_time += now - waiter.since
         self._admit(slot, now)
         self._dispatch()
 
@@ -315,7 +329,7 @@ class Gate:
         self._admitted += 1
         slot.index = self._admitted
         slot.holding = True
-        self._stats.acquisitions += 1
+        self._counts.acquisitions += 1
         if self._paused is not None and now >= self._paused.until:
             paused, self._paused = self._paused, None
             self._emit(CooldownEnded(**(slot.origin or {}), duration=now - paused.at, reason=paused.reason, at=now))
@@ -413,9 +427,9 @@ class Gate:
         """Feed ``slot``'s response to the policies (rate headers, 429/503 with Retry-After)."""
         now = self.clock.now()
         if status == 429:
-            self._stats.responses_429 += 1
+            self._counts.responses_429 += 1
         elif status == 503:
-            self._stats.responses_503 += 1
+            self._counts.responses_503 += 1
         before = [c.until for c in self._cooldowns]
         seen = Observation(status, headers, now, self._admitted - slot.index)
         if slot.turn is not None:
@@ -436,7 +450,7 @@ class Gate:
 
     def _cooled(self, now: float, status: int | None, reason: str, origin: dict[str, Any] | None = None) -> None:
         until = max(c.until for c in self._cooldowns)
-        self._stats.cooldowns += 1
+        self._counts.cooldowns += 1
         # Every waiter looks again: one whose deadline falls inside the pause gives up now, not at its deadline.
         for queue in self._queues.values():
             for waiter in queue:

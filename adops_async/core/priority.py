@@ -13,7 +13,7 @@ from contextvars import ContextVar
 
 from .policies import Priority
 
-__all__ = ["current_priority", "priority"]
+__all__ = ["current_priority", "priority", "set_priority"]
 
 _current: ContextVar[Priority | None] = ContextVar("adops_async_priority", default=None)
 
@@ -26,6 +26,12 @@ def priority(level: Priority) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def set_priority(level: Priority) -> None:
+    """Calls made from now on in the current context (and tasks it starts) default to ``level``, with no block to
+    leave: for a context that ends with its task, such as a web framework's per-request dependency."""
+    _current.set(level)
 
 
 def current_priority(explicit: Priority | None, default: Priority) -> Priority:

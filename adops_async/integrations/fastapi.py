@@ -35,7 +35,7 @@ from fastapi.responses import JSONResponse
 from ..core.client import BaseClient
 from ..core.errors import AdOpsError, GateWaitTooLong
 from ..core.policies import Priority
-from ..core.priority import _current
+from ..core.priority import set_priority
 from ..core.shared import RedisStore
 from ..ops import AdOps
 
@@ -90,7 +90,7 @@ def adops_lifespan(
 
 def _interactive() -> None:
     # Set, not reset: each request runs in its own task whose context ends with it.
-    _current.set(Priority.INTERACTIVE)
+    set_priority(Priority.INTERACTIVE)
 
 
 async def get_adops(request: Request) -> AdOps:

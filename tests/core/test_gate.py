@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import anyio
@@ -414,3 +415,17 @@ async def test_following_rate_headers_costs_at_most_one_429_under_either_reading
     assert done == 150
     assert rejected <= 1
     assert finished <= 3 * 60 + 1  # and it did not wait needlessly
+
+
+async def test_stats_are_a_snapshot_that_never_changes_under_the_holder() -> None:
+    async with VirtualClock().running() as clock:
+        gate = Gate(MaxInFlight(2), Cooldown(), clock=clock)
+        before = gate.stats()
+        async with gate.slot(Kind.READ):
+            during = gate.stats()
+        after = gate.stats()
+    assert (before.acquisitions, before.in_flight) == (0, 0)
+    assert (during.acquisitions, during.in_flight) == (1, 1)
+    assert (after.acquisitions, after.in_flight) == (1, 0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        after.waits = 5  # type: ignore[misc]
