@@ -84,3 +84,21 @@ async def test_a_cancelled_ooyala_call_is_not_overlapped_by_the_next() -> None:
             with anyio.fail_after(10):
                 await pulse.campaigns.get(campaign.id)
     assert app.violations == []
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # redis-py's client is asyncio-only
+async def test_a_cancelled_ooyala_call_keeps_its_shared_lease(redis_server: RedisServer) -> None:
+    app = OoyalaSandbox(latency=LATENCY)
+    store = RedisStore(redis_server.url, prefix=f"{uuid.uuid4().hex}:", lease=BOUND / 0.8)
+    with serve(app) as url:
+        async with OoyalaPulse(api_key="sandbox-key", base_url=url, timeout=BOUND, store=store) as pulse:
+            campaign = await pulse.campaigns.create({"name": "c", "priority": 5})
+            assert campaign.id is not None
+            async with anyio.create_task_group() as group:
+                group.start_soon(pulse.campaigns.get, campaign.id)
+                await until(lambda: bool(app.busy))
+                group.cancel_scope.cancel()
+            assert app.busy  # the server is still on the cancelled call
+            with anyio.fail_after(10):
+                await pulse.campaigns.get(campaign.id)
+    assert app.violations == []
