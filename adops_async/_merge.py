@@ -32,7 +32,9 @@ class SourceFailure:
     """A source that failed while the others went on (``on_error="collect"``)."""
 
     source: str
+    """The source's name (the vendor)."""
     error: Exception
+    """What it raised."""
 
 
 @dataclass

@@ -50,14 +50,23 @@ class Entity(BaseModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     kind: ClassVar[str] = "entity"
+    """The normalized kind: ``advertisers``, ``campaigns``, ``line_items``, ``creatives`` (``entity`` for another)."""
 
     vendor: str
+    """The vendor it came from (``"appnexus"``, ``"adnuntius"``, ``"ooyala"``)."""
     id: str
+    """The vendor's id, as a string."""
     name: str | None = None
+    """The vendor's name of the object, or ``None`` when it has none."""
     status: str | None = None
+    """The vendor's state as it says it (AppNexus ``state``, Adnuntius ``objectState``, Ooyala ``status``, or
+    ``ENABLED``/``DISABLED``), or ``None``."""
     start: datetime | None = None
+    """When it starts delivering, or ``None`` when the vendor gives no start."""
     end: datetime | None = None
+    """When it stops delivering, or ``None`` when the vendor gives no end."""
     budget: float | None = None
+    """The lifetime budget in the vendor's currency, or ``None`` (Adnuntius objects carry none here)."""
     raw: Any = Field(default=None, repr=False, exclude=True)
     """The vendor's own model, with every field it sent."""
 
@@ -66,24 +75,28 @@ class Advertiser(Entity):
     """AppNexus advertiser, Adnuntius advertiser, Ooyala client."""
 
     kind = "advertisers"
+    """``advertisers``."""
 
 
 class Campaign(Entity):
     """AppNexus insertion order, Adnuntius order, Ooyala campaign."""
 
     kind = "campaigns"
+    """``campaigns``."""
 
 
 class LineItem(Entity):
     """AppNexus line item, Adnuntius line item, Ooyala goal."""
 
     kind = "line_items"
+    """``line_items``."""
 
 
 class Creative(Entity):
     """AppNexus creative, Adnuntius creative, Ooyala ad."""
 
     kind = "creatives"
+    """``creatives``."""
 
 
 NORMALIZED: Mapping[str, type[Entity]] = {c.kind: c for c in (Advertiser, Campaign, LineItem, Creative)}
@@ -190,8 +203,11 @@ class AdOps:
     ) -> None:
         self._given = {"appnexus": appnexus, "adnuntius": adnuntius, "ooyala": ooyala, "pulsepro": pulsepro}
         self.buffer = buffer
+        """Entities held between the vendors and the consumer of :meth:`paginate`."""
         self.observers = list(observers)
+        """Event subscribers for every client."""
         self.clients: dict[str, BaseClient] = {}
+        """The open clients by vendor name, while this ``AdOps`` is open."""
         self._stack: AsyncExitStack | None = None
 
     async def __aenter__(self) -> AdOps:

@@ -68,7 +68,9 @@ class HeaderAuth(Auth):
     ) -> None:
         self._secret = credential(secret, field, header=True)
         self.header = header
+        """The header the secret goes in."""
         self.scheme = scheme
+        """The prefix before the secret (``"Bearer"``), or ``None`` for the bare secret."""
 
     def secrets(self) -> Iterable[str]:
         return (self._secret.reveal(),)
@@ -86,8 +88,11 @@ class Token:
     """A login's result. ``expires_at`` is clock time (``None``: the vendor did not say)."""
 
     value: Secret
+    """The access token."""
     expires_at: float | None = None
+    """Clock time the token stops working, or ``None`` when the vendor did not say."""
     refresh_token: Secret | None = None
+    """What the vendor takes to issue a new token without a login, if it gave one."""
 
 
 class TokenAuth(Auth, ABC):
@@ -107,6 +112,7 @@ class TokenAuth(Auth, ABC):
 
     def __init__(self, *, refresh_margin: float = 60.0) -> None:
         self.refresh_margin = refresh_margin
+        """Seconds before ``expires_at`` at which the token is refreshed."""
         self._token: Token | None = None
         self._lock: anyio.Lock | None = None  # made on first use, on the event loop that uses it
         self._attempts = 0
@@ -123,6 +129,7 @@ class TokenAuth(Auth, ABC):
         return None
 
     def apply_token(self, request: httpx.Request, token: Token) -> None:
+        """Put the token on a request; by default the bare token in ``Authorization``."""
         request.headers["Authorization"] = token.value.reveal()
 
     def apply(self, request: httpx.Request, credentials: Any) -> None:

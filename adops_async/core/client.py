@@ -103,8 +103,11 @@ class Call:
     """One logical request, before it becomes one or more HTTP attempts."""
 
     method: str
+    """The HTTP method (``GET``, ``POST``, ...)."""
     url: str
+    """A path joined to the client's ``base_url``, or an absolute URL (a vendor's own download link)."""
     params: Mapping[str, Any] | None = None
+    """Query parameters (httpx encodes them; a list repeats the name)."""
     payload: Any = None
     """Encoded with the codec (JSON or XML)."""
     content: bytes | None = None
@@ -112,15 +115,21 @@ class Call:
     data: Mapping[str, Any] | None = None
     """Form fields (``application/x-www-form-urlencoded``, or multipart with ``files``)."""
     files: Mapping[str, Any] | None = None
+    """Multipart file parts, as httpx takes them (``{name: (filename, bytes, content type)}``)."""
     headers: Mapping[str, str] | None = None
+    """Extra request headers, over the client's own."""
     priority: Priority | None = None
     """``None``: the surrounding :func:`~adops_async.priority` block's, else ``NORMAL``."""
     retry_safe: bool | None = None
     """Override the HTTP-method rule: ``True`` for a POST the vendor documents as idempotent (Adnuntius upserts)."""
     authenticate: bool = True
+    """Send the credentials; ``False`` for the login call itself."""
     codec: Codec | None = None
+    """Encodes the payload and decodes the response; ``None``: the client's (its dialect's)."""
     stream: bool = False
+    """Leave the body unread for the caller (:meth:`BaseClient.stream` sets it); ``Reply.data`` is then ``None``."""
     follow_redirects: bool = False
+    """Follow a 3xx answer to its ``Location``; by default a 3xx is returned as it is."""
     timeout: float | None = None
     """Wall-clock bound of one attempt, headers and body (a streamed body included); ``None``: the client's."""
 
@@ -130,17 +139,29 @@ class CallOptions(TypedDict, total=False):
     :class:`Call` besides its method and URL."""
 
     params: Mapping[str, Any] | None
+    """As :attr:`Call.params`."""
     payload: Any
+    """As :attr:`Call.payload`."""
     content: bytes | None
+    """As :attr:`Call.content`."""
     data: Mapping[str, Any] | None
+    """As :attr:`Call.data`."""
     files: Mapping[str, Any] | None
+    """As :attr:`Call.files`."""
     headers: Mapping[str, str] | None
+    """As :attr:`Call.headers`."""
     priority: Priority | None
+    """As :attr:`Call.priority`."""
     retry_safe: bool | None
+    """As :attr:`Call.retry_safe`."""
     authenticate: bool
+    """As :attr:`Call.authenticate`."""
     codec: Codec | None
+    """As :attr:`Call.codec`."""
     follow_redirects: bool
+    """As :attr:`Call.follow_redirects`."""
     timeout: float | None
+    """As :attr:`Call.timeout`."""
 
 
 @dataclass
@@ -148,16 +169,20 @@ class Reply:
     """A successful response and its decoded body (``None`` for an empty body or a streamed one)."""
 
     response: httpx.Response
+    """The final attempt's response (its body already read, unless the call streamed)."""
     data: Any = None
+    """The body decoded by the call's codec."""
     meta: ResponseMeta | None = None
     """Request id, attempts taken and time waited at the gate."""
 
     @property
     def status(self) -> int:
+        """The response's HTTP status code."""
         return self.response.status_code
 
     @property
     def headers(self) -> httpx.Headers:
+        """The response's headers."""
         return self.response.headers
 
 
@@ -244,6 +269,18 @@ class BaseClient:
             ``ADOPS_LOG=info|debug`` in the environment adds :func:`adops_async.observe.logging` at that level.
 
     Attributes:
+        base_url: ``base_url`` without its trailing slash.
+        dialect: the vendor's :class:`Dialect`.
+        auth: the credentials strategy (:class:`NoAuth` when none was given).
+        clock: the time source (the gate's when only ``gate`` was given).
+        gate: where every request of this client waits.
+        retry: the retry policy.
+        codec: the codec of request payloads and response bodies (the dialect's, else JSON).
+        http: the ``httpx.AsyncClient`` the requests go through.
+        timeout: wall-clock bound of one attempt, in seconds.
+        max_body_size: the largest response body read into memory, in bytes.
+        redactor: what is removed from URLs, errors and logs (the credentials, and tokens added with ``add``).
+        requests_sent: HTTP attempts this client has sent, retries and logins included.
         priority: the priority of every call (set by :meth:`with_options`); ``None``: the call's own.
         max_wait: the longest a call may wait at the gate (set by :meth:`with_options`); ``None``: up to its deadline.
         raw_response: keep each reply's ``httpx.Response`` in its response metadata (set by :meth:`with_options`).
@@ -351,6 +388,7 @@ class BaseClient:
 
     @property
     def vendor(self) -> str:
+        """The vendor's name in errors, events and metrics (its dialect's ``vendor``)."""
         return self.dialect.vendor
 
     async def __aenter__(self) -> Self:

@@ -38,12 +38,15 @@ class AnyioClock:
     """The event loop's clock, through anyio (trio's ``MockClock`` makes it virtual too)."""
 
     def now(self) -> float:
+        """The event loop's time, in seconds."""
         return anyio.current_time()
 
     async def sleep_until(self, deadline: float) -> None:
+        """Return once the event loop's time has reached ``deadline``."""
         await anyio.sleep_until(deadline)
 
     async def wait(self, event: anyio.Event, deadline: float | None) -> None:
+        """Return when ``event`` is set or ``deadline`` (if any) has passed, whichever comes first."""
         if deadline is None:
             await event.wait()
             return
@@ -67,14 +70,18 @@ class ScaledClock:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
+        """Vendor seconds per real second."""
 
     def now(self) -> float:
+        """The event loop's time times ``speed``: vendor seconds."""
         return anyio.current_time() * self.speed
 
     async def sleep_until(self, deadline: float) -> None:
+        """Return once vendor time has reached ``deadline`` (``deadline / speed`` in loop time)."""
         await anyio.sleep_until(deadline / self.speed)
 
     async def wait(self, event: anyio.Event, deadline: float | None) -> None:
+        """Return when ``event`` is set or vendor time has reached ``deadline`` (if any)."""
         if deadline is None:
             await event.wait()
             return
@@ -105,6 +112,7 @@ class VirtualClock:
         self._timer_added: anyio.Event | None = None
 
     def now(self) -> float:
+        """Virtual time, in seconds: where the last jump left it."""
         return self._now
 
     def _add_timer(self, deadline: float, event: anyio.Event) -> None:
@@ -113,6 +121,7 @@ class VirtualClock:
             self._timer_added.set()
 
     async def sleep_until(self, deadline: float) -> None:
+        """Return once virtual time has jumped to ``deadline`` (at once if it is already past)."""
         if deadline <= self._now:
             await anyio.lowlevel.checkpoint()
             return
@@ -121,6 +130,7 @@ class VirtualClock:
         await event.wait()
 
     async def wait(self, event: anyio.Event, deadline: float | None) -> None:
+        """Return when ``event`` is set or virtual time has jumped to ``deadline`` (if any)."""
         if deadline is not None:
             if deadline <= self._now:
                 await anyio.lowlevel.checkpoint()

@@ -32,9 +32,11 @@ class Codec(ABC):
     """Turns request payloads into bytes and response bytes into payloads."""
 
     content_type: ClassVar[str] = "application/octet-stream"
+    """The media type of encoded payloads, sent as ``Content-Type`` and ``Accept``."""
 
     @abstractmethod
-    def encode(self, payload: Any) -> bytes: ...
+    def encode(self, payload: Any) -> bytes:
+        """A request payload as bytes."""
 
     @abstractmethod
     def decode(self, body: bytes) -> Any:
@@ -75,8 +77,10 @@ class JsonCodec(Codec):
 
     def __init__(self, *, max_depth: int = MAX_DEPTH) -> None:
         self.max_depth = max_depth
+        """The deepest nesting of arrays and objects a decoded body may have."""
 
     def encode(self, payload: Any) -> bytes:
+        """Compact UTF-8 JSON; values JSON lacks (dates, decimals) are written as their ``str()``."""
         return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
     def decode(self, body: bytes) -> Any:
@@ -151,9 +155,12 @@ class XmlCodec(Codec):
 
     def __init__(self, force_list: tuple[str, ...] = (), *, max_depth: int = MAX_DEPTH) -> None:
         self.force_list = force_list
+        """Element names that are always lists, even with one child."""
         self.max_depth = max_depth
+        """The deepest element nesting a decoded body may have."""
 
     def encode(self, payload: Any) -> bytes:
+        """A UTF-8 XML document from a dict shaped as xmltodict reads one (``@name``, ``#text``)."""
         text: str = xmltodict.unparse(payload, full_document=True, encoding="utf-8")
         return text.encode()
 

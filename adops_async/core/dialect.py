@@ -38,11 +38,15 @@ class ErrorInfo:
     """A vendor's verdict on a response: which error to raise and what the pipeline should do about it."""
 
     error_class: type[AdOpsError]
+    """The :class:`~adops_async.AdOpsError` subclass to raise."""
     message: str
+    """The vendor's explanation, for the error's message."""
     code: str | None = None
+    """The vendor's error code, if it gave one."""
     rate_limited: bool = False
     """Close the gate for every task and retry (the vendor refused without acting)."""
     retry_after: float | None = None
+    """Seconds the vendor asked to wait before a retry, when it said."""
     renew_auth: bool = False
     """The credentials were rejected; a fresh login may help (once per call)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -70,18 +74,24 @@ class Dialect:
     """Plain HTTP semantics; subclass per vendor."""
 
     vendor: ClassVar[str] = "http"
+    """The vendor's name in errors, events and metrics."""
     codec: ClassVar[Codec | None] = None
+    """The vendor's codec; ``None``: JSON."""
     idempotent_methods: ClassVar[frozenset[str]] = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+    """HTTP methods that may be sent again once the server may have acted on them."""
     not_acted_statuses: ClassVar[frozenset[int]] = frozenset({429})
     """Statuses that mean the server did nothing, whoever answers them, so even a non-idempotent write may be sent
     again. Only statuses no intermediary sends after forwarding belong here; a vendor's own "nothing was done" that
     needs its body to be told apart is an :class:`ErrorInfo` with ``rate_limited``."""
     request_id_headers: ClassVar[tuple[str, ...]] = ("x-request-id", "request-id", "x-correlation-id")
+    """Response headers that carry the vendor's request id, the first present wins."""
 
     def idempotent(self, method: str) -> bool:
+        """Whether a call of ``method`` may be repeated even if the server acted on it."""
         return method.upper() in self.idempotent_methods
 
     def request_id(self, response: httpx.Response) -> str | None:
+        """The vendor's request id of a response (for support tickets), or ``None``."""
         for name in self.request_id_headers:
             if name in response.headers:
                 return response.headers[name]

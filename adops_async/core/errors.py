@@ -43,13 +43,21 @@ class ErrorContext(TypedDict, total=False):
     """Where an error happened; the keyword arguments every :class:`AdOpsError` accepts besides its message."""
 
     vendor: str
+    """As :attr:`AdOpsError.vendor`."""
     status: int | None
+    """As :attr:`AdOpsError.status`."""
     code: str | None
+    """As :attr:`AdOpsError.code`."""
     method: str | None
+    """As :attr:`AdOpsError.method`."""
     url: str | None
+    """As :attr:`AdOpsError.url`."""
     request_id: str | None
+    """As :attr:`AdOpsError.request_id`."""
     body: str | None
+    """As :attr:`AdOpsError.body`."""
     response: httpx.Response | None
+    """As :attr:`AdOpsError.response`."""
 
 
 class AdOpsError(Exception):
@@ -147,7 +155,9 @@ class IncompleteData(DecodeError):
         self, message: str, *, expected: int | None = None, seen: int = 0, **context: Unpack[ErrorContext]
     ) -> None:
         self.expected = expected
+        """What the vendor announced (entities or rows), or ``None`` when it announced no count."""
         self.seen = seen
+        """What arrived."""
         super().__init__(message, **context)
 
 
@@ -166,6 +176,7 @@ class InvalidCredential(AuthError, ValueError):
 
     def __init__(self, message: str, *, field: str, **context: Unpack[ErrorContext]) -> None:
         self.field = field
+        """The parameter that held the credential (``"api_key"``, ``"password"``)."""
         super().__init__(message, **context)
 
 
@@ -184,6 +195,7 @@ class ValidationFailed(AdOpsError):
         self, message: str, *, fields: Mapping[str, Sequence[str]] | None = None, **context: Unpack[ErrorContext]
     ) -> None:
         self.fields: dict[str, list[str]] = {name: list(msgs) for name, msgs in (fields or {}).items()}
+        """The vendor's messages per field name; empty when it named no field."""
         if self.fields:
             details = "; ".join(f"{name}: {', '.join(msgs)}" for name, msgs in self.fields.items())
             message = f"{message} ({details})"
@@ -210,6 +222,7 @@ class RateLimited(AdOpsError):
 
     def __init__(self, message: str, *, retry_after: float | None = None, **context: Unpack[ErrorContext]) -> None:
         self.retry_after = retry_after
+        """The wait the vendor asked for, in seconds, or ``None`` when it did not say."""
         super().__init__(message, **context)
 
 

@@ -49,9 +49,13 @@ class CooldownEvent:
     """A rate signal closed the gate: nobody goes before :attr:`until` (clock time), :attr:`wait` seconds from now."""
 
     until: float
+    """Clock time before which nobody goes."""
     wait: float
+    """Seconds from now to :attr:`until`."""
     status: int | None
+    """The status of the response that signalled, or ``None`` (a signal in a success body)."""
     reason: str
+    """What the vendor said, for logs."""
 
 
 @dataclass(frozen=True)
@@ -60,20 +64,27 @@ class GateStats:
     statistics: holding it never sees the gate change)."""
 
     in_flight: int
+    """Requests holding a slot now."""
     capacity: int | None
+    """The most slots the gate's policies allow at once, or ``None`` for no cap."""
     budgets: dict[str, int]
     """Calls left now per budget (``reads``, ``writes``, ``bucket``)."""
     waiters: dict[Priority, int]
+    """Requests queued now, per priority."""
     cooldown_until: float | None
     """Clock time before which the gate stays closed, or ``None``."""
     acquisitions: int = 0
+    """Slots handed out since the gate was made."""
     waits: int = 0
     """Acquisitions that had to queue."""
     wait_time: float = 0.0
     """Seconds spent queueing, summed over acquisitions."""
     responses_429: int = 0
+    """429 responses seen."""
     responses_503: int = 0
+    """503 responses seen."""
     cooldowns: int = 0
+    """Times a rate signal closed or extended the pause."""
     store: str | None = None
     """``None`` (state in this process), ``"shared"`` (in Redis) or ``"local"`` (Redis down: metering a share)."""
 
@@ -130,9 +141,13 @@ class Gate:
             p if isinstance(p, Policy) else ExistingLimiter(p) if isinstance(p, Limiter) else _not_a_policy(p)
             for p in policies
         )
+        """The vendor's rules, in the order given (an ``aiolimiter`` limiter wrapped in :class:`ExistingLimiter`)."""
         self.clock: Clock = clock or AnyioClock()
+        """Where time comes from."""
         self.max_overtakes = max_overtakes
+        """Admissions in a row that may go ahead of an older waiter of the same kind before that waiter goes next."""
         self.on_cooldown = on_cooldown
+        """Called (synchronously) each time a rate signal closes or extends the pause."""
         self.listeners: list[Callable[[Event], None]] = []
         self._paused: CooldownStarted | None = None
         """The last cooldown announced to listeners, until the first admission after it."""
@@ -188,6 +203,7 @@ class Gate:
             self._cooled(now, status, reason)
 
     def stats(self) -> GateStats:
+        """A snapshot of the gate now: slots in use, budgets, queues, cooldown and counters."""
         now = self.clock.now()
         self._reap(now)
         budgets: dict[str, int] = {}
@@ -492,15 +508,25 @@ class Slot:
 
     def __init__(self, gate: Gate, kind: Kind, priority: Priority, deadline: float | None = None) -> None:
         self.gate = gate
+        """The gate the slot is taken from."""
         self.kind = kind
+        """Read or write: which budgets the request spends."""
         self.priority = priority
+        """Where the request queues."""
         self.deadline = deadline
+        """Clock time after which the request stops waiting (:class:`~adops_async.GateWaitTooLong`), or ``None``."""
         self._hold: float | None = None
         self.index = 0
+        """The gate's admission count when this slot was admitted (0 before), which orders held slots."""
         self.holding = False
+        """Whether the slot is held (admitted and not yet released)."""
         self.turn: Turn | None = None
+        """What the shared store granted this request (its token and time), or ``None`` when nothing was taken from a
+        store."""
         self.lease_from = 0.0
+        """Event-loop time the shared store granted the slot, from which its lease is renewed."""
         self.limited = False
+        """Whether the service's own limiters (:class:`ExistingLimiter`) already let this slot through."""
         self._lease: LeaseGuard | None = None
         self.origin: dict[str, Any] | None = None
         """The call this slot is for (vendor, method, path, attempt, call), carried into the gate's events."""

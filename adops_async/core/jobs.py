@@ -119,11 +119,15 @@ class JobTicket:
 
     def __init__(self, quota: JobQuota, token: str, clock: Clock) -> None:
         self.quota = quota
+        """The quota the ticket counts in."""
         self.token = token
+        """The ticket's unique id in the quota (and in the shared store)."""
         self.clock = clock
+        """The quota's time source."""
         self.started_at: float | None = None
         """Clock time the vendor had the job by (the create request's answer), once known."""
         self.done = False
+        """Whether :meth:`finished` freed the ticket."""
 
     def __repr__(self) -> str:
         state = "finished" if self.done else "started" if self.started_at is not None else "creating"
@@ -193,11 +197,17 @@ class JobQuota:
         if store is not None and (not key or (window is None and hold is None)):
             raise ValueError("a shared quota needs key= (the account) and window= or hold= (so a dead process's ends)")
         self.limit = limit
+        """The vendor's cap: jobs counted at once."""
         self.window = window
+        """Clock seconds after its start that a job stops counting, or ``None``: until finished."""
         self.mode = mode
+        """``"running"``: counted until finished (or ``window``); ``"started"``: for ``window`` after start."""
         self.hold = hold
+        """Shared tickets only: clock seconds a ticket lasts after it was taken or last renewed."""
         self.store = store
+        """The Redis store the count is shared through, or ``None`` (this process only)."""
         self.poll = poll
+        """Clock seconds between two calls of an :meth:`acquire` ``on_wait`` check."""
         self.waits = 0
         """Acquisitions that had to wait for a place."""
         self.peak = 0

@@ -119,10 +119,14 @@ class MemoryStore:
     """Meter state kept in this process, by key. Share one store (and key) to share one budget."""
 
     logs: dict[str, WindowLog] = field(default_factory=dict)
+    """Sliding-window logs (read/write quotas), by key."""
     buckets: dict[str, GcraState] = field(default_factory=dict)
+    """Token-bucket states, by key."""
 
     def log(self, key: str) -> WindowLog:
+        """The window log under ``key`` (a new one on first use)."""
         return self.logs.setdefault(key, WindowLog())
 
     def bucket(self, key: str) -> GcraState:
+        """The token-bucket state under ``key`` (a new one on first use)."""
         return self.buckets.setdefault(key, GcraState())

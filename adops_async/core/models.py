@@ -25,9 +25,11 @@ class VendorModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, serialize_by_alias=True)
 
     def model_post_init(self, context: Any, /) -> None:
+        """Ties the model to the response it was read from (:func:`~adops_async.response_meta`)."""
         attach(self)
 
     def to_payload(self) -> dict[str, Any]:
+        """The fields that were set, under the vendor's names, as JSON values: what ``create`` and ``update`` send."""
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 

@@ -41,8 +41,11 @@ class PageRequest:
     """Which page to fetch: query parameters (or a full ``url`` a vendor gave as "next"), and items seen so far."""
 
     params: Mapping[str, Any] = field(default_factory=dict)
+    """The query parameters of the page, the paging ones included."""
     url: str | None = None
+    """A full URL the vendor gave for this page (a ``next`` link), or ``None``: the collection's."""
     seen: int = 0
+    """Items seen on the pages before this one."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,11 @@ class Page(Generic[T]):
     """One page: its items, the request for the next one (``None`` on the last page), the total when known."""
 
     items: Sequence[T]
+    """The page's items (parsed models once a resource fetched it)."""
     next: PageRequest | None
+    """The request for the next page, or ``None`` on the last page."""
     total: int | None = None
+    """The collection's size as the vendor announced it, or ``None`` when it did not."""
     context: ErrorContext | None = field(default=None, compare=False)
     """Where the page came from (vendor, status, method, redacted URL, request id), for an error about the walk."""
 
@@ -66,9 +72,11 @@ class PagingStyle(Protocol):
     the resource that fetched it adds the vendor, status, URL and request id.
     """
 
-    def first(self, params: Mapping[str, Any]) -> PageRequest: ...
+    def first(self, params: Mapping[str, Any]) -> PageRequest:
+        """The request for the first page, given the caller's filters."""
 
-    def parse(self, request: PageRequest, data: Any) -> Page[Any]: ...
+    def parse(self, request: PageRequest, data: Any) -> Page[Any]:
+        """The page in ``data`` (the decoded body answering ``request``) and the request for the next one."""
 
 
 def _kind(value: Any) -> str:
@@ -118,15 +126,22 @@ class OffsetPaging:
     """
 
     offset_param: str = "offset"
+    """The query parameter of the offset."""
     limit_param: str = "limit"
+    """The query parameter of the page size."""
     size: int = 100
+    """Items asked for per page."""
     items_key: str | None = "results"
+    """The body's key of the item list; ``None``: the body is the list."""
     total_key: str | None = "count"
+    """The body's key of the collection's size, or ``None`` when the vendor gives none."""
 
     def first(self, params: Mapping[str, Any]) -> PageRequest:
+        """Offset 0, ``size`` items, with the caller's filters."""
         return PageRequest({**params, self.offset_param: 0, self.limit_param: self.size})
 
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
+        """The items, and the next offset (items seen so far) unless this page ends the walk."""
         items = item_list(data, self.items_key)
         total = _int_at(data, self.total_key)
         seen = request.seen + len(items)
@@ -145,17 +160,26 @@ class PageNumberPaging:
     """
 
     page_param: str = "page"
+    """The query parameter of the page number."""
     size_param: str = "pageSize"
+    """The query parameter of the page size."""
     size: int = 50
+    """Items asked for per page."""
     base: int = 1
+    """The first page's number (0 or 1)."""
     items_key: str | None = "results"
+    """The body's key of the item list; ``None``: the body is the list."""
     total_key: str | None = "totalCount"
+    """The body's key of the collection's size, or ``None`` when the vendor gives none."""
     next_key: str | None = None
+    """The body's key of the next page's link, or ``None`` when the vendor gives none."""
 
     def first(self, params: Mapping[str, Any]) -> PageRequest:
+        """Page ``base`` of ``size`` items, with the caller's filters."""
         return PageRequest({**params, self.page_param: self.base, self.size_param: self.size})
 
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
+        """The items, and the next page (its link, else the next number) unless this page ends the walk."""
         items = item_list(data, self.items_key)
         total = _int_at(data, self.total_key)
         seen = request.seen + len(items)
@@ -180,11 +204,14 @@ class SinglePage:
     """A collection that comes whole in one response (Ooyala's Booking API lists)."""
 
     items_key: str | None = None
+    """The body's key of the item list; ``None``: the body is the list."""
 
     def first(self, params: Mapping[str, Any]) -> PageRequest:
+        """The collection with the caller's filters."""
         return PageRequest(dict(params))
 
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
+        """Every item; there is no next page."""
         items = item_list(data, self.items_key)
         return Page(items, None, len(items))
 

@@ -45,7 +45,9 @@ class Kind(str, enum.Enum):
     """What a request does, for budgets that count reads and writes apart."""
 
     READ = "read"
+    """GET, HEAD and OPTIONS."""
     WRITE = "write"
+    """Every other method."""
 
     @classmethod
     def of(cls, method: str) -> Kind:
@@ -107,6 +109,7 @@ class Policy:
     wakes: str | None = None
     """The step type whose refusals end when a holder publishes on :attr:`channel` (no polling)."""
     channel: str = ""
+    """The Redis channel a holder publishes on when it frees a place (empty: none)."""
 
     def take_steps(self, turn: Turn) -> Sequence[Step]:
         """What a shared take checks and takes for this policy."""
@@ -140,17 +143,19 @@ class Policy:
         self.local = self.shared is None
 
     def ready_at(self, kind: Kind, now: float) -> float:
+        """Clock time from which a request of ``kind`` may go, as far as this policy knows now; ``now`` when it may go
+        at once."""
         return now
 
     def admit(self, kind: Kind, now: float) -> None:
-        return None
+        """A request of ``kind`` goes now: count it."""
 
     def release(self, kind: Kind, now: float) -> None:
         """The admitted request finished (its response arrived, or it failed or was cancelled)."""
         return
 
     def observe(self, seen: Observation) -> None:
-        return None
+        """Learn from a response (its status and rate headers); by default nothing."""
 
     def budgets(self, now: float) -> Mapping[str, int]:
         """Calls left now, per budget name, for :meth:`Gate.stats`."""
@@ -168,6 +173,7 @@ class MaxInFlight(Policy):
         if n < 1:
             raise ValueError("n must be at least 1")
         self.n = self.capacity = n
+        """The cap: requests in flight at once."""
         self.shared = _redis_store(store, key, type(self).__name__)
         self.local = self.shared is None
         if self.shared is not None and type(self) is MaxInFlight:
@@ -416,7 +422,10 @@ class TokenBucket(Policy):
         self.ceiling = (rate, burst)
         """The configured rate and burst: announced policies are followed below them, never above."""
         self.reset = reset
+        """How a ``RateLimit-Reset`` is read: ``"refill"`` (calls come back then) or ``"full"`` (the bucket is full
+        again then)."""
         self.max_reset = max_reset
+        """The longest ``RateLimit-Reset`` followed, in seconds; a longer one is ignored."""
         self._window = per
         """The window of the policy in force (an announced ``w``, else ``per``)."""
         self._warn = HeaderWarnings("TokenBucket")
@@ -585,9 +594,12 @@ class Cooldown(Policy):
         key: str | None = None,
     ) -> None:
         self.default_wait = default_wait
+        """Seconds a 429 without ``Retry-After`` closes the gate for."""
         self.max_wait = max_wait
+        """The longest ``Retry-After`` honoured, in seconds; a longer one is ignored."""
         self._warn = HeaderWarnings("Cooldown")
         self.until = float("-inf")
+        """Clock time the gate stays closed until (``-inf``: open)."""
         self.shared = _redis_store(store, key, type(self).__name__)
         # The local pause stays in force in shared mode too: this process stops at once, before its next take.
         self.local = True
@@ -641,9 +653,11 @@ class Cooldown(Policy):
 class Limiter(Protocol):
     """What :class:`Gate` needs of a limiter your service already has: ``aiolimiter.AsyncLimiter`` fits."""
 
-    async def acquire(self, amount: float = 1) -> None: ...
+    async def acquire(self, amount: float = 1) -> None:
+        """Wait until ``amount`` units may be taken, and take them."""
 
-    def has_capacity(self, amount: float = 1) -> bool: ...
+    def has_capacity(self, amount: float = 1) -> bool:
+        """Whether ``amount`` units could be taken now without waiting."""
 
 
 class ExistingLimiter(Policy):
@@ -658,8 +672,10 @@ class ExistingLimiter(Policy):
 
     def __init__(self, limiter: Limiter) -> None:
         self.limiter = limiter
+        """The limiter shared with the rest of the service."""
 
     async def acquire(self) -> None:
+        """Take one unit of the limiter, waiting for it if need be."""
         await self.limiter.acquire()
 
     def __repr__(self) -> str:

@@ -61,6 +61,7 @@ class Secret:
         self._value = value
 
     def reveal(self) -> str:
+        """The value itself: only for the place it is sent."""
         return self._value
 
     def __repr__(self) -> str:

@@ -88,7 +88,9 @@ class ReportJob(ABC):
     """
 
     vendor: str = ""
+    """The vendor's name, as in errors."""
     id: str = ""
+    """The vendor's id of the report."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         job = super().__new__(cls)

@@ -36,9 +36,13 @@ class Resource(Generic[M]):
 
     def __init__(self, client: BaseClient, path: str, model: type[M], paging: PagingStyle | None = None) -> None:
         self.client = client
+        """The vendor client whose pipeline carries every call."""
         self.path = path.strip("/")
+        """The collection's path relative to the client's base URL, without surrounding slashes."""
         self.model = model
+        """The pydantic model items are parsed into."""
         self.paging: PagingStyle = paging or OffsetPaging()
+        """How the collection splits into pages (offset/limit when none was given)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path} of {self.model.__name__}>"
@@ -46,6 +50,7 @@ class Resource(Generic[M]):
     # -- hooks a vendor overrides ------------------------------------------------------------------------------
 
     def item_url(self, id: Any) -> str:
+        """The path of one entity: ``path/id`` unless the vendor addresses entities otherwise."""
         return f"{self.path}/{id}"
 
     def unwrap(self, data: Any) -> Any:
@@ -57,6 +62,7 @@ class Resource(Generic[M]):
         return payload
 
     def parse(self, raw: Any) -> M:
+        """One entity from its decoded body; a body of another shape is a :class:`~adops_async.DecodeError`."""
         try:
             return self.model.model_validate(raw)
         except ValueError as exc:
@@ -100,10 +106,12 @@ class Resource(Generic[M]):
         return AsyncPaginator(fetch, self.paging.first(filters))
 
     async def get(self, id: Any, *, priority: Priority | None = None) -> M:
+        """The entity with this id; :class:`~adops_async.NotFound` when there is none."""
         reply = await self.client.request("GET", self.item_url(id), priority=priority)
         return self.parse(self.unwrap(reply.data))
 
     async def create(self, obj: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
+        """Create an entity and return it as the vendor stored it (with its new id)."""
         reply = await self.client.request("POST", self.path, payload=self.wrap(payload_of(obj)), priority=priority)
         return self.parse(self.unwrap(reply.data))
 
@@ -115,9 +123,11 @@ class Resource(Generic[M]):
         return self.parse(self.unwrap(reply.data))
 
     async def delete(self, id: Any, *, priority: Priority | None = None) -> None:
+        """Delete the entity with this id."""
         await self.client.request("DELETE", self.item_url(id), priority=priority)
 
     async def exists(self, id: Any, *, priority: Priority | None = None) -> bool:
+        """Whether an entity with this id exists (a ``HEAD`` request; a 404 is ``False``)."""
         try:
             await self.client.request("HEAD", self.item_url(id), priority=priority)
         except NotFound:

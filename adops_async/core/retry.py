@@ -31,8 +31,11 @@ class Failure:
     retry_safe: bool
     """The call may be repeated even if the server acted on it (idempotent by HTTP or by the vendor's word)."""
     status: int | None = None
+    """The HTTP status, or ``None`` when no response arrived."""
     retry_after: float | None = None
+    """Seconds the vendor asked to wait (``Retry-After`` or its own field), when it said."""
     transport_error: Exception | None = None
+    """The httpx error when no response arrived (refused, reset, timed out)."""
     rate_limited: bool = False
     """The vendor refused for rate reasons (a 429, or a vendor's own signal in a 200/405 body)."""
     not_acted: bool = False
@@ -40,29 +43,28 @@ class Failure:
 
     @property
     def reached_server(self) -> bool:
+        """Whether the server may have acted on the request: neither the vendor's word that it did not, nor a failure
+        before the request was sent."""
         return not (self.not_acted or isinstance(self.transport_error, _NOT_SENT))
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Attempts, a total deadline and exponential backoff with full jitter.
-
-    Args:
-        attempts: tries in all, the first included.
-        deadline: seconds from the first attempt after which no new attempt starts.
-        backoff: the first backoff ceiling; the n-th retry waits ``uniform(0, min(max_backoff, backoff * 2**n))``.
-        max_backoff: the largest ceiling.
-        statuses: statuses worth another try (the vendor was overloaded or a proxy failed), for idempotent calls and
-            for writes the vendor says it did not act on; default :data:`RETRY_STATUSES`.
-        rng: the source of jitter (seed it in tests).
-    """
+    """Attempts, a total deadline and exponential backoff with full jitter."""
 
     attempts: int = 8
+    """Tries in all, the first included."""
     deadline: float = 300.0
+    """Seconds from the first attempt after which no new attempt starts (gate waits included)."""
     backoff: float = 0.5
+    """The first backoff ceiling, in seconds; the n-th retry waits ``uniform(0, min(max_backoff, backoff * 2**n))``."""
     max_backoff: float = 30.0
+    """The largest backoff ceiling, in seconds."""
     statuses: Collection[int] = RETRY_STATUSES
+    """Statuses worth another try (the vendor was overloaded or a proxy failed), for idempotent calls and for writes the
+    vendor says it did not act on."""
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+    """The source of jitter (seed it in tests)."""
 
     def delay(self, failure: Failure, *, attempt: int, elapsed: float) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or ``None`` to give up.

@@ -109,13 +109,21 @@ class RedisStore:
             if isinstance(redis, str)
             else redis
         )
+        """The redis-py client (ours when a URL was given, closed by :meth:`aclose`)."""
         self.prefix = prefix
+        """Put before every key."""
         self.on_store_error = on_store_error
+        """``"fail"`` or ``"local"``: what a call does when Redis does not answer."""
         self.expected_processes = expected_processes
+        """How many processes share the account, for the ``"local"`` share."""
         self.lease = lease
+        """Real seconds a holder owns a shared place without renewing it."""
         self.timeout = timeout
+        """Seconds one Redis call may take before it counts as a store error."""
         self.retry_every = retry_every
+        """Seconds before Redis is asked again after a store error in ``"local"`` mode."""
         self.time = time
+        """Clock seconds used instead of the server's ``TIME``, or ``None`` (virtual-time tests only)."""
         self.calls = 0
         """Redis round trips so far (takes, settles, renewals), for measuring the cost per request."""
         self._script = self.redis.register_script(_SCRIPT)

@@ -47,8 +47,11 @@ class Observers:
 
     def __init__(self, observers: Iterable[Observer] = (), *, buffer: int = 1024, timeout: float = 5.0) -> None:
         self.observers: list[Observer] = list(observers)
+        """The subscribers, in calling order."""
         self.buffer = buffer
+        """Async events held at most before new ones are dropped."""
         self.timeout = timeout
+        """Seconds one async subscriber may take for one event before it is abandoned."""
         self.dropped = 0
         """Async events dropped because the buffer was full."""
         self.failures: dict[str, int] = {}

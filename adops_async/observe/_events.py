@@ -35,13 +35,17 @@ class Event:
     """What every event carries. Fields a source cannot know are ``None`` (or ``0`` for :attr:`attempt`)."""
 
     vendor: str = ""
+    """The client's vendor (``"appnexus"``, ...); empty for a gate event no client has claimed yet."""
     method: str | None = None
+    """The HTTP method of the call, or ``None``."""
     path: str | None = None
     """The path as a template: ``/line-item/{id}``, never ids or query parameters."""
     status: int | None = None
+    """The HTTP status of the response concerned, or ``None``."""
     attempt: int = 0
     """1 for the first try of a call, 2 for its first retry, ...; 0 when the event belongs to no attempt."""
     request_id: str | None = None
+    """The vendor's request id of the response concerned, or ``None``."""
     call: int = 0
     """Which call the event belongs to (unique in the process), 0 for none: correlates a call's events."""
     at: float = 0.0
@@ -53,7 +57,9 @@ class CallStarted(Event):
     """A logical call entered the pipeline (before its first wait at the gate)."""
 
     kind: str = "read"
+    """``"read"`` or ``"write"``: which budget the call spends."""
     priority: str = "NORMAL"
+    """The call's priority by name (``INTERACTIVE``, ``NORMAL``, ``BULK``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,7 +69,9 @@ class GateWaited(Event):
     wait: float = 0.0
     """Seconds waited (clock seconds)."""
     kind: str = "read"
+    """``"read"`` or ``"write"``."""
     priority: str = "NORMAL"
+    """The call's priority by name."""
     blocked_by: str = ""
     """What held it when it started waiting: a policy's name (``ReadWriteQuota``, ``Cooldown``, ...),
     ``capacity`` (requests in flight), ``queue`` (waiters ahead) or ``shared`` (the shared store)."""
@@ -89,6 +97,7 @@ class RequestFailed(Event):
     error: str = ""
     """The error's class name (``TransportError``, ...)."""
     elapsed: float = 0.0
+    """Seconds from sending to the failure (clock seconds)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,6 +105,7 @@ class RetryScheduled(Event):
     """The retry policy will try the call again after :attr:`delay` seconds, because of :attr:`reason`."""
 
     delay: float = 0.0
+    """Seconds until the next attempt (clock seconds)."""
     reason: str = ""
     """The failed attempt's error class name (``RateLimited``, ``ServerError``, ``TransportError``, ...)."""
 
@@ -105,9 +115,11 @@ class CallEnded(Event):
     """A call left the pipeline: with its reply, or raising :attr:`error`."""
 
     attempts: int = 0
+    """HTTP attempts the call took."""
     gate_wait: float = 0.0
     """Seconds waited at the gate, summed over attempts."""
     elapsed: float = 0.0
+    """Seconds from the call entering the pipeline to leaving it (clock seconds), gate waits included."""
     error: str | None = None
     """The raised error's class name, ``None`` on success."""
 
@@ -117,7 +129,9 @@ class RateSignal(Event):
     """The vendor signalled a rate limit (a 429, a 503 with Retry-After, or its own body code)."""
 
     retry_after: float | None = None
+    """Seconds the vendor asked to wait, or ``None`` when it did not say."""
     reason: str = ""
+    """The vendor's message with the signal."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,8 +139,11 @@ class CooldownStarted(Event):
     """A rate signal closed (or extended the closing of) the gate for every task."""
 
     wait: float = 0.0
+    """Seconds the gate stays closed from now."""
     until: float = 0.0
+    """Clock time the gate opens again."""
     reason: str = ""
+    """What the vendor said."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,6 +153,7 @@ class CooldownEnded(Event):
     duration: float = 0.0
     """Seconds the gate stayed closed, from the signal that last extended it."""
     reason: str = ""
+    """What the vendor said when it closed the gate."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,8 +161,11 @@ class BudgetSynced(Event):
     """A response's rate headers (``RateLimit-Remaining``/``-Reset``/``-Limit``) were read into the gate."""
 
     remaining: int | None = None
+    """Calls the vendor says are left (``RateLimit-Remaining``), or ``None``."""
     limit: int | None = None
+    """The vendor's announced limit (``RateLimit-Limit`` or its policy header), or ``None``."""
     reset: float | None = None
+    """Seconds until the vendor gives calls back (``RateLimit-Reset``), or ``None``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,6 +179,7 @@ class QuotaStoreMode(Event):
     in this process while it does not)."""
 
     mode: str = "shared"
+    """``"shared"`` or ``"local"``."""
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")

@@ -25,10 +25,13 @@ class ResponseMeta:
     """The response an object was read from, and what the call took to get it."""
 
     vendor: str
+    """The vendor that answered."""
     method: str
+    """The HTTP method of the request."""
     path: str
     """The path as a template (``/line-item/{id}``)."""
     status: int
+    """The response's HTTP status."""
     request_id: str | None
     """The vendor's request id header, for support tickets."""
     attempts: int

@@ -43,6 +43,7 @@ class SandboxClock:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
+        """Vendor seconds per real second."""
         self._origin = time.monotonic()
 
     def now(self) -> float:
@@ -59,10 +60,15 @@ class Request:
     """A request as a sandbox handler sees it (the handlers of :func:`route`)."""
 
     method: str
+    """The HTTP method, upper case."""
     path: str
+    """The URL path, without the query."""
     query: list[tuple[str, str]]
+    """The query parameters in order, repeats kept."""
     headers: dict[str, str]
+    """The headers, names in lower case."""
     body: bytes
+    """The body as received."""
     params: dict[str, str] = field(default_factory=dict)
     """Path parameters captured by the route."""
 
@@ -83,8 +89,11 @@ class Response:
     """What a sandbox handler answers."""
 
     status: int = 200
+    """The HTTP status."""
     body: bytes = b""
+    """The body as sent."""
     headers: dict[str, str] = field(default_factory=dict)
+    """The headers to send."""
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -104,9 +113,13 @@ class RequestRecord:
     at: float
     """Vendor time of arrival."""
     method: str
+    """The HTTP method."""
     path: str
+    """The URL path."""
     status: int
+    """The status the sandbox answered."""
     account: str | None
+    """The account the request counted against (:meth:`Sandbox.account_of`), or ``None``."""
 
 
 @dataclass(frozen=True)
@@ -114,9 +127,13 @@ class Violation:
     """A request that broke the vendor's rule (the sandbox refused it, as the vendor would)."""
 
     at: float
+    """Vendor time it happened."""
     rule: str
+    """The rule broken, e.g. ``one-request-at-a-time``, ``quota-reads``, ``login-rate``."""
     detail: str
+    """What the request did, in a sentence."""
     account: str | None = None
+    """The account whose rule it was, or ``None``."""
 
 
 @dataclass
@@ -135,12 +152,19 @@ class Fault:
     """
 
     kind: str
+    """``status``, ``reset``, ``slow``, ``truncate``, ``bad_json``, ``endless`` or ``cut``."""
     count: int = 1
+    """How many matching requests it applies to."""
     path: str = ""
+    """A part of the path a request must contain to match (empty: any request)."""
     status: int = 503
+    """The status a ``status`` fault answers."""
     body: bytes = b""
+    """The body a ``status`` fault answers, or that an ``endless`` one repeats."""
     headers: dict[str, str] = field(default_factory=dict)
+    """Headers of a ``status`` answer, or added to the handler's answer."""
     delay: float = 0.05
+    """Real seconds between the pieces of a ``slow`` or ``endless`` body."""
     fraction: float = 0.5
     """How much of the body a ``cut`` sends."""
 
@@ -167,12 +191,17 @@ class Sandbox:
     """
 
     vendor = "sandbox"
+    """The vendor this sandbox plays."""
 
     def __init__(self, *, speed: float = 1.0) -> None:
         self.clock = SandboxClock(speed)
+        """The sandbox's vendor time."""
         self.records: list[RequestRecord] = []
+        """Every request received, in order of arrival."""
         self.violations: list[Violation] = []
+        """Every request that broke the vendor's rule, in order."""
         self.faults: list[Fault] = []
+        """Injected failures still to apply."""
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         for klass in reversed(type(self).__mro__):
             for value in vars(klass).values():
@@ -188,12 +217,15 @@ class Sandbox:
     # -- for subclasses ----------------------------------------------------------------------------------------
 
     def account_of(self, request: Request) -> str | None:
+        """The account a request counts against; by default none."""
         return None
 
     def violation(self, rule: str, detail: str, account: str | None = None) -> None:
+        """Record that a request broke ``rule`` (now, in vendor time)."""
         self.violations.append(Violation(self.clock.now(), rule, detail, account))
 
     def inject(self, fault: Fault) -> None:
+        """Apply ``fault`` to the next matching requests."""
         self.faults.append(fault)
 
     def count(self, method: str | None = None, path: str | None = None) -> int:
@@ -205,6 +237,7 @@ class Sandbox:
         )
 
     async def handle(self, request: Request) -> Response:
+        """The answer of the handler whose route matches, or :meth:`not_found`."""
         for method, regex, handler in self._routes:
             match = regex.match(request.path)
             if match and method == request.method:
@@ -213,6 +246,7 @@ class Sandbox:
         return self.not_found(request)
 
     def not_found(self, request: Request) -> Response:
+        """The answer to a request no route matches: a JSON 404."""
         return Response.json({"error": f"no route {request.method} {request.path}"}, 404)
 
     # -- ASGI --------------------------------------------------------------------------------------------------

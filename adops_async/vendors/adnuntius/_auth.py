@@ -70,9 +70,11 @@ class AdnuntiusAuth(TokenAuth):
         super().__init__(refresh_margin=refresh_margin)
         refuse_unsendable(username, "username")
         self.username = username
+        """The Adnuntius user the client logs in as."""
         self._password = credential(password, "password")
         self._two_factor_code = two_factor_code
         self.masquerade_as = masquerade_as
+        """The user the token acts as (the password grant's ``masqueradeAsUser``), or ``None``."""
         self.refreshes = 0
         """Successful refresh-grant exchanges, for tests and stats."""
 

@@ -40,20 +40,19 @@ def _first_id(items: list[Any]) -> str | None:
 
 @dataclass(frozen=True)
 class AdnuntiusPaging:
-    """The paging style of ``GET /api/v1/<resource>`` (see the module docs).
-
-    Args:
-        size: ``pageSize`` asked for (the maximum is not documented).
-        start: the first ``page`` asked for; 0 as the docs say (a 1-based server is detected).
-    """
+    """The paging style of ``GET /api/v1/<resource>`` (see the module docs)."""
 
     size: int = 100
+    """``pageSize`` asked for (the maximum is not documented)."""
     start: int = 0
+    """The first ``page`` asked for; 0 as the docs say (a 1-based server is detected)."""
 
     def first(self, params: Mapping[str, Any]) -> PageRequest:
+        """Page ``start`` of ``size`` items, with the caller's filters."""
         return _Request({**params, "page": self.start, "pageSize": self.size})
 
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
+        """The items and the next page; a bare list is the whole collection."""
         if isinstance(data, list):
             return Page(data, None, len(data))
         items = item_list(data, "results")
@@ -103,12 +102,16 @@ class LocationPaging:
     """
 
     size: int = 100
+    """``pageSize`` asked for."""
     start: int = 0
+    """The first ``page`` asked for."""
 
     def first(self, params: Mapping[str, Any]) -> PageRequest:
+        """Page ``start`` of ``size`` hits, with the caller's filters."""
         return _LocationRequest({**params, "page": self.start, "pageSize": self.size})
 
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
+        """The hits not taken yet, and the next page unless ``totalHits`` is reached or the page is empty."""
         raw = item_list(data, "searchResults")
         total = int_or_none(data.get("totalHits")) if isinstance(data, Mapping) else None
         begin = int_or_none(data.get("pageStart")) if isinstance(data, Mapping) else None

@@ -61,6 +61,7 @@ class AdnuntiusResource(Resource[M]):
     ) -> None:
         super().__init__(client, path, model, paging or AdnuntiusPaging())
         self.allow_delete = allow_delete
+        """Whether :meth:`delete` sends ``DELETE``; otherwise it refuses (use :meth:`archive`)."""
 
     def _params(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return self.client.scoped(extra)
@@ -211,6 +212,7 @@ class AdnuntiusResource(Resource[M]):
         return self.parse(self.unwrap(reply.data))
 
     async def set_state(self, id: Any, state: ObjectState, *, priority: Priority | None = None) -> M:
+        """Set the object's ``objectState`` (``ACTIVE``, ``INACTIVE``, ``HIDDEN``) and return it as stored."""
         return await self.update(id, {"objectState": state.value}, priority=priority)
 
     async def archive(self, id: Any, *, priority: Priority | None = None) -> M:
@@ -259,6 +261,7 @@ class AssetResource(AdnuntiusResource[Asset]):
         return self.parse(self.unwrap(reply.data))
 
     async def get_asset(self, creative_id: str, asset_id: str, *, priority: Priority | None = None) -> Asset:
+        """One asset of a creative: ``GET /api/v1/assets/<creativeId>/<assetId>``."""
         return await self.get(f"{creative_id}/{asset_id}", priority=priority)
 
     def of_creative(

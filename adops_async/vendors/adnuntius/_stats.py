@@ -53,21 +53,34 @@ def iso_utc(value: datetime | str) -> str:
 
 
 class StatsMetrics(VendorModel):
+    """The metrics of a stats chunk or of its totals, as Adnuntius names them; metrics not declared here are kept as
+    extras under the vendor's names."""
+
     impressions: int = 0
+    """Impressions counted (``impressions``)."""
     clicks: int = 0
+    """Clicks counted (``clicks``)."""
     ctr: float | None = None
+    """Adnuntius' ``ctr`` (click-through rate), kept as sent; ``None`` when absent."""
     rendered: int | None = None
+    """Adnuntius' ``rendered`` count (ads rendered), kept as sent; ``None`` when absent."""
     viewables: int | None = None
+    """Adnuntius' ``viewables`` count (viewable impressions), kept as sent; ``None`` when absent."""
     unique_users: int | None = Field(default=None, alias="uniqueUsers")
+    """Adnuntius' ``uniqueUsers``, kept as sent; ``None`` when absent."""
     cost: dict[str, Any] | None = None
+    """Adnuntius' ``cost``: ``{"currency", "amount"}``; ``None`` when absent."""
     e_cpm: dict[str, Any] | None = Field(default=None, alias="eCpm")
+    """Adnuntius' ``eCpm`` (effective cost per thousand): ``{"currency", "amount"}``; ``None`` when absent."""
 
 
 class StatsChunk(StatsMetrics):
     """One group: its entity reference (an extra field such as ``order``), metrics, and maybe deeper chunks."""
 
     chunks: list[StatsChunk] = Field(default_factory=list)
+    """The deeper groups, when the query grouped by more than one entity."""
     totals: StatsMetrics | None = None
+    """The group's own totals, when the vendor sent them."""
 
     def entities(self) -> dict[str, Mapping[str, Any]]:
         """The references that name this chunk (``{"order": {"id": ..., "name": ...}}``)."""
@@ -76,8 +89,12 @@ class StatsChunk(StatsMetrics):
 
 
 class StatsResult(VendorModel):
+    """The answer of ``GET /api/v1/stats``: the top-level groups and the grand totals."""
+
     chunks: list[StatsChunk] = Field(default_factory=list)
+    """The top-level groups (one per entity of the first grouping)."""
     totals: StatsMetrics | None = None
+    """The totals over everything the query matched, when the vendor sent them."""
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """One flat dict per leaf chunk (see the module docs)."""
@@ -116,6 +133,7 @@ class StatsReport(ReportJob):
         self._params = dict(params)
         self.id = "stats"
         self.result: StatsResult | None = None
+        """The typed answer, once :meth:`fetch` has run; ``None`` before."""
 
     async def fetch(self) -> StatsResult:
         """``GET /api/v1/stats`` once (later calls answer from :attr:`result`). A body that is not the stats shape is a

@@ -34,7 +34,9 @@ class LoginBudget:
         if limit < 1 or window <= 0:
             raise ValueError("limit must be at least 1 and window positive")
         self.limit = limit
+        """Logins allowed in any window."""
         self.window = window
+        """The window, in seconds (clock seconds)."""
         self._done: deque[float] = deque()
 
     def ready_at(self, now: float) -> float:
@@ -46,6 +48,7 @@ class LoginBudget:
         return self._done[len(self._done) - self.limit] + self.window
 
     def spend(self, now: float) -> None:
+        """Count a login whose answer arrived at ``now``."""
         self._done.append(now)
 
 
@@ -70,9 +73,12 @@ class AppNexusAuth(TokenAuth):
         super().__init__(refresh_margin=0.0)
         refuse_unsendable(username, "username")
         self.username = username
+        """The API user."""
         self._password = credential(password, "password")
         self.budget = budget or LoginBudget()
+        """The login rule it waits for (shared between clients of the same user)."""
         self.max_login_wait = self.budget.window if max_login_wait is None else max_login_wait
+        """Seconds a login may wait for the budget before :class:`~adops_async.AuthError`."""
 
     def secrets(self) -> Iterable[str]:
         return [self._password.reveal(), *super().secrets()]

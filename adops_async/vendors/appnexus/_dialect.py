@@ -36,7 +36,6 @@ from ...core.headers import parse_retry_after
 
 __all__ = ["AppNexusDialect", "ERROR_CLASSES", "envelope"]
 
-#: ``error_id`` -> the typed error it raises (XDOC api-semantics). ``SYNTAX`` + "not found" becomes :class:`NotFound`.
 ERROR_CLASSES: Mapping[str, type[AdOpsError]] = {
     "NOAUTH": AuthError,
     "NOAUTH_DISABLED": AuthError,
@@ -47,6 +46,8 @@ ERROR_CLASSES: Mapping[str, type[AdOpsError]] = {
     "LIMIT": QuotaExceeded,
     "SYSTEM": ServerError,
 }
+"""``error_id`` -> the typed error it raises (XDOC api-semantics). ``SYNTAX`` + "not found" becomes
+:class:`NotFound`."""
 
 _RATE_CODES = frozenset({"RATE_EXCEEDED"})
 
@@ -80,6 +81,7 @@ class AppNexusDialect(Dialect):
 
     def __init__(self, *, rate_wait: float = 1.0) -> None:
         self.rate_wait = rate_wait
+        """Seconds every task pauses after a rate signal that names no ``Retry-After``."""
 
     def error_for(self, response: httpx.Response, data: Any) -> ErrorInfo | None:
         status = response.status_code

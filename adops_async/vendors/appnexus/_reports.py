@@ -67,11 +67,14 @@ class AppNexusReportJob(ReportJob):
 
     def __init__(self, client: AppNexus, report_id: str, *, format: str = "csv", slot: JobTicket | None = None) -> None:
         self.client = client
+        """The client that submitted the report."""
         self.id = report_id
         self.format = format
+        """The download format asked for (``csv``, ...)."""
         self.slot = slot
         """Its place among the user's pending reports, given back when a poll says the report ended."""
         self.status = "pending"
+        """The API's ``execution_status`` from the last poll (``pending`` until the first)."""
         self.info: dict[str, Any] = {}
         """The report's description from the last poll (``row_count``, ``url``, ``created_on``, ...)."""
 
@@ -171,6 +174,7 @@ class Reports:
 
     def __init__(self, client: AppNexus) -> None:
         self.client = client
+        """The client every report request goes through."""
 
     async def submit(
         self,
@@ -300,8 +304,10 @@ class PagedReportJob(ReportJob):
         self._reports = reports
         self._spec = dict(spec)
         self.page_rows = page_rows
+        """Rows asked for per page (``num_elements``)."""
         self._give_up_after = give_up_after
         self.pages = 0
+        """Pages fetched so far."""
         self.id = "paged"
 
     async def rows(self) -> AsyncIterator[dict[str, Any]]:

@@ -32,8 +32,9 @@ __all__ = ["MAX_PAGE", "AppNexusPaging", "AppNexusResource", "objects_in"]
 
 M = TypeVar("M", bound=VendorModel)
 
-#: "If you request over 100 objects, we will only return the first 100 and will not provide an error message."
 MAX_PAGE = 100
+"""The most objects one page holds: "If you request over 100 objects, we will only return the first 100 and will
+not provide an error message" (the API's docs)."""
 
 _COMMON_KEYS = frozenset({"status", "count", "start_element", "num_elements", "dbg_info", "id", "warnings", "dbg"})
 
@@ -81,13 +82,18 @@ class AppNexusPaging:
     """
 
     size: int = MAX_PAGE
+    """``num_elements`` asked for; capped at :data:`MAX_PAGE`."""
     plural: str = ""
+    """The service's plural (``line-items``), one of the keys its list may be under."""
 
     def first(self, params: Mapping[str, Any]) -> PageRequest:
+        """``start_element`` 0, ``size`` objects, with the caller's filters."""
         size = max(1, min(self.size, MAX_PAGE))
         return PageRequest({**params, "start_element": 0, "num_elements": size})
 
     def parse(self, request: PageRequest, data: Any) -> Page[Any]:
+        """The objects, and the next ``start_element`` (advanced by the ``num_elements`` answered) unless ``count`` is
+        reached or the page is empty."""
         body = envelope(data)
         found = objects_in(data, self.plural)
         total = int_or_none(body.get("count"))
@@ -126,7 +132,9 @@ class AppNexusResource(Resource[M]):
 
     def __init__(self, client: BaseClient, service: str, model: type[M], *, page_size: int = MAX_PAGE) -> None:
         self.service = service.strip("/")
+        """The API service (``line-item``), which is also the collection's path."""
         self.plural = f"{self.service}s"
+        """The service's plural (``line-items``)."""
         super().__init__(client, self.service, model, AppNexusPaging(page_size, self.plural))
 
     def unwrap(self, data: Any) -> Any:

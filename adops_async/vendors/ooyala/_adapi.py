@@ -88,6 +88,7 @@ class Assets:
 
     def __init__(self, client: BaseClient) -> None:
         self.client = client
+        """The client every request goes through."""
 
     async def upload(
         self,

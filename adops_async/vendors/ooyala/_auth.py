@@ -78,8 +78,10 @@ class SessionLogin(TokenAuth):
         super().__init__(refresh_margin=refresh_margin)
         refuse_unsendable(username, "username")
         self.username = username
+        """The Pulse UI login."""
         self._password = credential(password, "password")
         self.default_lifetime = default_lifetime
+        """Seconds a token lives when the server does not say."""
         self.renewals = 0
         """Tokens adopted from ``Set-Cookie``/``X-VP-AUTH`` on ordinary responses."""
         self._client: BaseClient | None = None

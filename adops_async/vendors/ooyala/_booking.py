@@ -117,7 +117,9 @@ class BookingResource(Resource[M]):
     def __init__(self, client: BaseClient, path: str, model: type[M], *, bean: str, by: str) -> None:
         super().__init__(client, f"{BOOKING}/{path}", model, CollectionPage(bean))
         self.bean = bean
+        """The XML element of one bean in a ``<collection>`` (``campaignBean``)."""
         self.by = by
+        """The matrix lookup that addresses a bean by its id (``by_campaign_id``)."""
         self._locks = KeyedLocks()
 
     def item_url(self, id: Any) -> str:
@@ -280,6 +282,7 @@ class Campaigns(BookingResource[Campaign]):
         )
 
     async def rules(self, id: str, *, priority: Priority | None = None) -> Rules:
+        """The campaign's targeting rules (``GET campaign/rule/by_campaign_id;id=``)."""
         return await self._rules(matrix(f"{self.path}/rule", self.by, id), None, None, priority)
 
     async def set_rules(self, id: str, rules: Rules, *, priority: Priority | None = None) -> Rules:
@@ -305,13 +308,16 @@ class Goals(BookingResource[Goal]):
         super().__init__(client, "goal", Goal, bean="goalBean", by="by_goal_id")
 
     def of_campaign(self, campaign_id: str, *, priority: Priority | None = None) -> AsyncPaginator[Goal]:
+        """The goals of one campaign (``goal/by_campaign_id;id=``), page by page."""
         priority = current_priority(priority, Priority.BULK)
         return self.list_by("by_campaign_id", campaign_id, priority=priority)
 
     async def rules(self, id: str, *, priority: Priority | None = None) -> Rules:
+        """The goal's targeting rules (``GET goal/rule/by_goal_id;id=``)."""
         return await self._rules(matrix(f"{self.path}/rule", self.by, id), None, None, priority)
 
     async def set_rules(self, id: str, rules: Rules, *, priority: Priority | None = None) -> Rules:
+        """Replace the goal's targeting rules (``PUT goal/rules/by_goal_id;id=``)."""
         return await self._rules("", matrix(f"{self.path}/rules", self.by, id), rules, priority)
 
 
@@ -322,5 +328,6 @@ class Clients(BookingResource[Client]):
         super().__init__(client, "client", Client, bean="clientBean", by="by_client_id")
 
     def of_campaign(self, campaign_id: str, *, priority: Priority | None = None) -> AsyncPaginator[Client]:
+        """The clients of one campaign (``client/by_campaign_id;id=``)."""
         priority = current_priority(priority, Priority.BULK)
         return self.list_by("by_campaign_id", campaign_id, priority=priority)

@@ -68,11 +68,16 @@ class CustomReportJob(ReportJob):
 
     def __init__(self, reports: CustomReports, id: str, slot: JobTicket | None) -> None:
         self.reports = reports
+        """The :class:`CustomReports` that submitted it (and holds its slot)."""
         self.client = reports.client
+        """The client every request goes through."""
         self.id = id
         self.url = f"{CUSTOM}/{quote(id, safe='')}"
+        """The report's path: ``v2/reports/<id>``."""
         self.state = "SUBMITTED"
+        """The vendor's status from the last poll (``SUBMITTED`` until the first)."""
         self.done = False
+        """Whether the report reached an end state (``READY``, ``FAILED``) or was cancelled."""
         self.truncated: bool | None = None
         """Once the rows were read: whether the result reached the 100,000-row cap."""
         self._slot = slot
@@ -185,7 +190,9 @@ class CustomReports:
 
     def __init__(self, client: OoyalaPulse, slots: JobQuota | None = None) -> None:
         self.client = client
+        """The client whose gate every request passes."""
         self.slots = slots or JobQuota(RUNNING_CAP)
+        """The account's running-report slots."""
         self._running: set[CustomReportJob] = set()
 
     async def _check_running(self) -> None:

@@ -122,6 +122,7 @@ class OoyalaDialect(Dialect):
 
     def __init__(self, *, legacy: bool = False) -> None:
         self.legacy = legacy
+        """Whether the client logs in with a session (a 401 is then worth one fresh login)."""
 
     def error_for(self, response: httpx.Response, data: Any) -> ErrorInfo | None:
         status = response.status_code

@@ -38,6 +38,7 @@ class Forecasts:
 
     def __init__(self, client: OoyalaPulse) -> None:
         self.client = client
+        """The client every request goes through."""
 
     async def _submit(self, kind: str, body: Mapping[str, Any], result_params: Mapping[str, Any]) -> OoyalaReportJob:
         reply = await self.client.request("POST", f"{PATH}/{kind}", payload=dict(body), codec=JSON_CODEC)

@@ -147,12 +147,18 @@ class OoyalaReportJob(ReportJob):
         result_params: Mapping[str, Any] | None = None,
     ) -> None:
         self.client = client
+        """The client every request goes through."""
         self.id = _job_id(job_url)
         self.job_url = job_url
+        """The job's URL, polled until it is done."""
         self.result_url = result_url
+        """Where the result is fetched once the job is done."""
         self.result_params = dict(result_params or {})
+        """Query parameters of the result request."""
         self.state = "SUBMITTED"
+        """The job's status from the last poll (``SUBMITTED`` until the first)."""
         self.done = False
+        """Whether the job reached an end state."""
 
     def __repr__(self) -> str:
         return f"<OoyalaReportJob {self.id} {self.state}>"
@@ -227,12 +233,15 @@ class Reports:
 
     def __init__(self, client: OoyalaPulse) -> None:
         self.client = client
+        """The client every request goes through."""
 
     async def definitions(self) -> list[ReportDefinition]:
+        """Every report definition of the account (``GET /api/2.0/report-definition``)."""
         reply = await self.client.request("GET", f"{REPORTING}/report-definition", codec=JSON_CODEC)
         return [ReportDefinition.model_validate(raw) for raw in reply.data or []]
 
     async def definition(self, id: str) -> ReportDefinition:
+        """One report definition (``GET /api/2.0/report-definition/<id>``)."""
         url = f"{REPORTING}/report-definition/{quote(id, safe='')}"
         reply = await self.client.request("GET", url, codec=JSON_CODEC)
         return ReportDefinition.model_validate(reply.data)

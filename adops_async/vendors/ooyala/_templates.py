@@ -27,6 +27,7 @@ class TargetingTemplates:
 
     def __init__(self, client: BaseClient) -> None:
         self.client = client
+        """The client every request goes through."""
         self._collection = Resource(client, PATH, TargetingTemplate, SinglePage())
 
     def _url(self, id: str, tail: str = "") -> str:
@@ -65,8 +66,10 @@ class TargetingTemplates:
         return template.model_copy(update={"name": name})
 
     async def delete(self, id: str) -> None:
+        """Delete the template (``DELETE /api/2.0/targeting-template/{id}``)."""
         await self.client.request("DELETE", self._url(id), codec=JSON_CODEC)
 
     async def rules(self, id: str) -> Rules:
+        """The template's targeting rules (``GET /api/2.0/targeting-template/{id}/rules``)."""
         reply = await self.client.request("GET", self._url(id, "/rules"), codec=JSON_CODEC)
         return Rules.model_validate(reply.data or {})

@@ -36,7 +36,6 @@ __all__ = ["DEFAULT_PATHS", "PulsePro", "PulseProAnalytics", "PulseProResource",
 
 M = TypeVar("M", bound=VendorModel)
 
-#: Collection paths relative to the base URL. Unconfirmed (the API reference is not public): override with ``paths=``.
 DEFAULT_PATHS: Mapping[str, str] = {
     "inspections": "inspections",
     "corrective_actions": "corrective-actions",
@@ -46,6 +45,8 @@ DEFAULT_PATHS: Mapping[str, str] = {
     "analytics_scores": "analytics/scores",
     "analytics_trends": "analytics/trends",
 }
+"""Collection paths relative to the base URL. Unconfirmed (the API reference is not public): override with
+``paths=``."""
 
 
 def spike_retry(deadline: float = 600.0, *, rng: random.Random | None = None) -> RetryPolicy:
@@ -75,6 +76,7 @@ class PulseProResource(Resource[M]):
     ) -> None:
         super().__init__(client, path, model, paging)
         self.trailing_slash = trailing_slash
+        """Whether collection and item paths end in ``/``."""
         if trailing_slash:
             self.path = f"{self.path}/"
 
