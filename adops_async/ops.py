@@ -23,7 +23,6 @@ Field mapping (``raw`` always holds the vendor's own model):
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -38,6 +37,8 @@ from .core.client import BaseClient
 from .core.errors import AdOpsError
 from .core.reports import ReportJob, replacing
 from .observe import Observer
+from .vendors import VENDORS
+from .vendors._spec import Lister
 
 if TYPE_CHECKING:
     from .sync import SyncResult, WindowResult
@@ -101,32 +102,6 @@ class Creative(Entity):
 
 NORMALIZED: Mapping[str, type[Entity]] = {c.kind: c for c in (Advertiser, Campaign, LineItem, Creative)}
 
-Lister = Callable[[Any, Mapping[str, Any]], AsyncIterator[Any]]
-
-
-async def _ooyala_goals(client: Any, filters: Mapping[str, Any]) -> AsyncIterator[Any]:
-    # The Booking API lists goals per campaign only: one request for the campaigns, then one per campaign.
-    async for campaign in client.campaigns.list(**filters):
-        async for goal in client.goals.of_campaign(campaign.id):
-            yield goal
-
-
-# Which resource of each vendor client holds each normalized kind (or how to list it, where it takes more).
-_RESOURCE_OF: Mapping[str, Mapping[str, str | Lister]] = {
-    "appnexus": {"advertisers": "advertisers", "campaigns": "insertion_orders", "line_items": "line_items"}
-    | {"creatives": "creatives"},
-    "adnuntius": {"advertisers": "advertisers", "campaigns": "orders", "line_items": "line_items"}
-    | {"creatives": "creatives"},
-    "ooyala": {"advertisers": "clients", "campaigns": "campaigns", "line_items": _ooyala_goals, "creatives": "ads"},
-}
-
-_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
-    "status": {"appnexus": ("state",), "adnuntius": ("object_state", "objectState"), "ooyala": ("status", "enabled")},
-    "start": {"appnexus": ("start_date",), "adnuntius": ("start_date", "startDate"), "ooyala": ("start",)},
-    "end": {"appnexus": ("end_date",), "adnuntius": ("end_date", "endDate"), "ooyala": ("end",)},
-    "budget": {"appnexus": ("lifetime_budget",), "adnuntius": (), "ooyala": ("budget",)},
-}
-
 
 def _pick(raw: Any, names: tuple[str, ...]) -> Any:
     for name in names:
@@ -163,7 +138,9 @@ def _as_budget(value: Any) -> float | None:
 def normalize(vendor: str, kind: str, raw: Any) -> Entity:
     """The normalized view of one vendor object (``kind`` is ``advertisers``, ``campaigns``, ...; other kinds give a
     plain :class:`Entity`)."""
-    status = _pick(raw, _FIELDS["status"].get(vendor, ()))
+    spec = VENDORS.get(vendor)
+    fields: Mapping[str, tuple[str, ...]] = spec.fields if spec is not None else {}
+    status = _pick(raw, fields.get("status", ()))
     if isinstance(status, bool):
         status = "ENABLED" if status else "DISABLED"
     return NORMALIZED.get(kind, Entity)(
@@ -171,9 +148,9 @@ def normalize(vendor: str, kind: str, raw: Any) -> Entity:
         id=str(_pick(raw, ("id",))),
         name=_pick(raw, ("name",)),
         status=str(status) if status is not None else None,
-        start=_as_datetime(_pick(raw, _FIELDS["start"].get(vendor, ()))),
-        end=_as_datetime(_pick(raw, _FIELDS["end"].get(vendor, ()))),
-        budget=_as_budget(_pick(raw, _FIELDS["budget"].get(vendor, ()))),
+        start=_as_datetime(_pick(raw, fields.get("start", ()))),
+        end=_as_datetime(_pick(raw, fields.get("end", ()))),
+        budget=_as_budget(_pick(raw, fields.get("budget", ()))),
         raw=raw,
     )
 
@@ -182,26 +159,26 @@ class AdOps:
     """Several vendor clients at once. Give any subset, as clients (you keep them) or as keyword settings.
 
     Args:
-        appnexus: an :class:`~adops_async.AppNexus` client, or a dict of its constructor arguments.
-        adnuntius: an :class:`~adops_async.Adnuntius` client, or a dict of its constructor arguments.
-        ooyala: an :class:`~adops_async.OoyalaPulse` client, or a dict of its constructor arguments.
-        pulsepro: a :class:`~adops_async.PulsePro` client, or a dict of its constructor arguments.
         buffer: entities held between the vendors and the consumer of :meth:`paginate`.
         observers: event subscribers (:mod:`adops_async.observe`) for every client: given to the clients built
             from settings, and subscribed to the clients given as objects for as long as this ``AdOps`` is open.
+        **clients: one keyword per vendor, named as in the registry (:data:`adops_async.vendors.VENDORS`):
+            ``appnexus`` (an :class:`~adops_async.AppNexus`), ``adnuntius`` (an :class:`~adops_async.Adnuntius`),
+            ``ooyala`` (an :class:`~adops_async.OoyalaPulse`), ``pulsepro`` (a :class:`~adops_async.PulsePro`):
+            the client, or a dict of its constructor arguments. Another name is a :class:`TypeError`.
     """
 
     def __init__(
         self,
         *,
-        appnexus: BaseClient | Mapping[str, Any] | None = None,
-        adnuntius: BaseClient | Mapping[str, Any] | None = None,
-        ooyala: BaseClient | Mapping[str, Any] | None = None,
-        pulsepro: BaseClient | Mapping[str, Any] | None = None,
         buffer: int = 256,
         observers: Sequence[Observer] = (),
+        **clients: BaseClient | Mapping[str, Any] | None,
     ) -> None:
-        self._given = {"appnexus": appnexus, "adnuntius": adnuntius, "ooyala": ooyala, "pulsepro": pulsepro}
+        for name in clients:
+            if name not in VENDORS:
+                raise TypeError(f"AdOps() got an unexpected keyword argument {name!r} (vendors: {', '.join(VENDORS)})")
+        self._given = {vendor: clients.get(vendor) for vendor in VENDORS}  # the registry's order, whatever the call's
         self.buffer = buffer
         """Entities held between the vendors and the consumer of :meth:`paginate`."""
         self.observers = list(observers)
@@ -225,7 +202,7 @@ class AdOps:
                 else:
                     settings = dict(given)
                     settings["observers"] = [*settings.get("observers", ()), *self.observers]
-                    self.clients[vendor] = await stack.enter_async_context(_client_class(vendor)(**settings))
+                    self.clients[vendor] = await stack.enter_async_context(VENDORS[vendor].client(**settings))
         except BaseException:
             await stack.aclose()
             raise
@@ -246,7 +223,7 @@ class AdOps:
             client = self.clients.get(vendor)
             if client is None:
                 raise AdOpsError(f"{vendor} is not configured", vendor=vendor)
-            lister: str | Lister | None = _RESOURCE_OF.get(vendor, {}).get(kind) if kind in NORMALIZED else kind
+            lister: str | Lister | None = VENDORS[vendor].kinds.get(kind) if kind in NORMALIZED else kind
             if isinstance(lister, str):
                 lister = _resource_lister(lister) if hasattr(client, lister) else None
             if lister is None:
@@ -272,13 +249,18 @@ class AdOps:
         file per vendor (``appnexus.csv``, ...), or ``merged`` gets one JSON-lines file whose rows carry a ``vendor``
         field (vendors' columns differ, so a merged file is JSON lines). Rows stream to disk: memory stays flat. The
         first failure cancels the other reports and is raised as itself (a vendor's :class:`AdOpsError`, or the
-        ``OSError`` of a file that could not be written), never inside an exception group.
+        ``OSError`` of a file that could not be written), never inside an exception group. A vendor without a
+        report workflow (PulsePro) is an :class:`AdOpsError` naming it, raised before any report starts, like a
+        vendor that is not configured (as :meth:`paginate` and :meth:`sync` do for what a vendor does not have).
         """
         if (directory is None) == (merged is None):
             raise ValueError("give directory= (one file per vendor) or merged= (one JSON-lines file)")
         clients = {vendor: self.clients[vendor] for vendor in requests if vendor in self.clients}
         if missing := set(requests) - set(clients):
             raise AdOpsError(f"not configured: {', '.join(sorted(missing))}")
+        for vendor in clients:
+            if VENDORS[vendor].report is None:
+                raise AdOpsError(f"{vendor} has no reports", vendor=vendor)
         jobs: dict[str, ReportJob] = {}
 
         async def submit(vendor: str) -> None:
@@ -413,12 +395,3 @@ def _entities(
             yield normalize(vendor, kind, raw)
 
     return items
-
-
-_CLIENT_CLASSES = {"appnexus": "AppNexus", "adnuntius": "Adnuntius", "ooyala": "OoyalaPulse", "pulsepro": "PulsePro"}
-
-
-def _client_class(vendor: str) -> Callable[..., BaseClient]:
-    module = importlib.import_module(f"{__package__}.vendors.{vendor}")
-    client_class: Callable[..., BaseClient] = getattr(module, _CLIENT_CLASSES[vendor])
-    return client_class

@@ -12,7 +12,7 @@ from contextlib import ExitStack
 import anyio
 
 from adops_async import AdOps
-from adops_async.cli._vendors import VENDORS
+from adops_async.vendors import VENDORS
 
 SPEED = 60.0
 
@@ -21,14 +21,14 @@ async def pull(concurrently: bool) -> tuple[float, int, int]:
     with ExitStack() as stack:
         from adops_async.sandbox import serve
 
-        apps = {name: spec.make_sandbox(SPEED) for name, spec in VENDORS.items()}
+        apps = {name: spec.sandbox.build(SPEED) for name, spec in VENDORS.items()}
         urls = {name: stack.enter_context(serve(app)) for name, app in apps.items()}
-        settings = {name: VENDORS[name].sandbox_settings(apps[name], urls[name]) for name in VENDORS}
+        settings = {name: VENDORS[name].sandbox.settings(apps[name], urls[name]) for name in VENDORS}
         ops = AdOps(**settings)  # type: ignore[arg-type]
         count = 0
         start = time.perf_counter()
         async with ops:
-            wanted = {name: spec.demo_pull for name, spec in VENDORS.items()}
+            wanted = {name: spec.sandbox.demo_pull for name, spec in VENDORS.items()}
             groups = [wanted] if concurrently else [{name: what} for name, what in wanted.items()]
             for group in groups:
                 async with ops.paginate(group) as entities:

@@ -14,9 +14,9 @@ from typing import Any
 import anyio
 
 from adops_async import AdOps, AdOpsError
-from adops_async.cli._vendors import VENDORS
 from adops_async.gates import Cooldown, Gate, MaxInFlight
 from adops_async.sandbox import Sandbox, serve
+from adops_async.vendors import VENDORS
 
 SPEED = 60.0
 PULLS = 4  # concurrent pulls through one client: the load a worker pool puts on one account
@@ -34,9 +34,9 @@ def allowed_seconds(name: str, requests: int) -> float | None:
 async def run(name: str, naive: bool) -> dict[str, Any]:
     spec = VENDORS[name]
     with ExitStack() as stack:
-        app: Sandbox = spec.make_sandbox(SPEED)
+        app: Sandbox = spec.sandbox.build(SPEED)
         url = stack.enter_context(serve(app))
-        settings = spec.sandbox_settings(app, url)
+        settings = spec.sandbox.settings(app, url)
         if naive:
             settings["gate"] = Gate(MaxInFlight(16), Cooldown(), clock=settings.get("clock"))
         start = time.perf_counter()
@@ -47,7 +47,7 @@ async def run(name: str, naive: bool) -> dict[str, Any]:
         async def one_pull(ops: AdOps) -> None:
             nonlocal count, failure
             try:
-                async with ops.paginate({name: spec.demo_pull}) as entities:
+                async with ops.paginate({name: spec.sandbox.demo_pull}) as entities:
                     async for _ in entities:
                         count += 1
             except AdOpsError as exc:  # a naive client can give up: that is a result too

@@ -27,7 +27,7 @@ import anyio
 
 from ..core.errors import AdOpsError
 from ._commands import run_demo, run_get, run_list, run_report, run_sandbox
-from ._sync import run_sync, run_verify
+from ._sync import SYNC_VENDORS, run_sync, run_verify
 from ._vendors import ENV_HELP, VENDORS, report_options_help, resources_help
 
 __all__ = ["main"]
@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("resource")
     get.add_argument("id")
 
-    with_reports = sorted(name for name, spec in VENDORS.items() if spec.run_report is not None)
+    with_reports = sorted(name for name, spec in VENDORS.items() if spec.report is not None)
     report = vendor_command(
         "report", "run a report and save it (name=value report options)", with_reports, report_options_help()
     )
@@ -99,7 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--start", help="first day, YYYY-MM-DD (default: the earliest stored window)")
     sync.add_argument("--end", help="last day, YYYY-MM-DD (default: yesterday, UTC)")
     sync.add_argument("--lookback", type=int, default=3, help="days before --end pulled again (default: 3)")
-    sync.add_argument("--vendor", action="append", metavar="NAME", help="appnexus, ooyala or adnuntius (repeatable)")
+    syncing = f"{', '.join(SYNC_VENDORS[:-1])} or {SYNC_VENDORS[-1]}" if len(SYNC_VENDORS) > 1 else SYNC_VENDORS[0]
+    sync.add_argument("--vendor", action="append", metavar="NAME", help=f"{syncing} (repeatable)")
     sync.add_argument("--sandbox", action="store_true", help="pull from the built-in sandboxes (deterministic)")
     sync.add_argument("--speed", type=float, default=100.0, help="with --sandbox: its time compression")
     verify = commands.add_parser(

@@ -19,8 +19,9 @@ from ..core.errors import NotFound
 from ..core.models import VendorModel
 from ..core.reports import Progress
 from ..sandbox import serve
+from ..vendors import VendorSpec
 from ._status import Status
-from ._vendors import VENDORS, UsageError, VendorSpec, load_config, unknown
+from ._vendors import VENDORS, UsageError, load_config, parse_option, resource, settings, shape, unknown
 
 
 def _pairs(items: list[str]) -> dict[str, str]:
@@ -38,12 +39,12 @@ async def _client(args: argparse.Namespace, spec: VendorSpec) -> AsyncIterator[B
     """The vendor client the command asked for: real credentials, or the built-in sandbox with ``--sandbox``."""
     with ExitStack() as stack:
         if args.sandbox:
-            app = spec.make_sandbox(args.speed)
+            app = spec.sandbox.build(args.speed)
             url = stack.enter_context(serve(app))
-            settings = spec.sandbox_settings(app, url)
+            arguments = spec.sandbox.settings(app, url)
         else:
-            settings = spec.settings(load_config(args.config).get(spec.name, {}))
-        async with spec.client(**settings) as client:
+            arguments = settings(spec, load_config(args.config).get(spec.name, {}))
+        async with spec.client(**arguments) as client:
             yield client
 
 
@@ -64,8 +65,8 @@ def _output(path: str | None) -> Iterator[TextIO]:
 
 async def run_list(args: argparse.Namespace) -> int:
     spec = VENDORS[args.vendor]
-    resource = spec.resource(args.resource)
-    if resource.list is None:
+    found = resource(spec, args.resource)
+    if found.list is None:
         raise UsageError(
             f"{spec.name} {args.resource} cannot be listed, only got: adops get {spec.name} {args.resource} ID"
         )
@@ -78,7 +79,7 @@ async def run_list(args: argparse.Namespace) -> int:
         async with status.shown():
             with _output(args.output) as out:
                 writer: csv.DictWriter[str] | None = None
-                async for item in resource.list(client, filters):
+                async for item in found.list(client, filters):
                     record = _record(item)
                     if args.format == "jsonl":
                         out.write(json.dumps(record, default=str) + "\n")
@@ -98,8 +99,8 @@ async def run_list(args: argparse.Namespace) -> int:
 
 async def run_get(args: argparse.Namespace) -> int:
     spec = VENDORS[args.vendor]
-    resource = spec.resource(args.resource)
-    if resource.get is None:
+    found = resource(spec, args.resource)
+    if found.get is None:
         raise UsageError(
             f"{spec.name} {args.resource} cannot be got by id, only listed: adops list {spec.name} {args.resource}"
         )
@@ -108,7 +109,7 @@ async def run_get(args: argparse.Namespace) -> int:
         status.watch(spec.name, client)
         async with status.shown():
             try:
-                item = await resource.get(client, args.id)
+                item = await found.get(client, args.id)
             except NotFound:
                 # The vendor's own words ("200 SYNTAX: resource not found") mean nothing to most users.
                 print(f"error: {spec.name} has no {args.resource} with id {args.id}", file=sys.stderr)
@@ -119,24 +120,26 @@ async def run_get(args: argparse.Namespace) -> int:
 
 def report_options(spec: VendorSpec, given: Mapping[str, str], *, sandbox: bool) -> dict[str, Any]:
     """The report options of the command line, parsed; with ``--sandbox`` the sandbox's example fills the gaps."""
+    assert spec.report is not None  # the parser offers only vendors with a report workflow
+    known = spec.report.options
     options = {}
     for name, text in given.items():
-        option = spec.report_options.get(name)
+        option = known.get(name)
         if option is None:
-            raise unknown(f"{spec.name} report option", name, spec.report_options)
-        options[name] = option.parse(name, text)
+            raise unknown(f"{spec.name} report option", name, known)
+        options[name] = parse_option(name, option, text)
     if sandbox:
-        return {**spec.demo_report, **options}
-    missing = [name for name, option in spec.report_options.items() if option.required and name not in options]
+        return {**spec.sandbox.report_example, **options}
+    missing = [name for name, option in known.items() if option.required and name not in options]
     if missing:
-        needed = " ".join(f"{name}={spec.report_options[name].shape}" for name in missing)
+        needed = " ".join(f"{name}={shape(known[name])}" for name in missing)
         raise UsageError(f"{spec.name} reports need {needed} (adops report --help lists every option)")
     return options
 
 
 async def run_report(args: argparse.Namespace) -> int:
     spec = VENDORS[args.vendor]
-    assert spec.run_report is not None  # the parser offers only vendors with a report workflow
+    assert spec.report is not None  # the parser offers only vendors with a report workflow
     given = _pairs(args.options)
     options = report_options(spec, given, sandbox=args.sandbox)
     defaults = {name: value for name, value in options.items() if name not in given}
@@ -154,7 +157,7 @@ async def run_report(args: argparse.Namespace) -> int:
         status.watch(spec.name, client)
         async with status.shown():
             status.phase(f"{spec.name}: waiting for the report to be ready")
-            job = await spec.run_report(client, options)
+            job = await spec.report.run(client, options)
             status.phase("")
             status.progress = lambda: f"{spec.name}: downloading the report, {rows:,} rows saved"
             rows = await job.save(Path(args.output), format=args.format, progress=saved)
@@ -170,8 +173,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         for offset, name in enumerate(names):
             port = args.port + offset if args.port else 0  # --port 0: a free port each
-            url = stack.enter_context(serve(VENDORS[name].make_sandbox(args.speed), port=port))
-            print(f"{name:<10} {url}   {VENDORS[name].sandbox_hint}")
+            url = stack.enter_context(serve(VENDORS[name].sandbox.build(args.speed), port=port))
+            print(f"{name:<10} {url}   {VENDORS[name].sandbox.hint}")
         print("serving; Ctrl-C to stop", flush=True)
         try:
             while True:
@@ -185,7 +188,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from ._demo import demo
 
     with ExitStack() as stack:
-        apps = {name: spec.make_sandbox(args.speed) for name, spec in VENDORS.items()}
+        apps = {name: spec.sandbox.build(args.speed) for name, spec in VENDORS.items()}
         urls = {name: stack.enter_context(serve(app)) for name, app in apps.items()}
         status: int = anyio.run(demo, apps, urls, args.speed)
         return status

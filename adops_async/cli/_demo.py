@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
+from typing import Any
 
 import anyio
 
@@ -48,14 +49,10 @@ async def demo(apps: Mapping[str, Sandbox], urls: Mapping[str, str], speed: floa
         clients: dict[str, BaseClient] = {}
         for name in names:
             spec = VENDORS[name]
-            client = spec.client(**spec.sandbox_settings(apps[name], urls[name]))
+            client = spec.client(**spec.sandbox.settings(apps[name], urls[name]))
             clients[name] = await stack.enter_async_context(client)
-        ops = AdOps(
-            appnexus=clients["appnexus"],
-            adnuntius=clients["adnuntius"],
-            ooyala=clients["ooyala"],
-            pulsepro=clients["pulsepro"],
-        )
+        given: dict[str, Any] = dict(clients)  # Any: AdOps takes the vendors beside buffer= and observers=
+        ops = AdOps(**given)
         await stack.enter_async_context(ops)
         status = Status()
         status.progress = tally.line
@@ -64,10 +61,10 @@ async def demo(apps: Mapping[str, Sandbox], urls: Mapping[str, str], speed: floa
 
         async def report(name: str) -> None:
             spec = VENDORS[name]
-            assert spec.run_report is not None
+            assert spec.report is not None
             tally.rows[name] = 0
             try:
-                job = await spec.run_report(clients[name], spec.demo_report)
+                job = await spec.report.run(clients[name], spec.sandbox.report_example)
                 async for _ in job.rows():
                     tally.rows[name] = (tally.rows[name] or 0) + 1
             except Exception as exc:  # shown in the table; the demo goes on with the other vendors
@@ -78,9 +75,9 @@ async def demo(apps: Mapping[str, Sandbox], urls: Mapping[str, str], speed: floa
             with priority(Priority.BULK):
                 async with anyio.create_task_group() as work:
                     for name in names:
-                        if VENDORS[name].run_report is not None:
+                        if VENDORS[name].report is not None:
                             work.start_soon(report, name)
-                    wanted = {name: VENDORS[name].demo_pull for name in names}
+                    wanted = {name: VENDORS[name].sandbox.demo_pull for name in names}
                     async with ops.paginate(wanted, on_error="collect") as stream:
                         async for entity in stream:
                             tally.entities[entity.vendor] += 1

@@ -11,13 +11,12 @@ from typing import Any
 
 from ..ops import AdOps
 from ..sandbox import Sandbox, serve
-from ..sandbox._delivery import DeliveryFigures
-from ._vendors import VENDORS, UsageError, load_config, unknown
+from ._vendors import VENDORS, UsageError, load_config, settings, unknown
 
 __all__ = ["SANDBOX_ROWS", "SYNC_VENDORS", "run_sync", "run_verify", "sync_sandbox_settings", "sync_sandboxes"]
 
 #: The vendors with a delivery report (PulsePro has none).
-SYNC_VENDORS = ("appnexus", "ooyala", "adnuntius")
+SYNC_VENDORS = tuple(name for name, spec in VENDORS.items() if spec.delivery is not None)
 #: The most delivery rows a day has in the sync sandboxes.
 SANDBOX_ROWS = 20
 
@@ -26,26 +25,15 @@ def sync_sandboxes(speed: float, *, rows: int = SANDBOX_ROWS) -> dict[str, Sandb
     """The sandboxes ``adops sync --sandbox`` pulls from: each serves deterministic delivery per (vendor, day)
     (``app.delivery``, a :class:`~adops_async.sandbox._delivery.DeliveryFigures`; ``app.delivery.revise(day)``
     changes a day's figures)."""
-    from ..sandbox.adnuntius import AdnuntiusSandbox
-    from ..sandbox.appnexus import AppNexusSandbox
-    from ..sandbox.ooyala import OoyalaSandbox
-
-    appnexus = AppNexusSandbox(speed=speed, report_delay=2.0)
-    appnexus.delivery = DeliveryFigures("appnexus", rows=rows)
-    ooyala = OoyalaSandbox(speed=speed, report_seconds=2.0)
-    ooyala.delivery = DeliveryFigures("ooyala", rows=rows)
-    adnuntius = AdnuntiusSandbox(speed=speed)
-    adnuntius.delivery = DeliveryFigures("adnuntius", rows=rows, currency="NOK")
-    return {"appnexus": appnexus, "ooyala": ooyala, "adnuntius": adnuntius}
+    built = {name: VENDORS[name].sandbox.delivery for name in SYNC_VENDORS}
+    return {name: build(speed, rows) for name, build in built.items() if build is not None}
 
 
 def sync_sandbox_settings(vendor: str, app: Sandbox, url: str) -> dict[str, Any]:
-    """Client arguments for a sync sandbox: the CLI's, and for Ooyala its clock (its report polls wait in vendor
-    seconds, so they shrink with the sandbox's speed)."""
-    settings = VENDORS[vendor].sandbox_settings(app, url)
-    if vendor == "ooyala":
-        settings["clock"] = app.client_clock()
-    return settings
+    """Client arguments for a sync sandbox: the vendor's ``delivery_settings``, else the CLI's (Ooyala's add its
+    clock: its report polls wait in vendor seconds, so they shrink with the sandbox's speed)."""
+    sandbox = VENDORS[vendor].sandbox
+    return (sandbox.delivery_settings or sandbox.settings)(app, url)
 
 
 def _day(text: str | None, what: str) -> date | None:
@@ -70,17 +58,17 @@ def _settings(args: argparse.Namespace, names: list[str], stack: ExitStack) -> d
         return {name: sync_sandbox_settings(name, apps[name], stack.enter_context(serve(apps[name]))) for name in names}
     config = load_config(args.config)
     if args.vendor:
-        return {name: VENDORS[name].settings(config.get(name, {})) for name in names}
-    settings = {}
+        return {name: settings(VENDORS[name], config.get(name, {})) for name in names}
+    found = {}
     for name in names:  # without --vendor: every vendor with credentials
         try:
-            settings[name] = VENDORS[name].settings(config.get(name, {}))
+            found[name] = settings(VENDORS[name], config.get(name, {}))
         except UsageError as exc:
             if "incomplete" in str(exc):
                 raise
-    if not settings:
+    if not found:
         raise UsageError("no vendor has credentials: see adops --help, or use --sandbox")
-    return settings
+    return found
 
 
 async def run_sync(args: argparse.Namespace) -> int:
@@ -88,24 +76,21 @@ async def run_sync(args: argparse.Namespace) -> int:
     start, end = _day(args.start, "--start"), _day(args.end, "--end")
     started = time.perf_counter()
     with ExitStack() as stack:
-        settings = _settings(args, names, stack)
+        arguments: dict[str, Any] = _settings(args, names, stack)
 
         def shown(result: Any) -> None:
             tries = "" if result.attempts <= 1 else f" after {result.attempts} attempts"
             what = f"{result.rows:,} rows" if result.status == "complete" else f"FAILED: {result.error}"
             print(f"{result.window}: {what}{tries} ({result.seconds:.1f} s)", file=sys.stderr, flush=True)
 
-        ops = AdOps(
-            appnexus=settings.get("appnexus"), ooyala=settings.get("ooyala"), adnuntius=settings.get("adnuntius")
-        )
-        async with ops:
+        async with AdOps(**arguments) as ops:
             result = await ops.sync(
-                args.to, start=start, end=end, lookback=args.lookback, vendors=list(settings), progress=shown
+                args.to, start=start, end=end, lookback=args.lookback, vendors=list(arguments), progress=shown
             )
             waits = {name: client.gate.stats().waits for name, client in ops.clients.items()}
     header = ("vendor", "windows", "complete", "failed", "rows", "gate waits")
     lines = [header]
-    for name in settings:
+    for name in arguments:
         mine = [r for r in result.windows if r.window.vendor == name]
         done = sum(r.status == "complete" for r in mine)
         rows = sum(r.rows for r in mine)

@@ -38,6 +38,7 @@ from ..core.policies import Priority
 from ..core.priority import set_priority
 from ..core.shared import RedisStore
 from ..ops import AdOps
+from ..vendors import VENDORS
 
 __all__ = ["add_exception_handlers", "adops_lifespan", "gate_wait_too_long", "get_adops", "vendor_client"]
 
@@ -49,15 +50,16 @@ def adops_lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """A FastAPI ``lifespan`` that opens the given vendor clients at startup and closes them at shutdown.
 
-    Keyword names are vendors (``appnexus``, ``adnuntius``, ``ooyala``, ``pulsepro``); values are clients or their
-    constructor settings, as for :class:`~adops_async.AdOps`.
+    Keyword names are vendors (``appnexus``, ``adnuntius``, ``ooyala``, ``pulsepro``: the names in
+    :data:`adops_async.vendors.VENDORS`); values are clients or their constructor settings, as for
+    :class:`~adops_async.AdOps`.
 
     ``redis``: a Redis URL. Each worker process (``uvicorn --workers N``, gunicorn) then opens one
     :class:`~adops_async.RedisStore` and gives it to every client built from settings, so all workers of the
     service share each vendor account's budget instead of breaking it N-fold (asyncio only).
     """
 
-    unknown = set(clients) - {"appnexus", "adnuntius", "ooyala", "pulsepro"}
+    unknown = set(clients) - set(VENDORS)
     if unknown:
         raise TypeError(f"unknown vendor(s): {', '.join(sorted(unknown))}")
 
@@ -71,12 +73,8 @@ def adops_lifespan(
                 return given
             return {**given, "store": store}
 
-        ops = AdOps(
-            appnexus=settings("appnexus"),
-            adnuntius=settings("adnuntius"),
-            ooyala=settings("ooyala"),
-            pulsepro=settings("pulsepro"),
-        )
+        given: dict[str, Any] = {vendor: settings(vendor) for vendor in clients}  # Any: beside buffer= and observers=
+        ops = AdOps(**given)
         try:
             async with ops:
                 app.state.adops = ops

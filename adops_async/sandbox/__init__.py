@@ -47,7 +47,7 @@ def serve_seeded(*vendors: str, speed: float = 1.0) -> Iterator[dict[str, dict[s
     Raises:
         ValueError: a vendor name that is not one of the four.
     """
-    from ..cli._vendors import VENDORS
+    from ..vendors import VENDORS
 
     unknown = [name for name in vendors if name not in VENDORS]
     if unknown:
@@ -55,7 +55,7 @@ def serve_seeded(*vendors: str, speed: float = 1.0) -> Iterator[dict[str, dict[s
     with ExitStack() as stack:
         settings: dict[str, dict[str, Any]] = {}
         for name in vendors or tuple(VENDORS):
-            spec = VENDORS[name]
-            sandbox = spec.make_sandbox(speed)
-            settings[name] = spec.sandbox_settings(sandbox, stack.enter_context(serve(sandbox)))
+            spec = VENDORS[name].sandbox
+            sandbox = spec.build(speed)
+            settings[name] = spec.settings(sandbox, stack.enter_context(serve(sandbox)))
         yield settings

@@ -106,7 +106,7 @@ async def _window(
         batcher = Batcher(source, window, source.account(client))
         load = await anyio.to_thread.run_sync(destination.begin, window, source)
         try:
-            async with aclosing(source.pull(client, window, options, pull)) as rows:
+            async with aclosing(source.pull(client, window.start, window.end, options, pull.report_ids)) as rows:
                 async for row in rows:
                     batcher.add(row)
                     if batcher.size >= BATCH_ROWS:

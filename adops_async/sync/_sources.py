@@ -1,21 +1,19 @@
-"""Each vendor's delivery report for one window: how it is pulled, which raw columns it has, how it normalizes.
+"""Each vendor's delivery report for one window, as the vendor registry declares it (:class:`DeliverySpec`).
 
-The per-vendor mapping is documented in ``docs/sync.md``. A pull raises an :class:`AdOpsError` whenever the window is
-not whole: the report download's checks (:func:`adops_async.core.reports.download`), the vendor's own row count
-(AppNexus ``row_count``) or totals (Adnuntius ``totals``).
+How each is pulled, its raw columns and how it normalizes live with the vendor (``vendors/<vendor>/_spec.py``); the
+mapping is documented in ``docs/sync.md``. A pull raises an :class:`AdOpsError` whenever the window is not whole: the
+report download's checks (:func:`adops_async.core.reports.download`), the vendor's own row count (AppNexus
+``row_count``) or totals (Adnuntius ``totals``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Mapping
-from contextlib import aclosing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
-from typing import Any
 
 from ..core.client import BaseClient
-from ..core.errors import IncompleteData
-from ._model import Window
+from ..vendors import VENDORS
+from ..vendors._spec import DeliveryPull, DeliverySpec
 
 __all__ = ["SOURCES", "Pull", "Source"]
 
@@ -27,9 +25,6 @@ class Pull:
     report_ids: list[str] = field(default_factory=list)
 
 
-Puller = Callable[[BaseClient, Window, Mapping[str, Any], Pull], AsyncGenerator[dict[str, Any], None]]
-
-
 @dataclass(frozen=True)
 class Source:
     """A vendor's delivery report.
@@ -38,178 +33,23 @@ class Source:
         vendor: the client's vendor name.
         raw_columns: the columns of the vendor's raw table (others go to its ``adops_extra`` JSON column).
         fields: normalized ``delivery`` column -> the raw column it comes from.
-        pull: the rows of one window (an async generator).
+        pull: the rows of one window (an async generator; see :data:`~adops_async.vendors._spec.DeliveryPull`).
         account: the ``account`` of the client's rows (``None`` when the client does not know it).
     """
 
     vendor: str
     raw_columns: tuple[str, ...]
     fields: Mapping[str, str]
-    pull: Puller
+    pull: DeliveryPull
     account: Callable[[BaseClient], str | None] = lambda client: None
 
-
-# -- AppNexus ----------------------------------------------------------------------------------------------------
-
-APPNEXUS_COLUMNS = (
-    "day",
-    "advertiser_id",
-    "advertiser_name",
-    "insertion_order_id",
-    "insertion_order_name",
-    "line_item_id",
-    "line_item_name",
-    "creative_id",
-    "creative_name",
-    "imps",
-    "clicks",
-    "booked_revenue",
-)
-
-
-async def _appnexus(
-    client: BaseClient, window: Window, options: Mapping[str, Any], pull: Pull
-) -> AsyncGenerator[dict[str, Any], None]:
-    spec: dict[str, Any] = {
-        "report_type": "network_analytics",
-        "columns": list(APPNEXUS_COLUMNS),
-        "start_date": window.start.isoformat(),
-        "end_date": window.end.isoformat(),  # exclusive, as the API's
-        "timezone": "UTC",
-        **options,
-    }
-    job = await getattr(client, "reports").run(**spec)  # noqa: B009 - the client's type is the vendor's
-    pull.report_ids.append(str(job.id))
-    async with aclosing(job.rows()) as rows:  # checks the body and the poll's row_count
-        async for row in rows:
-            yield row
-
-
-# -- Ooyala Pulse ------------------------------------------------------------------------------------------------
-
-
-async def _ooyala(
-    client: BaseClient, window: Window, options: Mapping[str, Any], pull: Pull
-) -> AsyncGenerator[dict[str, Any], None]:
-    reports = getattr(client, "reports")  # noqa: B009
-    definition = options.get("definition_id") or (await reports.definitions())[0].id
-    period = {
-        "type": "TIME_PERIOD",
-        "start": datetime.combine(window.start, time()).isoformat(),
-        "end": datetime.combine(window.end, time()).isoformat(),
-    }
-    job = await reports.run(definition, [*options.get("filters", ()), period])
-    pull.report_ids.append(str(job.id))
-    async with aclosing(job.rows()) as rows:  # checks the body; the result carries no row count
-        async for row in rows:
-            yield row
-
-
-# -- Adnuntius ---------------------------------------------------------------------------------------------------
-
-ADNUNTIUS_COLUMNS = (
-    "advertiser_id",
-    "advertiser_name",
-    "order_id",
-    "order_name",
-    "lineItem_id",
-    "lineItem_name",
-    "creative_id",
-    "creative_name",
-    "impressions",
-    "clicks",
-    "ctr",
-    "rendered",
-    "viewables",
-    "uniqueUsers",
-    "cost_amount",
-    "cost_currency",
-    "eCpm_amount",
-    "eCpm_currency",
-)
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
-
-
-async def _adnuntius(
-    client: BaseClient, window: Window, options: Mapping[str, Any], pull: Pull
-) -> AsyncGenerator[dict[str, Any], None]:
-    reports = getattr(client, "reports")  # noqa: B009 - the client is typed as the base class here
-    report = await reports.run(_midnight(window.start), _midnight(window.end), **options)
-    pull.report_ids.append("stats")
-    seen = {"impressions": 0, "clicks": 0}
-    async with aclosing(report.rows()) as rows:
-        async for row in rows:
-            for name in seen:
-                seen[name] += int(row.get(name) or 0)
-            yield row
-    totals = report.result.totals if report.result is not None else None
-    if totals is None:
-        return
-    # The answer's own totals are the vendor's count: leaves that do not add up to them are not the whole window.
-    for name, count in seen.items():
-        expected = int(getattr(totals, name))
-        if count != expected:
-            raise IncompleteData(
-                f"the stats' leaves add up to {count} {name} where their totals say {expected}",
-                expected=expected,
-                seen=count,
-                vendor="adnuntius",
-                code="totals",
-            )
-
-
-def _adnuntius_account(client: BaseClient) -> str | None:
-    context = getattr(client, "context", None)
-    return str(context) if context else None
+    @classmethod
+    def of(cls, vendor: str, delivery: DeliverySpec) -> Source:
+        """The source of a vendor's registered delivery report."""
+        return cls(vendor, delivery.raw_columns, delivery.fields, delivery.pull, delivery.account)
 
 
 SOURCES: Mapping[str, Source] = {
-    "appnexus": Source(
-        vendor="appnexus",
-        raw_columns=APPNEXUS_COLUMNS,
-        fields={
-            "day": "day",
-            "advertiser_id": "advertiser_id",
-            "advertiser_name": "advertiser_name",
-            "campaign_id": "insertion_order_id",
-            "campaign_name": "insertion_order_name",
-            "line_item_id": "line_item_id",
-            "line_item_name": "line_item_name",
-            "creative_id": "creative_id",
-            "creative_name": "creative_name",
-            "impressions": "imps",
-            "clicks": "clicks",
-            "spend": "booked_revenue",
-        },
-        pull=_appnexus,
-    ),
-    "ooyala": Source(
-        vendor="ooyala",
-        raw_columns=("Ad", "Impressions", "Click-throughs", "CTR", "Completion_rate"),
-        fields={"creative_id": "Ad", "impressions": "Impressions", "clicks": "Click-throughs"},
-        pull=_ooyala,
-    ),
-    "adnuntius": Source(
-        vendor="adnuntius",
-        raw_columns=ADNUNTIUS_COLUMNS,
-        fields={
-            "advertiser_id": "advertiser_id",
-            "advertiser_name": "advertiser_name",
-            "campaign_id": "order_id",
-            "campaign_name": "order_name",
-            "line_item_id": "lineItem_id",
-            "line_item_name": "lineItem_name",
-            "creative_id": "creative_id",
-            "creative_name": "creative_name",
-            "impressions": "impressions",
-            "clicks": "clicks",
-            "spend": "cost_amount",
-            "currency": "cost_currency",
-        },
-        pull=_adnuntius,
-        account=_adnuntius_account,
-    ),
+    name: Source.of(name, spec.delivery) for name, spec in VENDORS.items() if spec.delivery is not None
 }
+"""The vendors with a delivery report, in the registry's order."""
