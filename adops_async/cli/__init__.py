@@ -9,6 +9,7 @@ Commands::
     adops sync --to PATH [--start YYYY-MM-DD] [--end YYYY-MM-DD] [--lookback DAYS] [--vendor NAME ...] [--sandbox]
     adops verify --to PATH
     adops sandbox serve [VENDOR ...] [--port 8000] [--speed 1]
+    adops quota [VENDOR ...] [--redis URL [--prefix P]] [--sandbox] [--watch SECONDS [--count N]]
 
 ``adops list --help`` and ``adops report --help`` list each vendor's resources and report options. Credentials come
 from environment variables (``adops --help`` lists them) or ``--config FILE`` (JSON, or TOML on Python >= 3.11), one
@@ -27,6 +28,7 @@ import anyio
 
 from ..core.errors import AdOpsError
 from ._commands import run_demo, run_get, run_list, run_report, run_sandbox
+from ._quota import add_quota_parser, run_quota
 from ._sync import SYNC_VENDORS, run_sync, run_verify
 from ._vendors import ENV_HELP, VENDORS, report_options_help, resources_help
 
@@ -115,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("vendors", nargs="*", metavar="VENDOR", help=f"any of {vendors} (default: all)")
     serve.add_argument("--port", type=int, default=8000, help="first port, one per vendor; 0: any free ports")
     serve.add_argument("--speed", type=float, default=1.0)
+    add_quota_parser(commands, common)
     return parser
 
 
@@ -148,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_sandbox(args)
         if args.command == "verify":
             return run_verify(args)
-        runner = {"list": run_list, "get": run_get, "report": run_report, "sync": run_sync}[args.command]
+        runners = {"list": run_list, "get": run_get, "report": run_report, "sync": run_sync, "quota": run_quota}
+        runner = runners[args.command]
         status: int = anyio.run(runner, args)
         return status
     except AdOpsError as exc:
