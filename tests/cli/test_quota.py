@@ -197,9 +197,15 @@ async def test_watch_prints_a_block_per_refresh_without_redrawing_off_a_terminal
     anyio_backend: str, redis_server: RedisServer, prefix: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _asyncio_only(anyio_backend)
-    status, out, err = await quota(
-        capsys, "--redis", redis_server.url, "--prefix", prefix, "--watch", "0.01", "--count", "3"
-    )
+    store = RedisStore(redis_server.url, prefix=prefix)
+    try:
+        writes = (await store.redis.info("persistence"))["rdb_changes_since_last_save"]
+        status, out, err = await quota(
+            capsys, "--redis", redis_server.url, "--prefix", prefix, "--watch", "0.01", "--count", "3"
+        )
+        assert (await store.redis.info("persistence"))["rdb_changes_since_last_save"] == writes  # read-only
+    finally:
+        await store.aclose()
     assert (status, err) == (0, "")
     blocks = out.split("\n\n")
     assert len(blocks) == 3
