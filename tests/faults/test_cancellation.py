@@ -70,19 +70,23 @@ async def test_cancelled_appnexus_reads_keep_their_shared_places_too(redis_serve
     assert app.violations == []
 
 
+async def cancel_one_then_call(app: OoyalaSandbox, pulse: OoyalaPulse) -> None:
+    campaign = await pulse.campaigns.create({"name": "c", "priority": 5})
+    assert campaign.id is not None
+    async with anyio.create_task_group() as group:
+        group.start_soon(pulse.campaigns.get, campaign.id)
+        await until(lambda: bool(app.busy))
+        group.cancel_scope.cancel()
+    assert app.busy  # the server is still on the cancelled call
+    with anyio.fail_after(10):
+        await pulse.campaigns.get(campaign.id)
+
+
 async def test_a_cancelled_ooyala_call_is_not_overlapped_by_the_next() -> None:
     app = OoyalaSandbox(latency=LATENCY)
     with serve(app) as url:
         async with OoyalaPulse(api_key="sandbox-key", base_url=url, timeout=BOUND) as pulse:
-            campaign = await pulse.campaigns.create({"name": "c", "priority": 5})
-            assert campaign.id is not None
-            async with anyio.create_task_group() as group:
-                group.start_soon(pulse.campaigns.get, campaign.id)
-                await until(lambda: bool(app.busy))
-                group.cancel_scope.cancel()
-            assert app.busy  # the server is still on the cancelled call
-            with anyio.fail_after(10):
-                await pulse.campaigns.get(campaign.id)
+            await cancel_one_then_call(app, pulse)
     assert app.violations == []
 
 
@@ -92,13 +96,5 @@ async def test_a_cancelled_ooyala_call_keeps_its_shared_lease(redis_server: Redi
     store = RedisStore(redis_server.url, prefix=f"{uuid.uuid4().hex}:", lease=BOUND / 0.8)
     with serve(app) as url:
         async with OoyalaPulse(api_key="sandbox-key", base_url=url, timeout=BOUND, store=store) as pulse:
-            campaign = await pulse.campaigns.create({"name": "c", "priority": 5})
-            assert campaign.id is not None
-            async with anyio.create_task_group() as group:
-                group.start_soon(pulse.campaigns.get, campaign.id)
-                await until(lambda: bool(app.busy))
-                group.cancel_scope.cancel()
-            assert app.busy  # the server is still on the cancelled call
-            with anyio.fail_after(10):
-                await pulse.campaigns.get(campaign.id)
+            await cancel_one_then_call(app, pulse)
     assert app.violations == []
