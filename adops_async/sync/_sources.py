@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import timezone
 from typing import Any
 
 from ..core.client import BaseClient
 from ..core.errors import IncompleteData
-from ._model import Window
+from ._model import Span, Window
 
 __all__ = ["SOURCES", "Pull", "Source"]
 
@@ -27,7 +27,7 @@ class Pull:
     report_ids: list[str] = field(default_factory=list)
 
 
-Puller = Callable[[BaseClient, Window, Mapping[str, Any], Pull], AsyncGenerator[dict[str, Any], None]]
+Puller = Callable[[BaseClient, Window, Span, Mapping[str, Any], Pull], AsyncGenerator[dict[str, Any], None]]
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,10 @@ class Source:
         vendor: the client's vendor name.
         raw_columns: the columns of the vendor's raw table (others go to its ``adops_extra`` JSON column).
         fields: normalized ``delivery`` column -> the raw column it comes from.
-        pull: the rows of one window (an async generator).
+        pull: the rows of one window's span (an async generator): the whole window, or a part of it.
         account: the ``account`` of the client's rows (``None`` when the client does not know it).
+        splits: whether the vendor's report takes a time range finer than a day, so a window whose report does not
+            finish in time or hits the vendor's row cap is pulled again as two halves (see ``docs/sync.md``).
     """
 
     vendor: str
@@ -47,6 +49,7 @@ class Source:
     fields: Mapping[str, str]
     pull: Puller
     account: Callable[[BaseClient], str | None] = lambda client: None
+    splits: bool = False
 
 
 # -- AppNexus ----------------------------------------------------------------------------------------------------
@@ -68,8 +71,9 @@ APPNEXUS_COLUMNS = (
 
 
 async def _appnexus(
-    client: BaseClient, window: Window, options: Mapping[str, Any], pull: Pull
+    client: BaseClient, window: Window, span: Span, options: Mapping[str, Any], pull: Pull
 ) -> AsyncGenerator[dict[str, Any], None]:
+    # Asked by day (the sync never splits an AppNexus window): ``span`` is the whole window.
     spec: dict[str, Any] = {
         "report_type": "network_analytics",
         "columns": list(APPNEXUS_COLUMNS),
@@ -89,17 +93,15 @@ async def _appnexus(
 
 
 async def _ooyala(
-    client: BaseClient, window: Window, options: Mapping[str, Any], pull: Pull
+    client: BaseClient, window: Window, span: Span, options: Mapping[str, Any], pull: Pull
 ) -> AsyncGenerator[dict[str, Any], None]:
     reports = getattr(client, "reports")  # noqa: B009
     definition = options.get("definition_id") or (await reports.definitions())[0].id
-    period = {
-        "type": "TIME_PERIOD",
-        "start": datetime.combine(window.start, time()).isoformat(),
-        "end": datetime.combine(window.end, time()).isoformat(),
-    }
+    period = {"type": "TIME_PERIOD", "start": span.start.isoformat(), "end": span.end.isoformat()}
     job = await reports.run(definition, [*options.get("filters", ()), period])
     pull.report_ids.append(str(job.id))
+    if "give_up_after" in options:  # else rows() waits as long as the client's default
+        await job.wait(give_up_after=options["give_up_after"])
     async with aclosing(job.rows()) as rows:  # checks the body; the result carries no row count
         async for row in rows:
             yield row
@@ -129,15 +131,13 @@ ADNUNTIUS_COLUMNS = (
 )
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
-
-
 async def _adnuntius(
-    client: BaseClient, window: Window, options: Mapping[str, Any], pull: Pull
+    client: BaseClient, window: Window, span: Span, options: Mapping[str, Any], pull: Pull
 ) -> AsyncGenerator[dict[str, Any], None]:
     reports = getattr(client, "reports")  # noqa: B009 - the client is typed as the base class here
-    report = await reports.run(_midnight(window.start), _midnight(window.end), **options)
+    report = await reports.run(
+        span.start.replace(tzinfo=timezone.utc), span.end.replace(tzinfo=timezone.utc), **options
+    )
     pull.report_ids.append("stats")
     seen = {"impressions": 0, "clicks": 0}
     async with aclosing(report.rows()) as rows:
@@ -191,6 +191,7 @@ SOURCES: Mapping[str, Source] = {
         raw_columns=("Ad", "Impressions", "Click-throughs", "CTR", "Completion_rate"),
         fields={"creative_id": "Ad", "impressions": "Impressions", "clicks": "Click-throughs"},
         pull=_ooyala,
+        splits=True,
     ),
     "adnuntius": Source(
         vendor="adnuntius",
@@ -211,5 +212,6 @@ SOURCES: Mapping[str, Source] = {
         },
         pull=_adnuntius,
         account=_adnuntius_account,
+        splits=True,
     ),
 }
