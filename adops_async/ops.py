@@ -290,7 +290,7 @@ class AdOps:
         end: date | None = None,
         lookback: int = 3,
         vendors: Sequence[str] | None = None,
-        concurrency: int = 2,
+        concurrency: int | Mapping[str, int] | None = None,
         attempts: int = 3,
         options: Mapping[str, Mapping[str, Any]] | None = None,
         progress: Callable[[WindowResult], None] | None = None,
@@ -303,8 +303,9 @@ class AdOps:
         window's rows replace its previous rows in one transaction, with its state in ``adops_windows``; a window
         whose report fails its checks is tried ``attempts`` times, then recorded as failed (its older rows, if any,
         stay). ``vendors``: default every configured vendor with a report; ``concurrency``: windows at once per
-        vendor; ``options``: per vendor, extra report arguments (``{"ooyala": {"definition_id": ...}}``);
-        ``progress`` hears each window as it ends. Check :attr:`SyncResult.ok`.
+        vendor (a number, or one per vendor; default: the vendor's report budget, else 2); ``options``: per vendor,
+        extra report arguments (``{"ooyala": {"definition_id": ...}}``); ``progress`` hears each window as it ends.
+        Check :attr:`SyncResult.ok`.
         """
         from .sync import sync
 

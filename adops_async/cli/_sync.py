@@ -80,6 +80,8 @@ async def run_sync(args: argparse.Namespace) -> int:
 
         def shown(result: Any) -> None:
             tries = "" if result.attempts <= 1 else f" after {result.attempts} attempts"
+            if result.spans > 1:  # split: its report did not finish in time or hit the vendor's row cap
+                tries += f" as {result.spans} reports"
             what = f"{result.rows:,} rows" if result.status == "complete" else f"FAILED: {result.error}"
             print(f"{result.window}: {what}{tries} ({result.seconds:.1f} s)", file=sys.stderr, flush=True)
 

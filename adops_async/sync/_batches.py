@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from ..core.errors import DecodeError
 from ._model import DELIVERY_COLUMNS, RAW_DAY, RAW_EXTRA, RAW_ROW, Checksum, Window, raw_text
@@ -59,10 +60,21 @@ def _float(text: str | None) -> float | None:
         return None
 
 
+def _numbers(texts: list[str | None], kind: Any, parse: Callable[[str | None], Any]) -> pa.Array:
+    """``texts`` as numbers of ``kind``: one Arrow cast for a column of plain numbers, else ``parse`` value by value
+    (an empty or unreadable value is NULL, a decimal in an integer column is truncated)."""
+    try:
+        return pc.cast(pa.array(texts, pa.string()), kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([parse(text) for text in texts], kind)
+
+
 class Batcher:
     """Collects a window's rows column by column and hands them out as record batches of :data:`BATCH_ROWS`.
 
-    Every raw row also goes into :attr:`checksum` (see :class:`~adops_async.sync._model.Checksum`).
+    Every raw row also goes into :attr:`checksum` (see :class:`~adops_async.sync._model.Checksum`). Per row, only
+    what must be done row by row happens in :meth:`add` (the raw text, the checksum); the normalized columns are
+    built per batch in :meth:`take`.
     """
 
     def __init__(self, source: Source, window: Window, account: str | None) -> None:
@@ -71,53 +83,76 @@ class Batcher:
         self.account = account
         self.checksum = Checksum()
         self._declared = frozenset(source.raw_columns)
+        # The vendor columns ``delivery`` reads that the raw table does not declare are kept aside, row by row.
+        self._aside = tuple(sorted({c for c in source.fields.values() if c not in self._declared}))
         self._delivery_schema = delivery_schema()
         self._raw_schema = raw_schema(source)
         self._reset()
 
     def _reset(self) -> None:
-        self._delivery: dict[str, list[Any]] = {name: [] for name, _ in DELIVERY_COLUMNS}
         self._raw: dict[str, list[Any]] = {name: [] for name in self._raw_schema.names}
+        self._kept: dict[str, list[str | None]] = {name: [] for name in self._aside}
+        self._appends = [(name, self._raw[name].append) for name in self.source.raw_columns]
         self.size = 0
 
     def add(self, row: Mapping[str, Any]) -> None:
-        texts = {name: raw_text(value) for name, value in row.items()}
+        texts: Mapping[str, Any] = row
+        for value in row.values():
+            if value is not None and value.__class__ is not str:
+                texts = {name: raw_text(value) for name, value in row.items()}
+                break
         self.checksum.add(texts)
         raw = self._raw
-        raw[RAW_DAY].append(self.window.start)
         raw[RAW_ROW].append(self.checksum.rows - 1)
-        for name in self.source.raw_columns:
-            raw[name].append(texts.get(name))
-        extra = {name: text for name, text in texts.items() if name not in self._declared and text is not None}
-        raw[RAW_EXTRA].append(json.dumps(extra, ensure_ascii=False) if extra else None)
-
-        fields = self.source.fields
-        delivery = self._delivery
-        for name, kind in DELIVERY_COLUMNS:
-            text = texts.get(fields[name]) if name in fields else None
-            if name == "day":
-                day = _day(text, self.window.start)
-                if not self.window.start <= day < self.window.end:
-                    # Stored outside its window, a row would escape the window's replacement: a duplicate later.
-                    raise DecodeError(
-                        f"a row of {day} in the report of {self.window}", vendor=self.source.vendor, code="window"
-                    )
-                delivery[name].append(day)
-            elif name == "vendor":
-                delivery[name].append(self.source.vendor)
-            elif name == "account":
-                delivery[name].append(self.account)
-            elif kind == "BIGINT":
-                delivery[name].append(_int(text))
-            elif kind == "DOUBLE":
-                delivery[name].append(_float(text))
-            else:
-                delivery[name].append(text or None)
+        get = texts.get
+        for name, append in self._appends:
+            append(get(name))
+        if self._declared.issuperset(texts):
+            raw[RAW_EXTRA].append(None)
+        else:
+            extra = {name: text for name, text in texts.items() if name not in self._declared and text is not None}
+            raw[RAW_EXTRA].append(json.dumps(extra, ensure_ascii=False) if extra else None)
+        for name in self._aside:
+            self._kept[name].append(get(name))
         self.size += 1
 
+    def _texts(self, column: str) -> list[str | None]:
+        return self._kept[column] if column in self._kept else self._raw[column]
+
+    def _days(self, texts: list[str | None]) -> pa.Array:
+        window = self.window
+        parsed: dict[str | None, date] = {}
+        for text in set(texts):  # a window has few distinct days: parse and check each once
+            day = _day(text, window.start)
+            if not window.start <= day < window.end:
+                # Stored outside its window, a row would escape the window's replacement: a duplicate later.
+                raise DecodeError(f"a row of {day} in the report of {window}", vendor=self.source.vendor, code="window")
+            parsed[text] = day
+        return pa.array([parsed[text] for text in texts], pa.date32())
+
     def take(self) -> tuple[pa.RecordBatch, pa.RecordBatch]:
-        """The rows added since the last call, as (delivery, raw) record batches."""
-        delivery = pa.RecordBatch.from_pydict(self._delivery, schema=self._delivery_schema)
+        """The rows added since the last call, as (delivery, raw) record batches; raise :class:`DecodeError` when
+        one of them is dated outside the window."""
+        size, fields = self.size, self.source.fields
+        columns: list[pa.Array] = []
+        for name, kind in DELIVERY_COLUMNS:
+            texts = self._texts(fields[name]) if name in fields else None
+            if name == "day":
+                columns.append(self._days(texts) if texts is not None else pa.array([self.window.start] * size))
+            elif name == "vendor":
+                columns.append(pa.array([self.source.vendor] * size, pa.string()))
+            elif name == "account":
+                columns.append(pa.array([self.account] * size, pa.string()))
+            elif texts is None:
+                columns.append(pa.nulls(size, _ARROW[kind]))
+            elif kind == "BIGINT":
+                columns.append(_numbers(texts, pa.int64(), _int))
+            elif kind == "DOUBLE":
+                columns.append(_numbers(texts, pa.float64(), _float))
+            else:
+                columns.append(pa.array([text or None for text in texts], pa.string()))
+        delivery = pa.RecordBatch.from_arrays(columns, schema=self._delivery_schema)
+        self._raw[RAW_DAY] = [self.window.start] * size
         raw = pa.RecordBatch.from_pydict(self._raw, schema=self._raw_schema)
         self._reset()
         return delivery, raw

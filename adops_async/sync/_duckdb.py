@@ -1,13 +1,16 @@
 """The DuckDB destination: tables ``delivery``, ``<vendor>_raw`` and ``adops_windows`` in one file.
 
-Each window loads in its own transaction on its own cursor (DuckDB's connections to one database): the window's old
-rows are deleted, the new batches inserted from Arrow, and its ``adops_windows`` row replaced, then one commit. A
-process killed before the commit leaves the old rows (DuckDB's write-ahead log holds committed transactions only).
+A window's batches are staged as Parquet files beside the database (``.<name>.duckdb.staging/``), then loaded in one
+transaction on its own cursor (DuckDB's connections to one database): the window's old rows are deleted, the staged
+rows inserted, and its ``adops_windows`` row replaced, then one commit. A process killed before the commit leaves
+the old rows (DuckDB's write-ahead log holds committed transactions only).
 DuckDB lets one process write a file at a time (see ``docs/sync.md``).
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import date
@@ -15,12 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from ._dest import Destination, WindowLoad
 from ._model import DELIVERY_COLUMNS, RAW_DAY, RAW_EXTRA, RAW_ROW, STATE_COLUMNS, Window, WindowState, raw_dicts
 from ._sources import Source
 
-__all__ = ["DuckDBDestination"]
+__all__ = ["MEMORY_LIMIT", "DuckDBDestination"]
+
+#: The DuckDB buffer pool's bound while a sync writes (the whole sync's memory stays about this much above idle).
+MEMORY_LIMIT = "64MB"
 
 
 def _quote(name: str) -> str:
@@ -34,7 +41,14 @@ def raw_table(vendor: str) -> str:
 class DuckDBDestination(Destination):
     def __init__(self, path: Path, sources: Mapping[str, Source]) -> None:
         self.path = path
-        self._connection = duckdb.connect(str(path))
+        # Each window's rows wait here until its commit (see _DuckDBLoad); what a killed run left goes now.
+        self.staging = path.with_name(f".{path.name}.staging")
+        if self.staging.exists():
+            shutil.rmtree(self.staging)
+        self.staging.mkdir(parents=True)
+        # DuckDB's buffer pool may grow to most of the machine's memory (a window's uncommitted rows stay in it):
+        # bounded, it writes them to the file (or its temp directory) instead, and memory stays flat.
+        self._connection = duckdb.connect(str(path), config={"memory_limit": MEMORY_LIMIT})
         self._lock = threading.Lock()  # cursors are made one at a time from the shared connection
         columns = ", ".join(
             f"{_quote(n)} {t}{' NOT NULL' if n in ('day', 'vendor') else ''}" for n, t in DELIVERY_COLUMNS
@@ -67,7 +81,7 @@ class DuckDBDestination(Destination):
         return [WindowState(**dict(zip(names, row, strict=True))) for row in found]
 
     def begin(self, window: Window, source: Source) -> WindowLoad:
-        return _DuckDBLoad(self.cursor(), window)
+        return _DuckDBLoad(self, window)
 
     def record_pending(self, windows: list[Window]) -> None:
         cursor = self.cursor()
@@ -121,6 +135,7 @@ class DuckDBDestination(Destination):
 
     def close(self) -> None:
         self._connection.close()
+        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def _replace_state(cursor: duckdb.DuckDBPyConnection, state: WindowState) -> None:
@@ -131,33 +146,52 @@ def _replace_state(cursor: duckdb.DuckDBPyConnection, state: WindowState) -> Non
 
 
 class _DuckDBLoad(WindowLoad):
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, window: Window) -> None:
-        self._cursor = cursor
+    """Writes the window's batches to Parquet files in a staging directory (flat memory: DuckDB keeps a
+    transaction's appended rows in memory until it commits), then loads them in one transaction at :meth:`commit`:
+    the window's old rows deleted, the staged files inserted (DuckDB writes a bulk insert's row groups straight to
+    the file), its state replaced."""
+
+    def __init__(self, destination: DuckDBDestination, window: Window) -> None:
+        self._destination = destination
         self._window = window
-        cursor.begin()
-        span = [window.vendor, window.start, window.end]
-        cursor.execute("DELETE FROM delivery WHERE vendor = ? AND day >= ? AND day < ?", span)
-        cursor.execute(f"DELETE FROM {raw_table(window.vendor)} WHERE {RAW_DAY} >= ? AND {RAW_DAY} < ?", span[1:])
+        self._stage = Path(tempfile.mkdtemp(prefix=f"{window.vendor}_{window.start}_", dir=destination.staging))
+        self._writers: dict[str, pq.ParquetWriter] = {}
 
     def add(self, delivery: Any, raw: Any) -> None:
-        for table, batch in (("delivery", delivery), (raw_table(self._window.vendor), raw)):
+        for name, batch in (("delivery", delivery), ("raw", raw)):
             if batch.num_rows == 0:
                 continue
-            self._cursor.register("adops_batch", batch)
-            try:
-                self._cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM adops_batch")
-            finally:
-                self._cursor.unregister("adops_batch")
+            writer = self._writers.get(name)
+            if writer is None:
+                writer = self._writers[name] = pq.ParquetWriter(self._stage / f"{name}.parquet", batch.schema)
+            writer.write_batch(batch)
 
     def commit(self, state: WindowState) -> None:
+        window = self._window
+        cursor = self._destination.cursor()
         try:
-            _replace_state(self._cursor, state)
-            self._cursor.commit()
+            self._close_writers()
+            cursor.begin()
+            span = [window.vendor, window.start, window.end]
+            cursor.execute("DELETE FROM delivery WHERE vendor = ? AND day >= ? AND day < ?", span)
+            raw = raw_table(window.vendor)
+            cursor.execute(f"DELETE FROM {raw} WHERE {RAW_DAY} >= ? AND {RAW_DAY} < ?", span[1:])
+            for name, table in (("delivery", "delivery"), ("raw", raw)):
+                if name in self._writers:
+                    staged = str(self._stage / f"{name}.parquet")
+                    cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [staged])
+            _replace_state(cursor, state)
+            cursor.commit()
         finally:
-            self._cursor.close()
+            cursor.close()
+            shutil.rmtree(self._stage, ignore_errors=True)
+
+    def _close_writers(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
 
     def abort(self) -> None:
         try:
-            self._cursor.rollback()
+            self._close_writers()
         finally:
-            self._cursor.close()
+            shutil.rmtree(self._stage, ignore_errors=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "RAW_ROW",
     "STATE_COLUMNS",
     "Checksum",
+    "Span",
     "Window",
     "WindowState",
     "days",
@@ -59,6 +60,26 @@ class Window:
         last = self.end - timedelta(days=1)
         days = self.start.isoformat() if last == self.start else f"{self.start}..{last}"
         return f"{self.vendor} {days}"
+
+
+@dataclass(frozen=True)
+class Span:
+    """The time range one report of a window covers, ``start`` up to (not including) ``end``, naive UTC: the whole
+    window, or a part of it when the vendor's report of the whole did not finish or hit the vendor's row cap."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of(cls, window: Window) -> Span:
+        return cls(datetime.combine(window.start, time()), datetime.combine(window.end, time()))
+
+    def halves(self) -> tuple[Span, Span]:
+        middle = self.start + (self.end - self.start) / 2
+        return Span(self.start, middle), Span(middle, self.end)
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d %H:%M}..{self.end:%Y-%m-%d %H:%M}"
 
 
 @dataclass
@@ -109,6 +130,10 @@ STATE_COLUMNS: dict[str, str] = {
 }
 
 
+#: A string as JSON writes it with ``ensure_ascii=False``.
+_quoted: Callable[[str], str] = json.encoder.encode_basestring
+
+
 def raw_text(value: Any) -> str | None:
     """A raw value as the raw tables store it: text as it is, anything else as JSON, ``None`` as NULL."""
     if value is None or isinstance(value, str):
@@ -124,13 +149,21 @@ class Checksum:
     rows: int = 0
     bytes: int = 0
     _hash: Any = field(default_factory=hashlib.sha256, repr=False)
+    _keys: tuple[str, ...] = field(default=(), repr=False)
+    _order: list[tuple[str, str]] = field(default_factory=list, repr=False)
 
     def add(self, row: Mapping[str, str | None]) -> None:
-        present = {name: value for name, value in row.items() if value is not None}
-        line = json.dumps(present, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
-        self._hash.update(line)
+        keys = tuple(row)
+        if keys != self._keys:  # a report's rows share their columns: sort and encode the keys once
+            self._keys, self._order = keys, [(_quoted(name) + ":", name) for name in sorted(keys)]
+        # What json.dumps(row without its None values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        # writes, built from the values' quoted forms (several times faster per row).
+        values = [(key, row[name]) for key, name in self._order]
+        line = "{" + ",".join([key + _quoted(value) for key, value in values if value is not None]) + "}"
+        data = line.encode() + b"\n"
+        self._hash.update(data)
         self.rows += 1
-        self.bytes += len(line)
+        self.bytes += len(data)
 
     def hexdigest(self) -> str:
         return str(self._hash.hexdigest())

@@ -15,9 +15,10 @@ import anyio
 from .._merge import merge
 from ..core.client import BaseClient
 from ..core.errors import AdOpsError
+from ..core.jobs import JobQuota
 from ._batches import BATCH_ROWS, Batcher
 from ._dest import Destination, open_destination
-from ._model import Checksum, Window, WindowState, days
+from ._model import Checksum, Span, Window, WindowState, days
 from ._sources import SOURCES, Pull, Source
 
 __all__ = ["Problem", "SyncResult", "WindowResult", "plan", "sync", "verify"]
@@ -34,6 +35,8 @@ class WindowResult:
     attempts: int = 0
     seconds: float = 0.0
     error: str | None = None
+    spans: int = 1
+    """The reports the window was pulled as: more than one when it was split (see ``docs/sync.md``)."""
 
 
 @dataclass
@@ -89,6 +92,17 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+#: A window's report that does not finish in time or hits the vendor's row cap is asked again as two halves, down to
+#: spans this short (a day: 12 h, 6 h, 3 h, 1.5 h).
+SHORTEST_SPAN = timedelta(hours=1)
+
+
+def _too_big(error: AdOpsError) -> bool:
+    """Whether ``error`` says the report was too big for one run: it did not finish in time (``timeout``, from the
+    report's polling) or it reached the vendor's row cap (``row-cap``: Ooyala's ``ReportTruncated``)."""
+    return error.code in ("timeout", "row-cap")
+
+
 async def _window(
     client: BaseClient,
     source: Source,
@@ -98,26 +112,48 @@ async def _window(
     attempts: int,
 ) -> WindowResult:
     """Pull and load ``window``, ``attempts`` times at most; a failure of the vendor's (an :class:`AdOpsError`)
-    is recorded in the destination and returned, anything else raised."""
+    is recorded in the destination and returned, anything else raised.
+
+    A report too big for one run (:func:`_too_big`) is no failed attempt: its span is split in two and the window
+    pulled again, every span's rows going into the one load (so the window still commits whole or not at all).
+    Where the vendor's report cannot be asked for less than a day, or the span is already the shortest, the window
+    fails at once: the same report would be as big again.
+    """
     started = time.monotonic()
-    error: AdOpsError | None = None
-    for attempt in range(1, attempts + 1):
+    spans = [Span.of(window)]
+    error: str | None = None
+    attempt = 0
+    while attempt < attempts:
+        attempt += 1
         pull = Pull()
         batcher = Batcher(source, window, source.account(client))
         load = await anyio.to_thread.run_sync(destination.begin, window, source)
+        span = spans[0]
         try:
-            async with aclosing(source.pull(client, window.start, window.end, options, pull.report_ids)) as rows:
-                async for row in rows:
-                    batcher.add(row)
-                    if batcher.size >= BATCH_ROWS:
-                        await anyio.to_thread.run_sync(load.add, *batcher.take())
+            for span in spans:
+                async with aclosing(source.pull(client, span.start, span.end, options, pull.report_ids)) as rows:
+                    async for row in rows:
+                        batcher.add(row)
+                        if batcher.size >= BATCH_ROWS:
+                            await anyio.to_thread.run_sync(load.add, *batcher.take())
             await anyio.to_thread.run_sync(load.add, *batcher.take())
         except BaseException as exc:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(load.abort)
             if not isinstance(exc, AdOpsError):
                 raise
-            error = exc
+            error = str(exc)
+            if not _too_big(exc):
+                continue
+            if not source.splits:
+                error = f"{exc} (a day is the shortest window {window.vendor} reports are asked for)"
+                break
+            if span.end - span.start < 2 * SHORTEST_SPAN:
+                error = f"{exc} (already split down to {span})"
+                break
+            at = spans.index(span)
+            spans[at : at + 1] = span.halves()
+            attempt -= 1
             continue
         checksum = batcher.checksum
         state = WindowState(
@@ -135,7 +171,7 @@ async def _window(
         )
         with anyio.CancelScope(shield=True):  # a commit is never half done
             await anyio.to_thread.run_sync(load.commit, state)
-        return WindowResult(window, "complete", checksum.rows, attempt, time.monotonic() - started)
+        return WindowResult(window, "complete", checksum.rows, attempt, time.monotonic() - started, spans=len(spans))
     assert error is not None
     failed = WindowState(
         vendor=window.vendor,
@@ -143,11 +179,29 @@ async def _window(
         end=window.end,
         status="failed",
         attempted_at=_now(),
-        attempts=attempts,
-        error=str(error),
+        attempts=attempt,
+        error=error,
     )
     await anyio.to_thread.run_sync(destination.record_failure, failed)
-    return WindowResult(window, "failed", 0, attempts, time.monotonic() - started, str(error))
+    return WindowResult(window, "failed", 0, attempt, time.monotonic() - started, error, len(spans))
+
+
+#: Windows at once of a vendor whose client has no report budget.
+CONCURRENCY = 2
+
+
+def _concurrency(vendor: str, client: BaseClient, given: int | Mapping[str, int] | None) -> int:
+    """Windows of ``vendor`` pulled at once: as ``given`` (one number for every vendor, or per vendor), else as many
+    as the client's report budget lets run (AppNexus: its ``report_slots``, 5 pending reports), else
+    :data:`CONCURRENCY`. More than the budget is safe (a report waits for a place, never refused), not faster."""
+    if isinstance(given, Mapping):
+        given = given.get(vendor)
+    if given is None:
+        budget = getattr(client, "report_slots", None)
+        given = budget.limit if isinstance(budget, JobQuota) else CONCURRENCY
+    if given < 1:
+        raise ValueError(f"concurrency of {vendor} must be at least 1")
+    return given
 
 
 async def sync(
@@ -158,14 +212,14 @@ async def sync(
     end: date | None = None,
     lookback: int = 3,
     vendors: Iterable[str] | None = None,
-    concurrency: int = 2,
+    concurrency: int | Mapping[str, int] | None = None,
     attempts: int = 3,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     progress: Callable[[WindowResult], None] | None = None,
 ) -> SyncResult:
     """Bring ``to`` up to date with each vendor's delivery report; see :meth:`adops_async.AdOps.sync`."""
-    if concurrency < 1 or attempts < 1:
-        raise ValueError("concurrency and attempts must be at least 1")
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
     wanted = list(vendors) if vendors is not None else [v for v in clients if v in SOURCES]
     for vendor in wanted:
         if vendor not in SOURCES:
@@ -182,7 +236,9 @@ async def sync(
     result = SyncResult()
     try:
         stored = await anyio.to_thread.run_sync(destination.windows)
-        limits = {vendor: anyio.CapacityLimiter(concurrency) for vendor in wanted}
+        limits = {
+            vendor: anyio.CapacityLimiter(_concurrency(vendor, clients[vendor], concurrency)) for vendor in wanted
+        }
 
         def one(window: Window) -> Callable[[], AsyncIterator[WindowResult]]:
             async def pulled() -> AsyncIterator[WindowResult]:

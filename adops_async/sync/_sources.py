@@ -35,6 +35,7 @@ class Source:
         fields: normalized ``delivery`` column -> the raw column it comes from.
         pull: the rows of one window (an async generator; see :data:`~adops_async.vendors._spec.DeliveryPull`).
         account: the ``account`` of the client's rows (``None`` when the client does not know it).
+        splits: whether a window may be pulled as shorter spans (see :class:`~adops_async.vendors._spec.DeliverySpec`).
     """
 
     vendor: str
@@ -42,11 +43,12 @@ class Source:
     fields: Mapping[str, str]
     pull: DeliveryPull
     account: Callable[[BaseClient], str | None] = lambda client: None
+    splits: bool = False
 
     @classmethod
     def of(cls, vendor: str, delivery: DeliverySpec) -> Source:
         """The source of a vendor's registered delivery report."""
-        return cls(vendor, delivery.raw_columns, delivery.fields, delivery.pull, delivery.account)
+        return cls(vendor, delivery.raw_columns, delivery.fields, delivery.pull, delivery.account, delivery.splits)
 
 
 SOURCES: Mapping[str, Source] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..core.client import BaseClient
@@ -35,9 +35,10 @@ Lister = Callable[[Any, Mapping[str, Any]], AsyncIterator[Any]]
 ListCall = Callable[[Any, Mapping[str, str]], AsyncIterable[Any]]
 GetCall = Callable[[Any, str], Awaitable[Any]]
 
-DeliveryPull = Callable[[Any, date, date, Mapping[str, Any], list[str]], AsyncGenerator[dict[str, Any], None]]
-"""``pull(client, start, end, options, report_ids)``: the delivery rows of the days from ``start`` up to (not
-including) ``end``, as the vendor sent them; appends the vendor's ids of the reports behind them to ``report_ids``."""
+DeliveryPull = Callable[[Any, datetime, datetime, Mapping[str, Any], list[str]], AsyncGenerator[dict[str, Any], None]]
+"""``pull(client, start, end, options, report_ids)``: the delivery rows from ``start`` up to (not including) ``end``
+(naive UTC: a window's days, or part of them when the window was split), as the vendor sent them; appends the
+vendor's ids of the reports behind them to ``report_ids``."""
 
 
 @dataclass(frozen=True)
@@ -99,14 +100,17 @@ class DeliverySpec:
     Args:
         raw_columns: the columns of the vendor's raw table (others go to its ``adops_extra`` JSON column).
         fields: normalized ``delivery`` column -> the raw column it comes from.
-        pull: the rows of one window.
+        pull: the rows of one window, or of part of it.
         account: the ``account`` of the client's rows (``None`` when the client does not know it).
+        splits: whether the vendor's report takes a time range finer than a day, so a window whose report does not
+            finish in time or hits the vendor's row cap is pulled again as two halves (see ``docs/sync.md``).
     """
 
     raw_columns: tuple[str, ...]
     fields: Mapping[str, str]
     pull: DeliveryPull
     account: Callable[[BaseClient], str | None] = lambda client: None
+    splits: bool = False
 
 
 @dataclass(frozen=True)

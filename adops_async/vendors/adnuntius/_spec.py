@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
-from datetime import date, datetime, time, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ...core.client import BaseClient
@@ -48,14 +48,11 @@ DELIVERY_COLUMNS = (
 )
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
-
-
 async def _delivery(
-    client: Any, start: date, end: date, options: Mapping[str, Any], report_ids: list[str]
+    client: Any, start: datetime, end: datetime, options: Mapping[str, Any], report_ids: list[str]
 ) -> AsyncGenerator[dict[str, Any], None]:
-    report = await client.reports.run(_midnight(start), _midnight(end), **options)
+    utc = timezone.utc
+    report = await client.reports.run(start.replace(tzinfo=utc), end.replace(tzinfo=utc), **options)
     report_ids.append("stats")
     seen = {"impressions": 0, "clicks": 0}
     async with aclosing(report.rows()) as rows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
-from datetime import date
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...core.reports import ReportJob
@@ -41,13 +41,14 @@ DELIVERY_COLUMNS = (
 
 
 async def _delivery(
-    client: Any, start: date, end: date, options: Mapping[str, Any], report_ids: list[str]
+    client: Any, start: datetime, end: datetime, options: Mapping[str, Any], report_ids: list[str]
 ) -> AsyncGenerator[dict[str, Any], None]:
     spec: dict[str, Any] = {
         "report_type": "network_analytics",
         "columns": list(DELIVERY_COLUMNS),
-        "start_date": start.isoformat(),
-        "end_date": end.isoformat(),  # exclusive, as the API's
+        # Asked by whole day (the sync never splits an AppNexus window): the span is the window's days.
+        "start_date": start.date().isoformat(),
+        "end_date": end.date().isoformat(),  # exclusive, as the API's
         "timezone": "UTC",
         **options,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
 from contextlib import aclosing
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...core.reports import ReportJob
@@ -64,17 +64,15 @@ async def _run_report(client: Any, options: Mapping[str, Any]) -> ReportJob:
 
 
 async def _delivery(
-    client: Any, start: date, end: date, options: Mapping[str, Any], report_ids: list[str]
+    client: Any, start: datetime, end: datetime, options: Mapping[str, Any], report_ids: list[str]
 ) -> AsyncGenerator[dict[str, Any], None]:
     reports = client.reports
     definition = options.get("definition_id") or (await reports.definitions())[0].id
-    period = {
-        "type": "TIME_PERIOD",
-        "start": datetime.combine(start, time()).isoformat(),
-        "end": datetime.combine(end, time()).isoformat(),
-    }
+    period = {"type": "TIME_PERIOD", "start": start.isoformat(), "end": end.isoformat()}
     job = await reports.run(definition, [*options.get("filters", ()), period])
     report_ids.append(str(job.id))
+    if "give_up_after" in options:  # else rows() waits as long as the client's default
+        await job.wait(give_up_after=options["give_up_after"])
     async with aclosing(job.rows()) as rows:  # checks the body; the result carries no row count
         async for row in rows:
             yield row
@@ -162,6 +160,7 @@ OOYALA = VendorSpec(
         raw_columns=("Ad", "Impressions", "Click-throughs", "CTR", "Completion_rate"),
         fields={"creative_id": "Ad", "impressions": "Impressions", "clicks": "Click-throughs"},
         pull=_delivery,
+        splits=True,
     ),
     sandbox=SandboxSpec(
         build=_sandbox,
