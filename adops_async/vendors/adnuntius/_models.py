@@ -25,8 +25,8 @@ from ._dialect import render
 
 __all__ = [
     "AdUnit",
-    "Advertiser",
     "AdnuntiusObject",
+    "Advertiser",
     "Asset",
     "Creative",
     "Layout",

@@ -34,7 +34,7 @@ from ...core.errors import (
 )
 from ...core.headers import parse_retry_after
 
-__all__ = ["AppNexusDialect", "ERROR_CLASSES", "envelope"]
+__all__ = ["ERROR_CLASSES", "AppNexusDialect", "envelope"]
 
 ERROR_CLASSES: Mapping[str, type[AdOpsError]] = {
     "NOAUTH": AuthError,

@@ -35,7 +35,7 @@ from ._reports import json_table_rows
 if TYPE_CHECKING:
     from ._client import OoyalaPulse
 
-__all__ = ["RUNNING_CAP", "ROW_CAP", "STORED_CAP", "SLOT_HOLD", "CustomReportJob", "CustomReports", "ReportTruncated"]
+__all__ = ["ROW_CAP", "RUNNING_CAP", "SLOT_HOLD", "STORED_CAP", "CustomReportJob", "CustomReports", "ReportTruncated"]
 
 CUSTOM = "v2/reports"
 RUNNING_CAP = 2
