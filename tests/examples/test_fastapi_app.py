@@ -102,9 +102,8 @@ async def test_a_handler_is_served_while_a_bulk_pull_saturates_the_same_quota(tm
             with anyio.fail_after(10):
                 while (await http.get("/sync/appnexus/status")).json()["line_items"] < 300:  # noqa: ASYNC110
                     await anyio.sleep(0.01)  # the pull is under way and the quota is spoken for
-            start = time.perf_counter()
+            pages_before = apps["appnexus"].count("GET", "/line-item")
             campaigns = await http.get("/campaigns")
-            latency = time.perf_counter() - start
             during = (await http.get("/sync/appnexus/status")).json()
             with anyio.fail_after(10):
                 while (await http.get("/sync/appnexus/status")).json()["status"] != "done":  # noqa: ASYNC110
@@ -112,7 +111,11 @@ async def test_a_handler_is_served_while_a_bulk_pull_saturates_the_same_quota(tm
             final = (await http.get("/sync/appnexus/status")).json()
     assert campaigns.status_code == 200
     assert during["status"] == "running"  # the handler did not wait for the bulk pull to finish
-    assert latency < 0.5  # at most one slot of the quota (3 vendor seconds = 50 ms) plus the other vendors
+    # The handler's AppNexus read overtook the bulk pull's queued pages: at most the one page already admitted went
+    # before it (in the sandbox's own order of arrival), not the rest of the pull.
+    arrived = [r.path for r in apps["appnexus"].records if r.method == "GET"]
+    handler_read = arrived.index("/insertion-order")
+    assert arrived[:handler_read].count("/line-item") - pages_before <= 1
     assert final["line_items"] == 2_000
     assert [v for app in apps.values() for v in app.violations] == []
 

@@ -193,7 +193,9 @@ def assert_no_secret_in_redis(redis_url: str, prefix: str, secrets: list[str], *
 def test_4_processes_of_one_appnexus_user_keep_15_in_flight_between_them(
     redis_server: RedisServer, prefix: str
 ) -> None:
-    app = AppNexusSandbox(speed=60, reads=10_000, latency=0.03)  # no quota pressure: only the concurrency rule
+    # No quota pressure: only the concurrency rule. 100 ms inside each request, so the 15 places are all at the
+    # server at once at some point even on a loaded machine (a place is also held across Redis round trips).
+    app = AppNexusSandbox(speed=60, reads=10_000, latency=0.1)
     ids = app.seed_line_items(10 * TASKS, advertisers=TASKS)
     advertisers = sorted({item["advertiser_id"] for item in app.data["line-item"].values()})
     with serve(app) as url:
@@ -201,7 +203,9 @@ def test_4_processes_of_one_appnexus_user_keep_15_in_flight_between_them(
         job |= {"username": "api-user", "password": "secret", "member": "1", "reads": 10_000, "slices": advertisers}
         results = run([job] * PROCESSES)
     assert app.violations == []
-    assert 10 <= app.peak_in_flight <= 15  # the processes used the 15 between them, never more
+    # 200 tasks against 15 places: the processes filled the 15 between them (a cap read too low, or places not
+    # handed on, stays below), never more (a violation above).
+    assert app.peak_in_flight == 15
     for result in results:
         assert result["errors"] == []
         assert sorted(result["ids"]) == sorted(ids)
@@ -224,9 +228,8 @@ def test_4_processes_share_one_pulsepro_bucket(redis_server: RedisServer, prefix
         assert sorted(result["ids"]) == sorted(ids)
     times = sorted(r.at for r in app.records if r.status == 200)
     assert len(times) == PROCESSES * TASKS * per_task
-    # The burst goes at once (bar the processes' first connections), then one call per vendor second, not slower.
-    assert times[59] - times[0] < 15
-    # The steady rate after the burst is a wall-clock figure: benchmarks/shared_quota.py measures it.
+    # How fast the burst and the refill are used is a wall-clock figure on a real socket: benchmarks/shared_quota.py
+    # measures the shared rate; tests/vendors/test_pulsepro_rate.py proves the schedule exactly in virtual time.
     assert_no_secret_in_redis(redis_server.url, prefix, ["test-key"], expect="pulsepro:")
     assert_few_redis_calls(results)
 
@@ -264,6 +267,8 @@ def test_a_killed_lease_holder_frees_the_ooyala_slot_when_its_lease_ends(
             go(victim)
             wait_for(lambda: bool(app.busy), within=10)
             victim.send_signal(signal.SIGKILL)
+            # When the victim's lease runs out, by Redis: no sooner than this (read before Redis was asked).
+            lease_ends = lease_end(redis_server.url, prefix, app.clock.now())
             app.latency = 0.002
             for p in others:
                 go(p)
@@ -276,9 +281,21 @@ def test_a_killed_lease_holder_frees_the_ooyala_slot_when_its_lease_ends(
     records = sorted(app.records, key=lambda r: r.at)
     killed = next(r for r in records if ids[0] in r.path)
     first_after = next(r for r in records if r.at > killed.at)
-    # The victim took its lease just before its request started (0.6 s before it ended); nobody went before the
-    # lease ran out, and the others went on once it had.
-    assert first_after.at - (killed.at - 0.6) >= lease - 0.1
+    # Nobody went when the victim's request ended (0.6 s), only once its lease (1.5 s) had run out in Redis; and the
+    # others went on then (they finished, above). Load can only make the first of them later.
+    assert first_after.at >= lease_ends
+
+
+def lease_end(redis_url: str, prefix: str, now: float) -> float:
+    """``now`` plus what is left of the one Serial lease under ``prefix``: never after the lease's real end."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    (key,) = list(client.scan_iter(f"{prefix}*:lease"))
+    left_ms = client.pttl(key)
+    client.close()
+    assert left_ms > 0, "the victim's lease was gone at once"
+    return now + left_ms / 1000
 
 
 def test_one_429_pauses_every_process_of_the_account(redis_server: RedisServer, prefix: str) -> None:

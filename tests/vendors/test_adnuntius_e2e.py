@@ -92,13 +92,14 @@ async def test_token_expiry_mid_pull_is_refreshed_without_a_second_password_logi
 
 
 async def test_proactive_refresh_before_expiry() -> None:
-    # Tokens live 0.2 vendor s at speed 1; the client refreshes 0.15 s before expiry, i.e. after 0.05 s.
-    app = AdnuntiusSandbox(speed=1, token_lifetime=0.2)
+    # Tokens live 2 s at speed 1; the client refreshes 1.9 s before expiry, i.e. after 0.1 s. The second list comes
+    # after the margin (the sleep below) and long before expiry, even if a loaded machine stalls the first for 1.5 s.
+    app = AdnuntiusSandbox(speed=1, token_lifetime=2.0)
     app.seed("sites", ({"id": f"s_{i}", "name": f"Site {i}"} for i in range(10)))
     with serve(app) as base_url:
-        async with client(base_url, refresh_margin=0.15) as adn:
+        async with client(base_url, refresh_margin=1.9) as adn:
             assert len(await adn.sites.list().collect()) == 10
-            await anyio.sleep(0.1)  # let the token age past the margin (token lifetime, not a rate test)
+            await anyio.sleep(0.1)  # let the token age past the margin (its lifetime, not an order of events)
             assert len(await adn.sites.list().collect()) == 10
             assert adn.logins == 1
     assert app.grants == {"password": 1, "refresh_token": 1}
