@@ -1,4 +1,5 @@
-"""Adnuntius acceptance, end to end on a real socket against the strict sandbox (judged by what the sandbox saw)."""
+"""Adnuntius acceptance, end to end against the strict sandbox (judged by what the sandbox saw): on a real socket, or in
+process on a virtual clock where a rate limit must bite whatever the machine's load (``tests/asgi.py: in_process``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import httpx
 import pytest
 
 from adops_async import ValidationFailed
+from adops_async.gates import VirtualClock
 from adops_async.sandbox import serve
 from adops_async.sandbox.adnuntius import AdnuntiusSandbox
 from adops_async.vendors.adnuntius import Adnuntius
+
+from ..asgi import in_process
 
 pytestmark = pytest.mark.anyio
 
@@ -27,14 +31,13 @@ def client(base_url: str, **options: object) -> Adnuntius:
 async def test_5000_objects_pulled_exactly_once_whatever_the_page_base(
     page_base: int, below_base: str, echo_page: bool
 ) -> None:
-    # A rate limit that bites during the pull: 4 requests per 18 vendor s = 0.3 real s at speed 60 (the sandbox
-    # answers in ~40 ms on localhost, so 4 requests take ~0.17 s).
-    app = AdnuntiusSandbox(
-        speed=60, rate_limit=(4, 18.0), page_base=page_base, below_base=below_base, echo_page=echo_page
-    )
+    # A rate limit that bites during the pull, 4 requests per 18 s: in process on a virtual clock the 11 pages take
+    # no time of their own, so it bites whatever the machine's load (on a real socket at speed 60 it did not always).
+    app = AdnuntiusSandbox(rate_limit=(4, 18.0), page_base=page_base, below_base=below_base, echo_page=echo_page)
     app.seed("advertisers", ({"id": f"adv_{i:05d}", "name": f"Advertiser {i}"} for i in range(5000)))
-    with serve(app) as base_url:
-        async with client(base_url, page_size=500) as adn:
+    async with VirtualClock().running() as clock:
+        http = in_process(app, clock)
+        async with client("http://adnuntius.test", page_size=500, http=http, clock=clock) as adn:
             ids = [a.id async for a in adn.advertisers.list()]
     assert len(ids) == 5000
     assert len(set(ids)) == 5000
@@ -47,13 +50,14 @@ async def test_5000_objects_pulled_exactly_once_whatever_the_page_base(
 async def test_burst_of_concurrent_gets_pauses_the_whole_client(
     max_in_flight: int, gets: int, limit: tuple[int, float]
 ) -> None:
-    # The limit is far below the client's throughput even on a loaded machine: 10 per 0.05 real s (200/s) with one
-    # in flight, 10 per 0.2 real s with four.
-    app = AdnuntiusSandbox(speed=60, rate_limit=limit)
+    # In process on a virtual clock, requests take no time of their own: the limit is far below the client's
+    # throughput on any machine (on a real socket at speed 60 it took 1000 real round trips to show the same).
+    app = AdnuntiusSandbox(rate_limit=limit)
     app.seed("lineitems", ({"id": f"li_{i}", "name": f"Line {i}", "order": None} for i in range(50)))
     results: list[str] = []
-    with serve(app) as base_url:
-        async with client(base_url, max_in_flight=max_in_flight) as adn:
+    async with VirtualClock().running() as clock:
+        http = in_process(app, clock)
+        async with client("http://adnuntius.test", max_in_flight=max_in_flight, http=http, clock=clock) as adn:
 
             async def get(i: int) -> None:
                 item = await adn.line_items.get(f"li_{i % 50}")
