@@ -72,7 +72,9 @@ def in_process(sandbox: Sandbox, clock: Clock) -> httpx.AsyncClient:
     ``clock``: give the vendor client the same clock, and its waits and the sandbox's rule share one virtual time.
 
     For rules that are arithmetic on the sandbox's clock (buckets, windows); what needs a socket (resets, slow bodies,
-    concurrency at the server) stays on :func:`adops_async.sandbox.serve`.
+    concurrency at the server) stays on :func:`adops_async.sandbox.serve`. Not for calls that hop to worker threads
+    (report downloads spool to a file through them): the clock jumps while a thread works, since only clock waits
+    are virtual.
     """
     sandbox.clock = _VirtualVendorTime(clock)  # type: ignore[assignment]
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox))  # type: ignore[arg-type]
