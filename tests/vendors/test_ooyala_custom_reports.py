@@ -32,7 +32,10 @@ DEFINITION = {
 
 @pytest.fixture
 def served() -> Iterator[tuple[OoyalaSandbox, str]]:
-    app = OoyalaSandbox(custom_report_seconds=0.05)
+    # Runs of half a second: long enough that what must overlap does on a loaded machine (two runs at once; a third
+    # sent while two run; a run still running when a wait gives up), where 50 ms runs finished first. Not in virtual
+    # time: reading a result spools it to a file through worker threads, which a virtual clock does not wait for.
+    app = OoyalaSandbox(custom_report_seconds=0.5)
     with serve(app) as url:
         yield app, url
 
@@ -64,18 +67,16 @@ async def test_six_concurrent_runs_wait_for_two_slots(served: tuple[OoyalaSandbo
     assert sorted(run.status for run in app.custom.values()) == ["READY"] * 6
 
 
-async def test_without_the_slots_the_vendor_queues_the_third_and_the_sandbox_says_so() -> None:
-    # Runs of half a second: the third is sent while the first two still run even on a loaded machine (with 50 ms
-    # runs a slow machine let the first two finish first). Not in virtual time: reading a result spools it to a
-    # file through worker threads, which a virtual clock does not wait for.
-    app = OoyalaSandbox(custom_report_seconds=0.5)
-    with serve(app) as url:
-        async with (
-            OoyalaPulse(api_key=KEY, base_url=url, report_slots=JobSlots(3)) as pulse,
-            anyio.create_task_group() as tg,
-        ):
-            for i in range(3):
-                tg.start_soon(_run_and_read, pulse, f"report {i}")
+async def test_without_the_slots_the_vendor_queues_the_third_and_the_sandbox_says_so(
+    served: tuple[OoyalaSandbox, str],
+) -> None:
+    app, url = served
+    async with (
+        OoyalaPulse(api_key=KEY, base_url=url, report_slots=JobSlots(3)) as pulse,
+        anyio.create_task_group() as tg,
+    ):
+        for i in range(3):
+            tg.start_soon(_run_and_read, pulse, f"report {i}")
     assert [v.rule for v in app.violations] == ["at-most-two-running-reports"]
     assert app.most_running == 2  # the vendor queued it rather than refusing it
     assert sorted(run.status for run in app.custom.values()) == ["READY"] * 3
@@ -95,22 +96,20 @@ async def test_sequential_runs_in_one_task_never_deadlock(served: tuple[OoyalaSa
     assert app.violations == []
 
 
-async def test_failed_and_cancelled_reports_give_their_slot_back() -> None:
-    # Runs of half a second: the abandoned run is still running when its wait gives up, even on a loaded machine.
-    app = OoyalaSandbox(custom_report_seconds=0.5)
+async def test_failed_and_cancelled_reports_give_their_slot_back(served: tuple[OoyalaSandbox, str]) -> None:
+    app, url = served
     app.fail_custom_reports.append("too many tags")
-    with serve(app) as url:
-        async with OoyalaPulse(api_key=KEY, base_url=url) as pulse:
-            failing = await pulse.custom_reports.run("fails", DEFINITION)
-            with pytest.raises(ReportFailed, match="too many tags"):
-                await failing.wait(first=0.01, longest=0.02)
-            cancelled = await pulse.custom_reports.run("cancelled", DEFINITION)
-            await cancelled.cancel()
-            abandoned = await pulse.custom_reports.run("abandoned", DEFINITION)
-            with pytest.raises(AdOpsError, match="not ready"):  # a wait that gives up lets its slot go too
-                await abandoned.wait(first=0.01, give_up_after=0.001)
-            assert pulse.custom_reports.slots.held == 0
-            assert len(await _run_and_read(pulse, "after")) == 10
+    async with OoyalaPulse(api_key=KEY, base_url=url) as pulse:
+        failing = await pulse.custom_reports.run("fails", DEFINITION)
+        with pytest.raises(ReportFailed, match="too many tags"):
+            await failing.wait(first=0.01, longest=0.02)
+        cancelled = await pulse.custom_reports.run("cancelled", DEFINITION)
+        await cancelled.cancel()
+        abandoned = await pulse.custom_reports.run("abandoned", DEFINITION)
+        with pytest.raises(AdOpsError, match="not ready"):  # a wait that gives up lets its slot go too
+            await abandoned.wait(first=0.01, give_up_after=0.001)
+        assert pulse.custom_reports.slots.held == 0
+        assert len(await _run_and_read(pulse, "after")) == 10
     assert cancelled.id not in app.custom
     assert app.violations == []
 
