@@ -16,7 +16,9 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    """A real redis-server on 127.0.0.1 for the whole session (tests use their own key prefix)."""
+    """A real redis-server on 127.0.0.1 for the whole session (tests use their own key prefix).
+
+    Under pytest-xdist each worker is a session of its own, so each starts its own server on a port of its own."""
     if not redis_available():
         pytest.fail("redis-server is not installed: .ci/run installs it (apt-get install -y redis-server)")
     with RedisServer() as server:

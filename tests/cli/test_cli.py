@@ -46,22 +46,23 @@ def test_demo_runs_all_four_vendors_without_a_violation() -> None:
     assert "\r" not in result.stderr  # standard error is a pipe here: plain lines, no redrawn progress
 
 
-def test_list_get_and_report_against_the_sandbox(tmp_path: Path) -> None:
-    listed = adops("list", "appnexus", "line_items", "--sandbox", "--limit", "5")
+def test_list_get_and_report_against_the_sandbox(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    listed = adops("list", "appnexus", "line_items", "--sandbox", "--limit", "5")  # the installed command
     assert listed.returncode == 0, listed.stderr
     items = [json.loads(line) for line in listed.stdout.splitlines()]
     assert len(items) == 5
-    got = adops("get", "appnexus", "line_items", str(items[0]["id"]), "--sandbox")
-    assert got.returncode == 0, got.stderr
-    assert json.loads(got.stdout)["id"] == items[0]["id"]
-    out = tmp_path / "goals.csv"
-    report = adops("report", "ooyala", "--sandbox", "--speed", "60", "-o", str(out))
-    assert report.returncode == 0, report.stderr
-    lines = out.read_text().splitlines()
+    # The rest through main() in this process: the same code past the entry point, without a Python start each.
+    code, out, err = run(capsys, "get", "appnexus", "line_items", str(items[0]["id"]), "--sandbox")
+    assert code == 0, err
+    assert json.loads(out)["id"] == items[0]["id"]
+    report = tmp_path / "goals.csv"
+    code, _, err = run(capsys, "report", "ooyala", "--sandbox", "--speed", "60", "-o", str(report))
+    assert code == 0, err
+    lines = report.read_text().splitlines()
     assert len(lines) > 1
-    as_csv = adops("list", "pulsepro", "inspections", "--sandbox", "--limit", "3", "--format", "csv")
-    assert as_csv.returncode == 0, as_csv.stderr
-    assert len(as_csv.stdout.splitlines()) == 4  # header + 3
+    code, out, err = run(capsys, "list", "pulsepro", "inspections", "--sandbox", "--limit", "3", "--format", "csv")
+    assert code == 0, err
+    assert len(out.splitlines()) == 4  # header + 3
 
 
 def test_a_bad_credential_prints_one_clear_line_and_exits_1() -> None:
@@ -79,18 +80,20 @@ def test_a_bad_credential_prints_one_clear_line_and_exits_1() -> None:
     assert "wrong-key-123" not in result.stderr
 
 
-def test_bad_arguments_exit_2_with_a_reason() -> None:
-    unknown_vendor = adops("list", "nosuchvendor", "things")
+def test_bad_arguments_exit_2_with_a_reason(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unknown_vendor = adops("list", "nosuchvendor", "things")  # the installed command's own exit status
     assert unknown_vendor.returncode == 2
     assert "invalid choice" in unknown_vendor.stderr
-    missing = adops(
-        "list", "appnexus", "line_items", env={"ADOPS_APPNEXUS_USERNAME": "", "ADOPS_APPNEXUS_PASSWORD": ""}
-    )
-    assert missing.returncode == 2
-    assert "ADOPS_APPNEXUS_USERNAME" in missing.stderr
-    bad_filter = adops("list", "appnexus", "line_items", "notapair", "--sandbox")
-    assert bad_filter.returncode == 2
-    assert "expected name=value" in bad_filter.stderr
+    monkeypatch.setenv("ADOPS_APPNEXUS_USERNAME", "")
+    monkeypatch.setenv("ADOPS_APPNEXUS_PASSWORD", "")
+    code, _, err = run(capsys, "list", "appnexus", "line_items")
+    assert code == 2
+    assert "ADOPS_APPNEXUS_USERNAME" in err
+    code, _, err = run(capsys, "list", "appnexus", "line_items", "notapair", "--sandbox")
+    assert code == 2
+    assert "expected name=value" in err
 
 
 # -- in process: main() with its arguments, standard streams captured (not a terminal) ------------------------------

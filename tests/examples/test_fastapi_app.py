@@ -102,9 +102,7 @@ async def test_a_handler_is_served_while_a_bulk_pull_saturates_the_same_quota(tm
             with anyio.fail_after(10):
                 while (await http.get("/sync/appnexus/status")).json()["line_items"] < 300:  # noqa: ASYNC110
                     await anyio.sleep(0.01)  # the pull is under way and the quota is spoken for
-            start = time.perf_counter()
             campaigns = await http.get("/campaigns")
-            latency = time.perf_counter() - start
             during = (await http.get("/sync/appnexus/status")).json()
             with anyio.fail_after(10):
                 while (await http.get("/sync/appnexus/status")).json()["status"] != "done":  # noqa: ASYNC110
@@ -112,7 +110,14 @@ async def test_a_handler_is_served_while_a_bulk_pull_saturates_the_same_quota(tm
             final = (await http.get("/sync/appnexus/status")).json()
     assert campaigns.status_code == 200
     assert during["status"] == "running"  # the handler did not wait for the bulk pull to finish
-    assert latency < 0.5  # at most one slot of the quota (3 vendor seconds = 50 ms) plus the other vendors
+    # In the sandbox's own order of arrival, the handler's AppNexus read went in the middle of the bulk pull, not after
+    # it. How long it waited (one slot of the quota, not the pull) is a wall-clock figure on a real socket:
+    # benchmarks/handler_latency.py; that an interactive call overtakes queued bulk calls is proven by order in
+    # tests/integrations/test_fastapi.py.
+    arrived = [r.path for r in apps["appnexus"].records if r.method == "GET"]
+    handler_read = arrived.index("/insertion-order")
+    assert "/line-item" in arrived[:handler_read]
+    assert "/line-item" in arrived[handler_read + 1 :]
     assert final["line_items"] == 2_000
     assert [v for app in apps.values() for v in app.violations] == []
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import anyio
+import anyio.to_thread
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
@@ -18,27 +20,33 @@ from adops_async.sandbox import Request, Response, Sandbox, route, serve
 from adops_async.sandbox.ooyala import OoyalaSandbox
 
 from ..redis_server import RedisServer
+from ..waiting import until
 
 pytestmark = pytest.mark.anyio
 
 
 class OneAtATime(Sandbox):
-    """An upstream that takes 20 ms per request and records who arrived in which order."""
+    """An upstream that records who arrived in which order, and holds the first request until the test releases it.
+
+    It runs on uvicorn's loop in another thread, so the hold is a :class:`threading.Event`, waited in a worker thread.
+    """
 
     vendor = "upstream"
 
     def __init__(self) -> None:
         super().__init__()
         self.arrivals: list[str] = []
+        self.release = threading.Event()
 
     @route("GET", "/items/{who}")
     async def item(self, request: Request) -> Response:
         self.arrivals.append(request.params["who"])
-        await anyio.sleep(0.02)
+        if len(self.arrivals) == 1:
+            await anyio.to_thread.run_sync(self.release.wait)
         return Response.json({"who": request.params["who"]})
 
 
-def make_app(upstream_url: str) -> FastAPI:
+def make_app(upstream_url: str) -> tuple[FastAPI, BaseClient]:
     client = BaseClient(base_url=upstream_url, gate=Gate(Serial(), Cooldown()))
     app = FastAPI(lifespan=adops_lifespan(pulsepro=client))
 
@@ -56,24 +64,35 @@ def make_app(upstream_url: str) -> FastAPI:
                     tg.start_soon(api.request, "GET", f"/items/bulk{i}")
         return n
 
-    return app
+    return app, client
 
 
 async def test_handler_call_overtakes_a_saturating_bulk_pull() -> None:
     upstream = OneAtATime()
-    with serve(upstream) as upstream_url, serve(make_app(upstream_url)) as app_url:
-        async with httpx.AsyncClient(base_url=app_url, timeout=30) as http, anyio.create_task_group() as tg:
-            tg.start_soon(http.get, "/bulk?n=40")
-            with anyio.fail_after(10):
-                # The upstream runs on another thread's loop, so no event can be shared: poll its record.
-                while len(upstream.arrivals) < 5:  # noqa: ASYNC110 - the bulk pull is saturating the serial quota
-                    await anyio.sleep(0.005)
-            seen_before = len(upstream.arrivals)
-            response = await http.get("/lookup")
-    assert response.json() == {"who": "handler"}
-    position = upstream.arrivals.index("handler")
-    assert position - seen_before <= 1  # waited for the one bulk request in flight at most
-    assert len(upstream.arrivals) == 41
+    lookup: dict[str, object] = {}
+    with serve(upstream) as upstream_url:
+        app, client = make_app(upstream_url)
+        with serve(app) as app_url:
+            async with httpx.AsyncClient(base_url=app_url, timeout=30) as http:
+
+                async def call_lookup() -> None:
+                    lookup.update((await http.get("/lookup")).json())
+
+                try:
+                    async with anyio.create_task_group() as tg:
+                        # The app runs on another thread's loop, so no event can be shared: poll the state of its
+                        # gate and of the upstream (tests/waiting.py), never the time.
+                        tg.start_soon(http.get, "/bulk?n=40")
+                        await until(lambda: len(upstream.arrivals) == 1 and client.gate.waiting == 39)
+                        tg.start_soon(call_lookup)
+                        await until(lambda: client.gate.waiting == 40)  # queued behind the 39 bulk calls
+                        upstream.release.set()
+                finally:
+                    upstream.release.set()  # never leave the upstream's thread waiting
+    assert lookup == {"who": "handler"}
+    # The handler's call went right after the one bulk request in flight, ahead of the 39 queued before it.
+    assert upstream.arrivals[:2] == ["bulk0", "handler"]
+    assert sorted(upstream.arrivals) == sorted(["handler", *(f"bulk{i}" for i in range(40))])
     assert upstream.violations == []
 
 

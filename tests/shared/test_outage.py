@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -20,6 +19,7 @@ from adops_async.sandbox.appnexus import AppNexusSandbox, SandboxUser
 from adops_async.sandbox.ooyala import OoyalaSandbox
 
 from ..redis_server import RedisServer
+from ..waiting import until  # the sandbox records from its server thread: no event to wait on, so poll its state
 
 pytestmark = pytest.mark.anyio
 
@@ -29,11 +29,6 @@ SPEED, READS = 120, 20  # a vendor minute per half real second; 20 reads per ven
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    while not condition():  # noqa: ASYNC110 - the sandbox records from its server thread: no event to wait on
-        await anyio.sleep(0.01)
 
 
 def appnexus(url: str, store: RedisStore, user: str = "api-user", password: str = "secret") -> AppNexus:

@@ -26,6 +26,7 @@ from adops_async.sandbox.ooyala import OoyalaSandbox
 from adops_async.sandbox.pulsepro import PulseProSandbox
 
 from ..redis_server import RedisServer
+from ..sandboxes import FillsTheCap
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES, TASKS = 4, 50
@@ -162,7 +163,15 @@ def test_4_processes_share_one_appnexus_member_quota(redis_server: RedisServer, 
             }
             for user in users
         ]
-        results = run(jobs)
+        written: list[str] = []
+
+        def dump_mid_run() -> None:
+            # The member's sliding log lapses two real seconds after its last entry (a vendor minute at speed 30):
+            # read the keys while the run writes them, as well as after it.
+            wait_for(lambda: app.count("GET") >= PROCESSES * TASKS // 2)
+            written.append(dump(redis_server.url, prefix))
+
+        results = run(jobs, during=dump_mid_run)
     assert app.violations == []
     for result in results:
         assert result["errors"] == []
@@ -174,7 +183,7 @@ def test_4_processes_share_one_appnexus_member_quota(redis_server: RedisServer, 
     assert min(cycles) > 60.0
     # How close the shared quota comes to the allowed rate is a wall-clock figure: benchmarks/shared_quota.py.
     secrets = [user.password for user in users.values()] + list(app._sessions)
-    assert_no_secret_in_redis(redis_server.url, prefix, secrets, expect="appnexus:member:958")
+    assert_no_secret_in_redis(redis_server.url, prefix, secrets, expect="appnexus:member:958", also=written)
     assert_few_redis_calls(results)
 
 
@@ -184,8 +193,11 @@ def assert_few_redis_calls(results: list[dict[str, Any]]) -> None:
     assert calls <= 2 + len(results), f"{calls:.2f} Redis round trips per request"
 
 
-def assert_no_secret_in_redis(redis_url: str, prefix: str, secrets: list[str], *, expect: str) -> None:
-    written = dump(redis_url, prefix)
+def assert_no_secret_in_redis(
+    redis_url: str, prefix: str, secrets: list[str], *, expect: str, also: list[str] | None = None
+) -> None:
+    """No secret in what the run left under ``prefix``, nor in the dumps ``also`` taken while it ran."""
+    written = "\n".join([*(also or []), dump(redis_url, prefix)])
     assert expect in written  # the scan saw the keys of this run
     assert not [s for s in secrets if s in written]
 
@@ -193,7 +205,9 @@ def assert_no_secret_in_redis(redis_url: str, prefix: str, secrets: list[str], *
 def test_4_processes_of_one_appnexus_user_keep_15_in_flight_between_them(
     redis_server: RedisServer, prefix: str
 ) -> None:
-    app = AppNexusSandbox(speed=60, reads=10_000, latency=0.03)  # no quota pressure: only the concurrency rule
+    # No quota pressure: only the concurrency rule. The first requests stay at the server until the 15 places have
+    # all been taken at once (tests/sandboxes.py), so the cap is seen to be reached whatever the machine's load.
+    app = FillsTheCap(speed=60, reads=10_000, latency=0.03)
     ids = app.seed_line_items(10 * TASKS, advertisers=TASKS)
     advertisers = sorted({item["advertiser_id"] for item in app.data["line-item"].values()})
     with serve(app) as url:
@@ -201,7 +215,9 @@ def test_4_processes_of_one_appnexus_user_keep_15_in_flight_between_them(
         job |= {"username": "api-user", "password": "secret", "member": "1", "reads": 10_000, "slices": advertisers}
         results = run([job] * PROCESSES)
     assert app.violations == []
-    assert 10 <= app.peak_in_flight <= 15  # the processes used the 15 between them, never more
+    # 200 tasks against 15 places: the processes filled the 15 between them (a cap read too low, or places not
+    # handed on, stays below), never more (a violation above).
+    assert app.peak_in_flight == 15
     for result in results:
         assert result["errors"] == []
         assert sorted(result["ids"]) == sorted(ids)
@@ -224,9 +240,8 @@ def test_4_processes_share_one_pulsepro_bucket(redis_server: RedisServer, prefix
         assert sorted(result["ids"]) == sorted(ids)
     times = sorted(r.at for r in app.records if r.status == 200)
     assert len(times) == PROCESSES * TASKS * per_task
-    # The burst goes at once (bar the processes' first connections), then one call per vendor second, not slower.
-    assert times[59] - times[0] < 15
-    # The steady rate after the burst is a wall-clock figure: benchmarks/shared_quota.py measures it.
+    # How fast the burst and the refill are used is a wall-clock figure on a real socket: benchmarks/shared_quota.py
+    # measures the shared rate; tests/vendors/test_pulsepro_rate.py proves the schedule exactly in virtual time.
     assert_no_secret_in_redis(redis_server.url, prefix, ["test-key"], expect="pulsepro:")
     assert_few_redis_calls(results)
 
@@ -264,6 +279,8 @@ def test_a_killed_lease_holder_frees_the_ooyala_slot_when_its_lease_ends(
             go(victim)
             wait_for(lambda: bool(app.busy), within=10)
             victim.send_signal(signal.SIGKILL)
+            # When the victim's lease runs out, by Redis: no sooner than this (read before Redis was asked).
+            lease_ends = lease_end(redis_server.url, prefix, app.clock.now())
             app.latency = 0.002
             for p in others:
                 go(p)
@@ -276,9 +293,21 @@ def test_a_killed_lease_holder_frees_the_ooyala_slot_when_its_lease_ends(
     records = sorted(app.records, key=lambda r: r.at)
     killed = next(r for r in records if ids[0] in r.path)
     first_after = next(r for r in records if r.at > killed.at)
-    # The victim took its lease just before its request started (0.6 s before it ended); nobody went before the
-    # lease ran out, and the others went on once it had.
-    assert first_after.at - (killed.at - 0.6) >= lease - 0.1
+    # Nobody went when the victim's request ended (0.6 s), only once its lease (1.5 s) had run out in Redis; and the
+    # others went on then (they finished, above). Load can only make the first of them later.
+    assert first_after.at >= lease_ends
+
+
+def lease_end(redis_url: str, prefix: str, now: float) -> float:
+    """``now`` plus what is left of the one Serial lease under ``prefix``: never after the lease's real end."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    (key,) = list(client.scan_iter(f"{prefix}*:lease"))
+    left_ms = client.pttl(key)
+    client.close()
+    assert left_ms > 0, "the victim's lease was gone at once"
+    return now + left_ms / 1000
 
 
 def test_one_429_pauses_every_process_of_the_account(redis_server: RedisServer, prefix: str) -> None:

@@ -1,4 +1,5 @@
-"""Adnuntius acceptance, end to end on a real socket against the strict sandbox (judged by what the sandbox saw)."""
+"""Adnuntius acceptance, end to end against the strict sandbox (judged by what the sandbox saw): on a real socket, or in
+process on a virtual clock where a rate limit must bite whatever the machine's load (``tests/asgi.py: in_process``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import httpx
 import pytest
 
 from adops_async import ValidationFailed
+from adops_async.gates import VirtualClock
 from adops_async.sandbox import serve
 from adops_async.sandbox.adnuntius import AdnuntiusSandbox
 from adops_async.vendors.adnuntius import Adnuntius
+
+from ..asgi import in_process
 
 pytestmark = pytest.mark.anyio
 
@@ -27,14 +31,13 @@ def client(base_url: str, **options: object) -> Adnuntius:
 async def test_5000_objects_pulled_exactly_once_whatever_the_page_base(
     page_base: int, below_base: str, echo_page: bool
 ) -> None:
-    # A rate limit that bites during the pull: 4 requests per 18 vendor s = 0.3 real s at speed 60 (the sandbox
-    # answers in ~40 ms on localhost, so 4 requests take ~0.17 s).
-    app = AdnuntiusSandbox(
-        speed=60, rate_limit=(4, 18.0), page_base=page_base, below_base=below_base, echo_page=echo_page
-    )
+    # A rate limit that bites during the pull, 4 requests per 18 s: in process on a virtual clock the 11 pages take
+    # no time of their own, so it bites whatever the machine's load (on a real socket at speed 60 it did not always).
+    app = AdnuntiusSandbox(rate_limit=(4, 18.0), page_base=page_base, below_base=below_base, echo_page=echo_page)
     app.seed("advertisers", ({"id": f"adv_{i:05d}", "name": f"Advertiser {i}"} for i in range(5000)))
-    with serve(app) as base_url:
-        async with client(base_url, page_size=500) as adn:
+    async with VirtualClock().running() as clock:
+        http = in_process(app, clock)
+        async with client("http://adnuntius.test", page_size=500, http=http, clock=clock) as adn:
             ids = [a.id async for a in adn.advertisers.list()]
     assert len(ids) == 5000
     assert len(set(ids)) == 5000
@@ -43,17 +46,19 @@ async def test_5000_objects_pulled_exactly_once_whatever_the_page_base(
     assert app.responses_429 == app.cooldowns  # sequential pull: one refused request per pause, none inside one
 
 
-@pytest.mark.parametrize(("max_in_flight", "gets", "limit"), [(1, 1000, (10, 3.0)), (4, 160, (10, 12.0))])
+@pytest.mark.parametrize(("max_in_flight", "gets", "limit"), [(1, 200, (10, 3.0)), (4, 160, (10, 12.0))])
 async def test_burst_of_concurrent_gets_pauses_the_whole_client(
     max_in_flight: int, gets: int, limit: tuple[int, float]
 ) -> None:
-    # The limit is far below the client's throughput even on a loaded machine: 10 per 0.05 real s (200/s) with one
-    # in flight, 10 per 0.2 real s with four.
-    app = AdnuntiusSandbox(speed=60, rate_limit=limit)
+    # In process on a virtual clock, requests take no time of their own: the limit is far below the client's
+    # throughput on any machine, and 200 gets are 20 limits' worth (on a real socket at speed 60 it took 1000 real
+    # round trips to be sure the client outran the limit at all).
+    app = AdnuntiusSandbox(rate_limit=limit)
     app.seed("lineitems", ({"id": f"li_{i}", "name": f"Line {i}", "order": None} for i in range(50)))
     results: list[str] = []
-    with serve(app) as base_url:
-        async with client(base_url, max_in_flight=max_in_flight) as adn:
+    async with VirtualClock().running() as clock:
+        http = in_process(app, clock)
+        async with client("http://adnuntius.test", max_in_flight=max_in_flight, http=http, clock=clock) as adn:
 
             async def get(i: int) -> None:
                 item = await adn.line_items.get(f"li_{i % 50}")
@@ -92,13 +97,14 @@ async def test_token_expiry_mid_pull_is_refreshed_without_a_second_password_logi
 
 
 async def test_proactive_refresh_before_expiry() -> None:
-    # Tokens live 0.2 vendor s at speed 1; the client refreshes 0.15 s before expiry, i.e. after 0.05 s.
-    app = AdnuntiusSandbox(speed=1, token_lifetime=0.2)
+    # Tokens live 2 s at speed 1; the client refreshes 1.9 s before expiry, i.e. after 0.1 s. The second list comes
+    # after the margin (the sleep below) and long before expiry, even if a loaded machine stalls the first for 1.5 s.
+    app = AdnuntiusSandbox(speed=1, token_lifetime=2.0)
     app.seed("sites", ({"id": f"s_{i}", "name": f"Site {i}"} for i in range(10)))
     with serve(app) as base_url:
-        async with client(base_url, refresh_margin=0.15) as adn:
+        async with client(base_url, refresh_margin=1.9) as adn:
             assert len(await adn.sites.list().collect()) == 10
-            await anyio.sleep(0.1)  # let the token age past the margin (token lifetime, not a rate test)
+            await anyio.sleep(0.1)  # let the token age past the margin (its lifetime, not an order of events)
             assert len(await adn.sites.list().collect()) == 10
             assert adn.logins == 1
     assert app.grants == {"password": 1, "refresh_token": 1}

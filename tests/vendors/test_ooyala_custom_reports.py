@@ -32,7 +32,10 @@ DEFINITION = {
 
 @pytest.fixture
 def served() -> Iterator[tuple[OoyalaSandbox, str]]:
-    app = OoyalaSandbox(custom_report_seconds=0.05)
+    # Runs of half a second: long enough that what must overlap does on a loaded machine (two runs at once; a third
+    # sent while two run; a run still running when a wait gives up), where 50 ms runs finished first. Not in virtual
+    # time: reading a result spools it to a file through worker threads, which a virtual clock does not wait for.
+    app = OoyalaSandbox(custom_report_seconds=0.5)
     with serve(app) as url:
         yield app, url
 

@@ -13,6 +13,7 @@ import pytest
 
 from adops_async import AuthError, DecodeError, NotFound, PermissionDenied, ServerError, ValidationFailed, VendorModel
 from adops_async.core.retry import Failure
+from adops_async.gates import VirtualClock
 from adops_async.sandbox import serve
 from adops_async.sandbox.pulsepro import PulseProSandbox
 from adops_async.vendors.pulsepro import (
@@ -22,6 +23,8 @@ from adops_async.vendors.pulsepro import (
     PulseProDialect,
     spike_retry,
 )
+
+from ..asgi import in_process
 
 pytestmark = pytest.mark.anyio
 
@@ -192,8 +195,19 @@ def test_spike_retry_spans_minutes_retries_unacted_writes_and_stops_at_the_deadl
 
 
 async def test_a_storm_longer_than_the_deadline_raises_a_typed_error() -> None:
-    app = PulseProSandbox(speed=200, inspections=5)
-    async with running(app, deadline=120) as client:
+    # In process on a virtual clock: two vendor minutes of retries, each attempt answered at once (on a real socket at
+    # speed 200 the deadline was 0.6 real s, and a loaded machine left the last attempt no time of its own).
+    app = PulseProSandbox(inspections=5)
+    async with (
+        VirtualClock().running() as clock,
+        PulsePro(
+            api_key="test-key",
+            base_url="http://pulsepro.test/api/v1",
+            http=in_process(app, clock),
+            clock=clock,
+            deadline=120,
+        ) as client,
+    ):
         app.spike(10_000)
         with pytest.raises(ServerError) as caught:
             await client.inspections.get(1)

@@ -1,7 +1,11 @@
-"""PulsePro's token bucket end to end, on a real socket with a compressed clock, judged by the sandbox's records.
+"""PulsePro's token bucket end to end, judged by the sandbox's records.
 
-The client runs on :class:`~adops_async.gates.ScaledClock` (vendor seconds), so it keeps the vendor's own numbers
-(60 per 60 s, burst 60) and reads ``RateLimit-Reset`` / ``Retry-After`` the way the sandbox means them.
+The rate tests run the sandbox in process on a :class:`~adops_async.gates.VirtualClock` shared with the client
+(``tests/asgi.py: in_process``): the bucket is arithmetic on the sandbox's clock, so virtual time gives the exact
+schedule the client kept, on any machine, in a fraction of a second. What needs a socket (a bucket drained by another
+client mid-pull, a 503 storm) runs on a real one with a compressed clock; the client then runs on
+:class:`~adops_async.gates.ScaledClock` (vendor seconds), so it keeps the vendor's own numbers (60 per 60 s, burst 60)
+and reads ``RateLimit-Reset`` / ``Retry-After`` the way the sandbox means them.
 """
 
 from __future__ import annotations
@@ -13,14 +17,16 @@ from typing import Any
 
 import pytest
 
-from adops_async.gates import Cooldown, Gate, MaxInFlight, TokenBucket
+from adops_async.gates import Cooldown, Gate, MaxInFlight, TokenBucket, VirtualClock
 from adops_async.sandbox import serve
 from adops_async.sandbox.pulsepro import PulseProSandbox
 from adops_async.vendors.pulsepro import PulsePro
 
+from ..asgi import in_process
+
 pytestmark = pytest.mark.anyio
 
-BURST, PER_SECOND = 60, 1.0
+BURST = 60  # calls, refilled one a vendor second (continuous) or all at once each minute (window)
 
 
 @asynccontextmanager
@@ -32,38 +38,48 @@ async def running(app: PulseProSandbox, **options: Any) -> AsyncIterator[PulsePr
             yield client
 
 
+async def pull_on_virtual_time(app: PulseProSandbox, gate: Any = None) -> list[Any]:
+    """Every inspection, paged 20 at a time, the sandbox and the client on one virtual clock."""
+    async with VirtualClock().running() as clock:
+        options = {"gate": gate(clock)} if gate is not None else {}
+        async with PulsePro(
+            api_key="test-key",
+            base_url="http://pulsepro.test/api/v1",
+            http=in_process(app, clock),
+            clock=clock,
+            page_size=20,
+            **options,
+        ) as client:
+            return await client.inspections.list().collect()
+
+
 def arrivals(app: PulseProSandbox) -> list[float]:
     return sorted(r.at for r in app.records if r.status == 200)
 
 
 async def test_pulling_3000_from_a_fresh_continuous_bucket_bursts_then_follows_the_refill_with_no_429() -> None:
-    app = PulseProSandbox(speed=20)
-    async with running(app) as client:
-        items = await client.inspections.list().collect()
+    app = PulseProSandbox()
+    items = await pull_on_virtual_time(app)
     assert len(items) == 3000
     assert len({i.id for i in items}) == 3000
-    times = arrivals(app)
-    assert len(times) == 150
     assert app.rate_violations == 0
     assert app.count() == 150
-    assert times[BURST - 1] - times[0] < 0.25 * (BURST - 1) / PER_SECOND  # the burst went at once, not paced
-    # The share of the bucket used is a wall-clock figure: benchmarks/quota_utilisation.py measures it.
+    # The fastest schedule the rule allows, and no slower: the burst at once, then one call as each token refills.
+    assert arrivals(app) == pytest.approx([0.0] * BURST + [float(s) for s in range(1, 150 - BURST + 1)], abs=0.01)
 
 
 async def test_pulling_3000_from_a_windowed_bucket_uses_every_window_with_no_429() -> None:
     """The other reading: 60 calls per fixed minute, all refilled at once when ``RateLimit-Reset`` reaches 0."""
-    app = PulseProSandbox(speed=60, refill="window")
-    async with running(app) as client:
-        items = await client.inspections.list().collect()
+    app = PulseProSandbox(refill="window")
+    items = await pull_on_virtual_time(app)
     assert len({i.id for i in items}) == 3000
     assert app.rate_violations == 0
     times = arrivals(app)
     windows = [sum(1 for t in times if 60 * k <= t - times[0] < 60 * (k + 1)) for k in range(3)]
     assert windows == [60, 60, 30]
-    for k in (1, 2):  # a new window is used as soon as it opens, not a refill cycle later (Reset is whole seconds:
-        # ~1 s late; a loaded 2-core machine adds up to a few vendor seconds = tens of real milliseconds)
+    for k in (1, 2):  # a new window is used as soon as it opens, not a refill cycle later (Reset is whole seconds)
         first = min(t for t in times if t - times[0] >= 60 * k)
-        assert first - times[0] - 60 * k < 10.0
+        assert 0 <= first - times[0] - 60 * k <= 1.0
 
 
 @pytest.mark.parametrize("refill", ["continuous", "window"])
@@ -101,14 +117,17 @@ async def test_a_90_second_503_storm_during_a_pull_loses_and_duplicates_nothing(
 
 async def test_reset_read_as_time_to_full_keeps_the_rate_too() -> None:
     """Reset = seconds until the bucket is full: told so (``TokenBucket(reset="full")``), the client keeps the rate."""
-    app = PulseProSandbox(speed=30, inspections=2400, reset="full")
-    gate = Gate(TokenBucket(60, per=60, burst=60, reset="full"), MaxInFlight(10), Cooldown(), clock=app.client_clock())
-    async with running(app, gate=gate) as client:
-        items = await client.inspections.list().collect()
+    app = PulseProSandbox(inspections=2400, reset="full")
+    items = await pull_on_virtual_time(
+        app,
+        gate=lambda clock: Gate(
+            TokenBucket(60, per=60, burst=60, reset="full"), MaxInFlight(10), Cooldown(), clock=clock
+        ),
+    )
     assert len({i.id for i in items}) == 2400
     assert app.rate_violations == 0
     times = arrivals(app)
-    # Read as "calls come back at Reset", the drained bucket would hold for ~56 s after the burst and then burst again
-    # (~96 % of the rate overall). Read right, calls follow the refill one a second. The gap bound leaves room for an
-    # event-loop stall of a few hundred real milliseconds on a loaded machine, which the overall rate does not.
-    assert max(b - a for a, b in pairwise(times)) < 10.0
+    # Read as "calls come back at Reset", the drained bucket would hold for ~56 s after the burst and then burst
+    # again. Read right, calls follow the refill one a second.
+    assert max(b - a for a, b in pairwise(times)) == pytest.approx(1.0, abs=0.01)
+    assert times[-1] - times[0] == pytest.approx(120 - BURST, abs=0.01)
