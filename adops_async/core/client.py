@@ -516,6 +516,8 @@ class BaseClient:
                     observers.emit(RetryScheduled(**fields, delay=delay, reason=reason, at=self.clock.now()))
                 logger.info("retrying in %.3f s after %s", delay, result.error)
                 await self.clock.sleep_until(self.clock.now() + delay)
+                if self.clock.now() >= plan.deadline:  # no time left for another attempt: the last failure stands
+                    raise result.error
                 previous = result
         except BaseException as exc:
             failed = exc

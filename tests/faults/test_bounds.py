@@ -238,3 +238,22 @@ async def test_a_retry_the_gate_cannot_admit_in_time_raises_the_vendors_own_fail
     assert type(outcomes["b"]) is RateLimited
     assert type(outcomes["a"]) is ServerError
     assert outcomes["a"].status == 503
+
+
+async def test_a_retry_that_would_start_at_the_deadline_is_not_sent_and_the_last_failure_stands() -> None:
+    # A 503 asks for exactly the time left before the deadline: waiting it out leaves no time for the retry, so the
+    # call raises the vendor's 503 rather than sending an attempt with no time to answer.
+    hits: list[str] = []
+
+    async def handler(hit: Hit) -> Answer:
+        hits.append(hit.path)
+        return Answer(503, {"message": "busy"}, headers={"Retry-After": "10"})
+
+    async with VirtualClock().running() as clock:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app(handler)))  # type: ignore[arg-type]
+        client = BaseClient(base_url="http://vendor.test", http=http, clock=clock, retry=RetryPolicy(deadline=10))
+        async with client:
+            with pytest.raises(ServerError) as caught:
+                await client.request("GET", "x")
+    assert caught.value.status == 503
+    assert len(hits) == 1
