@@ -596,7 +596,7 @@ class AdnuntiusSandbox(Sandbox):
             merged = {**current, **{k: v for k, v in obj.items() if k not in READ_ONLY}}
             problems += validate(resource, obj, merged, exists)
             staged[oid] = self._finish(resource, merged, table.get(oid), network, self.account_of(request))
-        if problems:  # one transaction: nothing is stored (SEED-004 "Transactionality")
+        if problems:  # one transaction: nothing is stored (ADN-INTRO "Transactionality")
             return Response.json(problems, 400)
         table.update(staged)
         stored = [table[str(o["id"])] for o in batch]

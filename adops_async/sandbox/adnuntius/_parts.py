@@ -158,7 +158,7 @@ FILLED: Mapping[str, Mapping[str, Any]] = {
 
 
 def message(kind: str, code: str, text: str, **params: Any) -> dict[str, Any]:
-    """A Translatable Message (SEED-004): ``text`` keeps its ``{{param}}`` placeholders, ``params`` fills them."""
+    """A Translatable Message (ADN-INTRO): ``text`` keeps its ``{{param}}`` placeholders, ``params`` fills them."""
     return {"type": kind, "code": code, "text": text, "params": {k: str(v) for k, v in params.items()}}
 
 

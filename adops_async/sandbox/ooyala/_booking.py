@@ -4,7 +4,7 @@ A GET by id answers ``<collection><campaignBean>...</campaignBean></collection>`
 (``;id=a;id=b``), as the Booking "List Campaign(s) by Id", "Goal(s)" and "Client(s)" pages show; ``by_id="bean"``
 answers a bare bean instead (the shape older readings of the docs assumed).
 
-A PUT stores exactly the bean it receives: "If a field is not included, it is cleared" (SEED-000). That is what
+A PUT stores exactly the bean it receives: "If a field is not included, it is cleared" (OOY-INTRO). That is what
 makes a client's read-modify-write testable: a client that PUTs a partial bean loses fields here, as it would there.
 """
 

@@ -1,6 +1,6 @@
 """The strict token bucket of the PulsePro sandbox, one per API key, and the headers it sends.
 
-SEED-001 documents ``Organization-RateLimit-Limit: 60;w=60;b=60`` ("60 calls per 60 seconds ... b=60 is the
+PP-INTRO documents ``Organization-RateLimit-Limit: 60;w=60;b=60`` ("60 calls per 60 seconds ... b=60 is the
 maximum that can accumulate"), ``RateLimit-Remaining`` and ``RateLimit-Reset`` ("the time in seconds for the next
 refill of API calls. If the value is 50, it means that the rate limit will be refreshed to the maximum value of 60
 after 50 seconds"). The text (copied from Zenoti's docs) fits two different servers, so the bucket can be either:

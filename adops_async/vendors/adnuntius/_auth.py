@@ -1,6 +1,6 @@
 """Adnuntius credentials: the password grant (with 2FA and masquerade), the refresh grant, and API keys.
 
-Source: docs/vendors/adnuntius.md (ADN-DOC ``authenticate.md``, ADN-TOOLS ``api.py``, SEED-004).
+Source: docs/vendors/adnuntius.md (ADN-DOC ``authenticate.md``, ADN-TOOLS ``api.py``, ADN-INTRO).
 
 * ``POST /api/authenticate`` with JSON ``{"grant_type": "password", "scope": "ng_api", "username", "password"}``
   answers ``{"access_token", "token_type": "bearer", "expires_in": "3600", "refresh_token"}``: ``expires_in`` is a

@@ -1,4 +1,4 @@
-"""``Adnuntius``: the client (docs/vendors/adnuntius.md; SEED-004).
+"""``Adnuntius``: the client (docs/vendors/adnuntius.md; ADN-INTRO).
 
 Its rule: the API limits each access token and answers ``429 Too Many Requests`` with ``Retry-After`` (and a text
 saying how many seconds) when it is exceeded; the numbers are not published. So the default gate is a
@@ -222,7 +222,7 @@ class Adnuntius(BaseClient):
         )
 
     def scoped(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """``params`` plus ``context=<network>`` (every network-scoped call needs it, SEED-004 "Context Parameter")."""
+        """``params`` plus ``context=<network>`` (every network-scoped call needs it, ADN-INTRO "Context Parameter")."""
         return {**(params or {}), "context": self.context}
 
     def locations(self, q: str, *, priority: Priority | None = None, **params: Any) -> AsyncPaginator[Location]:

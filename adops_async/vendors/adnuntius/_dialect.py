@@ -82,7 +82,7 @@ def field_of(message: Mapping[str, Any]) -> str:
 class AdnuntiusDialect(Dialect):
     """Adnuntius: JSON, PUT = POST (upserts are idempotent), Translatable Message errors.
 
-    When a 429 has no ``Retry-After`` header but its text says how many seconds to wait (SEED-004: "along with a
+    When a 429 has no ``Retry-After`` header but its text says how many seconds to wait (ADN-INTRO: "along with a
     Retry-After header and text message explaining how many seconds you must wait"), the body's figure becomes the
     ``retry_after`` that closes the gate for every task.
     """

@@ -1,6 +1,6 @@
 """Typed Adnuntius entities (docs/vendors/adnuntius.md). Unknown fields are kept; what was read can be written back.
 
-Conventions (SEED-004 "API Conventions"): ids are strings the client chooses; references between objects are HATEOAS
+Conventions (ADN-INTRO "API Conventions"): ids are strings the client chooses; references between objects are HATEOAS
 objects ``{"id", "url", "name"}`` (``{"id": ...}`` is enough on write, and a bare id string is accepted too);
 ``objectState`` is ``ACTIVE``, ``INACTIVE`` or ``HIDDEN``; ``validationWarnings`` list problems that stop delivery
 and stay visible on every model; dates are ISO-8601 UTC.
@@ -65,7 +65,7 @@ UtcDateTime = Annotated[datetime, PlainSerializer(_utc_text, return_type=str, wh
 
 
 class ObjectState(str, enum.Enum):
-    """Adnuntius has no delete: objects are deactivated or hidden (SEED-004 "Deleting Data")."""
+    """Adnuntius has no delete: objects are deactivated or hidden (ADN-INTRO "Deleting Data")."""
 
     ACTIVE = "ACTIVE"
     """In use: delivers, and shows in lists."""

@@ -1,6 +1,6 @@
 """Adnuntius resources: network-scoped upserts, HEAD, vectorized ids, object states, and asset uploads.
 
-Source: SEED-004 "REST Principles" and "API Conventions", docs/vendors/adnuntius.md
+Source: ADN-INTRO "REST Principles" and "API Conventions", docs/vendors/adnuntius.md
 
 * Every call carries ``?context=<network id>`` (objects belong to a network; ADN-TOOLS sends it on every call).
 * PUT and POST are the same upsert: create the object if its id is new, else update it. They are idempotent ("only
@@ -171,7 +171,7 @@ class AdnuntiusResource(Resource[M]):
         self, objs: Sequence[M | Mapping[str, Any]], *, priority: Priority | None = None
     ) -> builtins.list[M]:
         """Upsert many objects in one request and one transaction: if any object is invalid, nothing is stored and
-        :class:`~adops_async.ValidationFailed` names the fields (SEED-004 "Transactionality")."""
+        :class:`~adops_async.ValidationFailed` names the fields (ADN-INTRO "Transactionality")."""
         bodies = [payload_of(o) for o in objs]
         for body in bodies:
             if not body.get("id"):
@@ -184,7 +184,7 @@ class AdnuntiusResource(Resource[M]):
         return [self.parse(raw) for raw in (items if isinstance(items, list) else [])]
 
     async def update(self, id: Any, changes: M | Mapping[str, Any], *, priority: Priority | None = None) -> M:
-        """A partial update (SEED-004 "Updating fields"):
+        """A partial update (ADN-INTRO "Updating fields"):
 
         * fields left out of ``changes`` are not modified; fields included are set (some may be set to ``None``);
         * **collections are replaced** by the value sent, and an empty list clears the collection: to add a label,

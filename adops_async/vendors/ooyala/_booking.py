@@ -4,7 +4,7 @@ Its conventions (docs/vendors/ooyala.md): beans in XML (``<campaignBean>``), lis
 ids as matrix parameters (``/campaign/by_campaign_id;id=<uuid>``), create answers the new id as plain text, update
 and delete answer ``204``. A lookup by id answers a ``<collection>`` too, even for one id (the "List Campaign(s) by
 Id", "Goal(s)" and "Client(s)" pages; the path takes one or more ids); a bare bean at the root is read as well.
-An update REPLACES the bean: "If a field is not included, it is cleared" (SEED-000), so
+An update REPLACES the bean: "If a field is not included, it is cleared" (OOY-INTRO), so
 :meth:`BookingResource.update` reads, merges and writes, and :meth:`BookingResource.replace` is the explicit full write.
 """
 

@@ -1,6 +1,6 @@
 """``OoyalaPulse``: the client, wired for the vendor's one rule.
 
-SEED-000, "Things every developer should know": "Only one request at a time towards Ooyala Pulse REST endpoints is
+OOY-INTRO, "Things every developer should know": "Only one request at a time towards Ooyala Pulse REST endpoints is
 allowed for a client." So the default gate is ``Serial()`` (one request in flight, logins and report polls included:
 they are requests like any other) plus ``Cooldown()`` (a 429 or a 503 with ``Retry-After`` pauses every task). Any
 number of tasks may await the client at once; they queue at the gate (FIFO within a priority), never on the server.

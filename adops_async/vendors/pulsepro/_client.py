@@ -1,6 +1,6 @@
 """The PulsePro client: declarations on top of the core pipeline.
 
-What is documented (SEED-001, docs/vendors/pulsepro.md) is built exactly: ``Authorization: Api-key <key>``, errors in an
+What is documented (PP-INTRO, docs/vendors/pulsepro.md) is built exactly: ``Authorization: Api-key <key>``, errors in an
 ``"error"`` object, 503 as "a traffic spike, operational again within 5 minutes", and a token bucket of 60 calls per
 60 s with a burst of 60 whose state comes back in ``Organization-RateLimit-Limit`` / ``RateLimit-Remaining`` /
 ``RateLimit-Reset`` on every response. The resource list is only advertised, so resources are one-line declarations
@@ -52,7 +52,7 @@ DEFAULT_PATHS: Mapping[str, str] = {
 def spike_retry(deadline: float = 600.0, *, rng: random.Random | None = None) -> RetryPolicy:
     """The default retry: exponential backoff with full jitter from 1 s up to 60 s ceilings, until ``deadline``.
 
-    PulsePro's 503 "would usually be operational within the next 5 minutes" (SEED-001), so the schedule must be able
+    PulsePro's 503 "would usually be operational within the next 5 minutes" (PP-INTRO), so the schedule must be able
     to span minutes: with ceilings 1, 2, 4, ... 60 s, about 15 attempts cover 5 minutes, and ``deadline`` (seconds
     from the first attempt) is what bounds it. Writes are retried too after a 429 or a 503 carrying PulsePro's own error
     body, which mean nothing was done (:class:`PulseProDialect`); a proxy's 503 or 500, or a timeout after sending,

@@ -1,6 +1,6 @@
 """How the Pulse API says "error", and what its 503 means.
 
-Sources (docs/vendors/pulsepro.md, SEED-001, the "Pulse API" Postman collection description):
+Sources (docs/vendors/pulsepro.md, PP-INTRO, the "Pulse API" Postman collection description):
 
 * "If the API request results in an error, it is represented by an ``"error": {}`` key in the JSON response", with
   4XX for client errors and 5XX for server errors. The keys inside ``error`` are not documented, so the decoder reads
