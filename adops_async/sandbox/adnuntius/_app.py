@@ -259,9 +259,9 @@ class AdnuntiusSandbox(Sandbox):
 
     @route("GET", "/api/v1/stats")
     async def stats(self, request: Request) -> Response:
-        network, refusal = self._guard(request)
-        if refusal is not None or network is None:
-            return refusal or error(400, "error", "no network")
+        network = self._network(request)
+        if isinstance(network, Response):
+            return network
         if not request.arg("startDate") or not request.arg("endDate"):
             return error(400, "error.stats.dates", "startDate and endDate are required")
         if self.delivery is not None:
@@ -324,9 +324,9 @@ class AdnuntiusSandbox(Sandbox):
     @route("GET", "/api/v1/creatives/info")
     async def creative_info(self, request: Request) -> Response:
         """``GET creatives/info?id=a;b`` (ADN-TOOLS ``creative_info``): the named creatives, as a list page."""
-        network, refusal = self._guard(request)
-        if refusal is not None or network is None:
-            return refusal or error(400, "error", "no network")
+        network = self._network(request)
+        if isinstance(network, Response):
+            return network
         wanted = (request.arg("id") or "").split(";")
         table = self.objects("creatives", network)
         rows = [table[i] for i in wanted if i in table]
@@ -335,9 +335,9 @@ class AdnuntiusSandbox(Sandbox):
     @route("GET", "/api/v1/assets/{creative}")
     async def creative_assets(self, request: Request) -> Response:
         """Every asset of one creative (assets page: ``GET assets/<creative-id>``), as a list page."""
-        network, refusal = self._guard(request)
-        if refusal is not None or network is None:
-            return refusal or error(400, "error", "no network")
+        network = self._network(request)
+        if isinstance(network, Response):
+            return network
         prefix = f"{request.params['creative']}/"
         rows = [a for key, a in self.objects("assets", network).items() if key.startswith(prefix)]
         return self._listed(request, rows)
@@ -368,9 +368,9 @@ class AdnuntiusSandbox(Sandbox):
 
     @route("POST", "/api/v1/assets/{creative}/{asset}")
     async def upload(self, request: Request) -> Response:
-        network, refusal = self._guard(request)
-        if refusal is not None or network is None:
-            return refusal or error(400, "error", "no network")
+        network = self._network(request)
+        if isinstance(network, Response):
+            return network
         creative, asset = request.params["creative"], request.params["asset"]
         if creative not in self.objects("creatives", network):
             return error(
@@ -405,6 +405,15 @@ class AdnuntiusSandbox(Sandbox):
 
     # -- objects -----------------------------------------------------------------------------------------------
 
+    def _network(self, request: Request, *, endpoint: bool = False) -> str | Response:
+        """The network a context-scoped request acts in, or the answer that refuses it instead: authentication,
+        ``context``, the per-token rate limit and, with ``endpoint``, a resource that is no endpoint."""
+        network, refusal = self._guard(request)
+        if refusal is not None:
+            return refusal
+        assert network is not None  # a context-scoped guard that refuses nothing names the network
+        return (self._endpoint(request) if endpoint else None) or network
+
     def _endpoint(self, request: Request) -> Response | None:
         """404 for a resource that is no endpoint (what lets a client tell a missing object from a mistyped name)."""
         resource = request.params["resource"]
@@ -427,12 +436,9 @@ class AdnuntiusSandbox(Sandbox):
 
     @route("GET", "/api/v1/{resource}")
     async def list_objects(self, request: Request) -> Response:
-        network, refusal = self._guard(request)
-        if refusal is not None or network is None:
-            return refusal or error(400, "error", "no network")
-        missing = self._endpoint(request)
-        if missing is not None:
-            return missing
+        network = self._network(request, endpoint=True)
+        if isinstance(network, Response):
+            return network
         rows = list(self.objects(request.params["resource"], network).values())
         ids = request.arg("id")
         if ids:
@@ -474,12 +480,9 @@ class AdnuntiusSandbox(Sandbox):
     @route("POST", "/api/v1/{resource}/{id}/copy")
     async def copy(self, request: Request) -> Response:
         """A copy of a stored object under a fresh id (ADN-TOOLS ``copy()``); fields in the body override."""
-        network, refusal = self._guard(request)
-        if refusal is not None or network is None:
-            return refusal or error(400, "error", "no network")
-        missing = self._endpoint(request)
-        if missing is not None:
-            return missing
+        network = self._network(request, endpoint=True)
+        if isinstance(network, Response):
+            return network
         resource = request.params["resource"]
         table = self.objects(resource, network)
         source = table.get(request.params["id"])
@@ -494,12 +497,9 @@ class AdnuntiusSandbox(Sandbox):
 
     @route("GET", "/api/v1/{resource}/{id}")
     async def get_one(self, request: Request) -> Response:
-        network, refusal = self._guard(request)
-        if refusal is not None or network is None:
-            return refusal or error(400, "error", "no network")
-        missing = self._endpoint(request)
-        if missing is not None:
-            return missing
+        network = self._network(request, endpoint=True)
+        if isinstance(network, Response):
+            return network
         obj = self.objects(request.params["resource"], network).get(request.params["id"])
         if obj is None:
             return self._not_found(request.params["resource"], request.params["id"])
@@ -555,12 +555,9 @@ class AdnuntiusSandbox(Sandbox):
         return Response(204)
 
     async def _upsert(self, request: Request, *, single: bool) -> Response:
-        network, refusal = self._guard(request)
-        if refusal is not None or network is None:
-            return refusal or error(400, "error", "no network")
-        missing = self._endpoint(request)
-        if missing is not None:
-            return missing
+        network = self._network(request, endpoint=True)
+        if isinstance(network, Response):
+            return network
         resource = request.params["resource"]
         try:
             body = json.loads(request.body or b"null")
