@@ -27,19 +27,21 @@ pytestmark = pytest.mark.anyio
 SPEED = 120
 
 
-def seeded() -> dict[str, Sandbox]:
+def seeded(tenths: int = 10) -> dict[str, Sandbox]:
+    """The four sandboxes with 20,000 entities in all (``tenths`` of them: tests of other claims need fewer)."""
     appnexus = AppNexusSandbox(speed=SPEED)
-    appnexus.seed_line_items(8_000)
+    appnexus.seed_line_items(800 * tenths)
     adnuntius = AdnuntiusSandbox(speed=SPEED)
     adnuntius.seed("orders", ({"id": f"order_{i}", "name": f"Order {i}"} for i in range(10)))
     adnuntius.seed(
-        "lineitems", ({"id": f"li_{i}", "name": f"Line {i}", "order": {"id": f"order_{i % 10}"}} for i in range(6_000))
+        "lineitems",
+        ({"id": f"li_{i}", "name": f"Line {i}", "order": {"id": f"order_{i % 10}"}} for i in range(600 * tenths)),
     )
     ooyala = OoyalaSandbox(speed=SPEED)
     for c in range(20):
         campaign = f"00000000-0000-4000-8000-{c:012d}"
         ooyala.beans["campaign"][campaign] = {"id": campaign, "name": f"C{c}", "status": "ACTIVE"}
-        for g in range(100):
+        for g in range(10 * tenths):
             goal = f"00000000-0000-4000-9000-{c * 100 + g:012d}"
             ooyala.beans["goal"][goal] = {
                 "id": goal,
@@ -50,7 +52,7 @@ def seeded() -> dict[str, Sandbox]:
                 "type": "IMPRESSION",
                 "variant": "NORMAL",
             }
-    pulsepro = PulseProSandbox(speed=SPEED, inspections=4_000)
+    pulsepro = PulseProSandbox(speed=SPEED, inspections=400 * tenths)
     return {"appnexus": appnexus, "adnuntius": adnuntius, "ooyala": ooyala, "pulsepro": pulsepro}
 
 
@@ -107,7 +109,7 @@ async def test_20000_entities_across_four_vendors_each_once_without_a_violation_
 
 
 async def test_normalized_line_items_are_comparable_across_vendors() -> None:
-    apps = seeded()
+    apps = seeded(tenths=1)
     kinds: dict[str, set[type[Any]]] = {}
     with running(apps) as ops:
         async with ops, ops.paginate("line_items") as entities:
@@ -121,14 +123,14 @@ async def test_normalized_line_items_are_comparable_across_vendors() -> None:
 
 
 async def test_one_failing_vendor_is_collected_while_the_others_finish() -> None:
-    apps = seeded()
+    apps = seeded(tenths=1)
     with running(apps, appnexus_password="wrong") as ops:
         async with ops:
             async with ops.paginate(WANTED, on_error="collect") as entities:
                 vendors = Counter([entity.vendor async for entity in entities])
             assert [f.source for f in entities.failures] == ["appnexus"]
             assert isinstance(entities.failures[0].error, AuthError)
-            assert vendors == {"adnuntius": 6_000, "ooyala": 2_000, "pulsepro": 4_000}
+            assert vendors == {"adnuntius": 600, "ooyala": 200, "pulsepro": 400}
             with pytest.raises(AdOpsError):
                 await drain(ops)
 
@@ -158,14 +160,14 @@ REPORTS = {
 
 
 async def test_reports_of_three_vendors_at_once_per_vendor_files_and_merged(tmp_path: Path) -> None:
-    apps = seeded()
+    apps = seeded(tenths=1)
     with running(apps) as ops:
         async with ops:
             counts = await ops.reports(REPORTS, directory=tmp_path)
             merged = await ops.reports(REPORTS, merged=tmp_path / "all.jsonl")
     assert counts == merged
     assert counts["appnexus"] == 1_000  # the sandbox's default report size
-    assert counts["adnuntius"] == 6_000  # one row per line item
+    assert counts["adnuntius"] == 600  # one row per line item
     assert counts["ooyala"] == 10  # the sandbox's report for the definition: every row, not merely some
     for vendor, rows in counts.items():
         with (tmp_path / f"{vendor}.csv").open(newline="") as f:

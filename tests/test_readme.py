@@ -19,7 +19,7 @@ PYTHON = [code for lang, code in BLOCKS if lang == "python"]
 
 def test_the_readme_has_the_two_commands_and_ci_runs_the_test_one() -> None:
     shell = [code.strip() for lang, code in BLOCKS if lang == "bash"]
-    assert shell == ["pip install . && adops demo", "pip install nox && nox -s tests"]
+    assert shell == ["pip install . && adops demo", 'pip install "nox[uv]" && nox -s tests']
     assert "python3 -m nox -s tests\n" in (ROOT / ".ci" / "run").read_text()
     # `adops demo` itself runs in tests/cli/test_cli.py::test_demo_runs_all_four_vendors_without_a_violation
 
