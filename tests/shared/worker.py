@@ -15,9 +15,11 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from adops_async import AdOpsError, AppNexus, OoyalaPulse, PulsePro, RedisStore, RetryPolicy
+from adops_async import AdOpsError, AppNexus, OoyalaPulse, PulsePro, RedisStore
 from adops_async.core.client import BaseClient
 from adops_async.gates import ScaledClock
+
+from ..sandboxes import real_time_retry
 
 
 class SkewedClock(ScaledClock):
@@ -37,6 +39,7 @@ class SkewedClock(ScaledClock):
 def build(job: dict[str, Any], store: RedisStore) -> BaseClient:
     vendor, url, speed = job["vendor"], job["url"], job.get("speed", 1.0)
     if vendor == "appnexus":
+        clock = SkewedClock(speed, job.get("skew", 0.0))
         return AppNexus(
             username=job["username"],
             password=job["password"],
@@ -44,10 +47,10 @@ def build(job: dict[str, Any], store: RedisStore) -> BaseClient:
             store=store,
             member_key=job["member"],
             reads=job["reads"],
-            clock=SkewedClock(speed, job.get("skew", 0.0)),
-            # Five real minutes per call, as on a real-time clock: a shared 15-in-flight refusal predicts the gate
-            # opens when the holder's lease lapses (30 real s), which is past 300 vendor seconds at speed 60.
-            retry=RetryPolicy(deadline=300.0 * speed),
+            clock=clock,
+            # A shared 15-in-flight refusal predicts the gate opens when the holder's lease lapses (30 real s): past
+            # a deadline of 300 vendor seconds at speed 60.
+            retry=real_time_retry(clock),
         )
     if vendor == "pulsepro":
         return PulsePro(api_key=job["api_key"], base_url=url, store=store, clock=ScaledClock(speed), page_size=100)

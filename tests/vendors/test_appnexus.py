@@ -27,12 +27,13 @@ from adops_async.sandbox import Fault, serve
 from adops_async.sandbox.appnexus import AppNexusSandbox, SandboxUser
 from adops_async.vendors.appnexus import AppNexus, LineItem
 
-from ..sandboxes import FillsTheCap
+from ..sandboxes import FillsTheCap, real_time_retry
 
 pytestmark = pytest.mark.anyio
 
 
 def client(url: str, **options: Any) -> AppNexus:
+    options.setdefault("retry", real_time_retry(options.get("clock")))
     return AppNexus(username="api-user", password="secret", base_url=url, **options)
 
 

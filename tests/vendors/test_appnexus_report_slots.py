@@ -23,6 +23,7 @@ from adops_async.sandbox.appnexus import AppNexusSandbox
 from adops_async.vendors.appnexus import AppNexus, AppNexusReportJob
 
 from ..redis_server import RedisServer
+from ..sandboxes import real_time_retry
 
 pytestmark = pytest.mark.anyio
 
@@ -31,6 +32,7 @@ SPEC: dict[str, Any] = {"report_type": "network_analytics", "columns": COLUMNS, 
 
 
 def client(url: str, **options: Any) -> AppNexus:
+    options.setdefault("retry", real_time_retry(options.get("clock")))
     return AppNexus(username="api-user", password="secret", base_url=url, **options)
 
 
