@@ -34,6 +34,7 @@ from .core.gate import Gate
 from .core.jobs import JobQuota, JobTicket
 from .core.meters import MemoryStore
 from .core.models import VendorModel
+from .core.options import ClientOptions
 from .core.paging import AsyncPaginator, Page
 from .core.policies import Cooldown, Kind, Limiter, MaxInFlight, Policy, Priority, ReadWriteQuota, Serial, TokenBucket
 from .core.priority import priority
@@ -62,6 +63,7 @@ __all__ = [
     "BaseClient",
     "Campaign",
     "ClientClosed",
+    "ClientOptions",
     "Clock",
     "Conflict",
     "Cooldown",

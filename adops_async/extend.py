@@ -12,6 +12,7 @@ from .core.client import BaseClient, Call, CallOptions, Reply
 from .core.codecs import Codec, JsonCodec, XmlCodec
 from .core.dialect import Dialect, ErrorInfo
 from .core.models import VendorModel, int_or_none, payload_of
+from .core.options import ClientOptions
 from .core.paging import AsyncPaginator, OffsetPaging, Page, PageNumberPaging, PageRequest, PagingStyle, SinglePage
 from .core.reports import ReportJob, download, replacing
 from .core.resources import Resource
@@ -22,6 +23,7 @@ __all__ = [
     "BaseClient",
     "Call",
     "CallOptions",
+    "ClientOptions",
     "Codec",
     "Dialect",
     "ErrorInfo",

@@ -30,10 +30,12 @@ def peak_mb() -> float:
 
 
 async def pull(url: str) -> tuple[int, float, float]:
-    from adops_async import AppNexus
+    from adops_async import AppNexus, RetryPolicy, ScaledClock
 
     before = peak_mb()
-    async with AppNexus(username="api-user", password="secret", base_url=url, speed=600) as an:
+    # Vendor seconds on the client too; a call may last five real minutes (the million rows take seconds to stream).
+    clock, retry = ScaledClock(600), RetryPolicy(deadline=300.0 * 600)
+    async with AppNexus(username="api-user", password="secret", base_url=url, clock=clock, retry=retry) as an:
         spec = {"report_type": "network_analytics", "columns": ["day", "imps"], "report_interval": "today"}
         job = await an.reports.run(**spec)
         start = time.perf_counter()

@@ -36,7 +36,7 @@ from typing import Any
 
 import anyio
 
-from adops_async import AdOpsError, AppNexus, PulsePro
+from adops_async import AdOpsError, AppNexus, PulsePro, ScaledClock
 from adops_async.sandbox import Fault, Sandbox, serve
 from adops_async.sandbox.adnuntius import AdnuntiusSandbox
 from adops_async.sandbox.appnexus import AppNexusSandbox
@@ -92,7 +92,9 @@ def adnuntius_sandbox() -> Sandbox:
 
 @asynccontextmanager
 async def appnexus(app: Sandbox, url: str) -> AsyncIterator[Any]:
-    async with AppNexus(username="api-user", password="secret", base_url=url, speed=SPEED, timeout=TIMEOUT) as an:
+    async with AppNexus(
+        username="api-user", password="secret", base_url=url, clock=ScaledClock(SPEED), timeout=TIMEOUT
+    ) as an:
         yield an
 
 
@@ -119,7 +121,7 @@ async def adnuntius(app: Sandbox, url: str) -> AsyncIterator[Any]:
 
 
 VENDORS = [
-    Vendor("appnexus", appnexus_sandbox, appnexus, lambda an: an.line_items.list(), "/line-item", "0.1"),
+    Vendor("appnexus", appnexus_sandbox, appnexus, lambda an: an.line_items.list(), "/line-item", "6"),
     Vendor("pulsepro", pulsepro_sandbox, pulsepro, lambda pp: pp.inspections.list(), "/api/v1/inspections", "6"),
     Vendor(
         "adnuntius",

@@ -23,6 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # examples/ is not an installed package
 
+from adops_async import ScaledClock
 from adops_async.sandbox import serve
 from adops_async.sandbox.adnuntius import AdnuntiusSandbox
 from adops_async.sandbox.appnexus import AppNexusSandbox
@@ -57,7 +58,7 @@ async def main() -> None:
                     "username": "api-user",
                     "password": "secret",
                     "base_url": an,
-                    "speed": SPEED,
+                    "clock": ScaledClock(SPEED),
                     "reads": READS,
                 },
                 "adnuntius": {

@@ -76,7 +76,11 @@ def peak_mb() -> float:
 
 
 def settings(url: str) -> dict[str, Any]:
-    return {"username": "api-user", "password": "secret", "base_url": url, "speed": SPEED}
+    from adops_async import RetryPolicy, ScaledClock
+
+    # Vendor seconds on the client too; a call may last five real minutes (millions of rows take seconds to stream).
+    clock, retry = ScaledClock(SPEED), RetryPolicy(deadline=300.0 * SPEED)
+    return {"username": "api-user", "password": "secret", "base_url": url, "clock": clock, "retry": retry}
 
 
 async def idle(url: str, work: Path, day: date) -> int:

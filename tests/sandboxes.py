@@ -1,12 +1,26 @@
-"""Test-side variants of the built-in sandboxes, for properties a sandbox only shows if the test waits for them."""
+"""Test-side variants of the built-in sandboxes, for properties a sandbox only shows if the test waits for them, and
+the settings a client of a compressed sandbox needs."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from adops_async import RetryPolicy, ScaledClock
 from adops_async.sandbox.appnexus import AppNexusSandbox
 
-__all__ = ["FillsTheCap"]
+__all__ = ["FillsTheCap", "real_time_retry"]
+
+
+def real_time_retry(clock: Any) -> RetryPolicy:
+    """The default retry policy with its deadline in real seconds, as a client on real time has it, for a client on
+    ``clock`` (a :class:`ScaledClock`, else the policy is the default one).
+
+    On a sandbox's clock the deadline (300 s, gate waits included) is vendor seconds: 1.25 real s at speed 240. The
+    machine's latency does not compress with the clock, so a test whose calls queue long, or stream a large body,
+    keeps the five real minutes a call had before clients took the sandbox's clock.
+    """
+    speed = clock.speed if isinstance(clock, ScaledClock) else 1.0
+    return RetryPolicy(deadline=RetryPolicy().deadline * speed)
 
 
 class FillsTheCap(AppNexusSandbox):

@@ -14,7 +14,18 @@ from typing import Any
 
 import pytest
 
-from adops_async import Adnuntius, AdOps, AdOpsError, AppNexus, AuthError, Entity, OoyalaPulse, PulsePro, VendorModel
+from adops_async import (
+    Adnuntius,
+    AdOps,
+    AdOpsError,
+    AppNexus,
+    AuthError,
+    Entity,
+    OoyalaPulse,
+    PulsePro,
+    ScaledClock,
+    VendorModel,
+)
 from adops_async.ops import Campaign, LineItem, normalize
 from adops_async.sandbox import Sandbox, serve
 from adops_async.sandbox.adnuntius import AdnuntiusSandbox
@@ -61,7 +72,9 @@ def running(apps: dict[str, Sandbox], appnexus_password: str = "secret") -> Iter
     with ExitStack() as stack:
         urls = {name: stack.enter_context(serve(app)) for name, app in apps.items()}
         yield AdOps(
-            appnexus=AppNexus(username="api-user", password=appnexus_password, base_url=urls["appnexus"], speed=SPEED),
+            appnexus=AppNexus(
+                username="api-user", password=appnexus_password, base_url=urls["appnexus"], clock=ScaledClock(SPEED)
+            ),
             adnuntius=Adnuntius(
                 context="network_1", username="user@example.com", password="secret", base_url=urls["adnuntius"]
             ),

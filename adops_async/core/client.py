@@ -61,7 +61,7 @@ from ..observe._events import (
 from ..observe._logging import LogObserver
 from ..observe._meta import ResponseMeta, record
 from .auth import Auth, NoAuth
-from .clock import AnyioClock, Clock
+from .clock import AnyioClock
 from .codecs import Codec, JsonCodec
 from .dialect import Dialect, ErrorInfo
 from .errors import (
@@ -76,6 +76,7 @@ from .errors import (
 from .errors import LeaseLost as LeaseLostError
 from .gate import Gate, Slot
 from .headers import parse_retry_after
+from .options import ClientOptions, check_options
 from .policies import Cooldown, Kind, Priority
 from .priority import current_priority
 from .redact import Redactor, watch_third_party_logs
@@ -258,15 +259,9 @@ class BaseClient:
         dialect: how the vendor reports errors and which calls are idempotent.
         auth: credentials strategy (default: none).
         gate: where requests wait (default: a gate with :class:`Cooldown` only).
-        retry: when to retry (default: :class:`RetryPolicy`).
-        http: your own ``httpx.AsyncClient`` (transport, proxy, limits); you keep ownership and close it yourself.
-        timeout: wall-clock bound of one attempt in seconds, from sending to the last byte of the body (also httpx's
-            per-read timeout of the client we create).
-        clock: time source shared by the gate, retry and token expiry.
-        max_body_size: the largest response body read into memory (bytes); a larger one is a :class:`DecodeError`.
-            Streamed bodies (report downloads) are not capped.
-        observers: callables given every event of this client's calls and gate (:mod:`adops_async.observe`);
-            ``ADOPS_LOG=info|debug`` in the environment adds :func:`adops_async.observe.logging` at that level.
+        **options: ``http``, ``retry``, ``timeout``, ``clock``, ``max_body_size``, ``observers``: the options every
+            client takes, described in :class:`~adops_async.ClientOptions`. A vendor client takes the same and hands
+            them on.
 
     Attributes:
         base_url: ``base_url`` without its trailing slash.
@@ -293,13 +288,12 @@ class BaseClient:
         dialect: Dialect | None = None,
         auth: Auth | None = None,
         gate: Gate | None = None,
-        retry: RetryPolicy | None = None,
-        http: httpx.AsyncClient | None = None,
-        timeout: float = 30.0,
-        clock: Clock | None = None,
-        max_body_size: int = MAX_BODY_SIZE,
-        observers: Iterable[Observer] = (),
+        **options: Unpack[ClientOptions],
     ) -> None:
+        check_options(type(self).__name__, options)
+        http, retry, clock = options.get("http"), options.get("retry"), options.get("clock")
+        timeout, max_body_size = options.get("timeout", 30.0), options.get("max_body_size", MAX_BODY_SIZE)
+        observers = options.get("observers", ())
         if not timeout > 0 or not max_body_size > 0:
             raise ValueError("timeout and max_body_size must be positive")
         self.base_url = base_url.rstrip("/")

@@ -19,8 +19,8 @@ Tokens expire ``token_idle`` seconds after their last use and ``token_lifetime``
 ``expire_tokens()`` expires them all at once. Lists are capped at 100 per page, silently. Reports go pending -> ready
 after ``report_delay`` and download as ``report_rows`` generated CSV rows; with :attr:`AppNexusSandbox.delivery` set,
 a report with ``start_date``/``end_date`` downloads those days' deterministic delivery rows instead. Every duration
-is vendor time on the compressible clock; ``Retry-After`` is sent in *real* seconds (vendor seconds / speed), so a
-client living in real time waits exactly as long as the compressed vendor asks.
+is vendor time on the compressible clock, and so is ``Retry-After`` (to the millisecond when the clock is
+compressed): a client given :meth:`~adops_async.sandbox.Sandbox.client_clock` waits exactly as long as the vendor asks.
 """
 
 from __future__ import annotations
@@ -259,8 +259,7 @@ class AppNexusSandbox(Sandbox):
             return None
         self.violation(f"quota-{kind}s", f"{kind} {limit + 1} within {self.per:g} s", str(member))
         wait = window[0] + self.per - now
-        real = wait / self.clock.speed
-        retry_after = str(math.ceil(wait)) if self.clock.speed == 1 else f"{real:.3f}"
+        retry_after = str(math.ceil(wait)) if self.clock.speed == 1 else f"{math.ceil(wait * 1000) / 1000:.3f}"
         message = f"You have exceeded your request limit of {limit} per {self.per:g} seconds for this member"
         if self.rate_era == "405":
             return _error("SYSTEM", message, 405, "RATE_EXCEEDED")

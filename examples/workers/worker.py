@@ -21,7 +21,7 @@ from typing import Any
 
 from arq.connections import RedisSettings
 
-from adops_async import AppNexus, RedisStore
+from adops_async import AppNexus, RedisStore, ScaledClock
 
 REDIS_URL = os.environ.get("ADOPS_REDIS_URL", "redis://127.0.0.1:6379/0")
 QUEUE = os.environ.get("ADOPS_QUEUE", "adops:reports")
@@ -44,7 +44,7 @@ async def open_appnexus(stack: AsyncExitStack) -> AppNexus:
         member_key=env["ADOPS_APPNEXUS_MEMBER"],
         reads=int(env.get("ADOPS_APPNEXUS_READS", "100")),
         writes=int(env.get("ADOPS_APPNEXUS_WRITES", "60")),
-        speed=float(env.get("ADOPS_SPEED", "1")),
+        clock=ScaledClock(float(env.get("ADOPS_SPEED", "1"))),
     )
     return await stack.enter_async_context(client)
 

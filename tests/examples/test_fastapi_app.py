@@ -18,6 +18,7 @@ import anyio
 import httpx
 import pytest
 
+from adops_async import ScaledClock
 from adops_async.sandbox import Sandbox, serve
 from adops_async.sandbox.adnuntius import AdnuntiusSandbox
 from adops_async.sandbox.appnexus import AppNexusSandbox
@@ -50,7 +51,7 @@ def service(tmp_path: Path, reads: int = 100) -> Iterator[tuple[str, dict[str, S
                 "username": "api-user",
                 "password": "secret",
                 "base_url": urls["appnexus"],
-                "speed": SPEED,
+                "clock": ScaledClock(SPEED),
                 "reads": reads,
             },
             "adnuntius": {

@@ -29,6 +29,7 @@ from adops_async import (
     NotFound,
     PermissionDenied,
     PulsePro,
+    ScaledClock,
     ServerError,
     ValidationFailed,
 )
@@ -126,7 +127,7 @@ async def walking(vendor: str) -> AsyncIterator[Walk]:
         appnexus = AppNexusSandbox(speed=SPEED)
         ids: list[Any] = appnexus.seed_line_items(500)
         with serve(appnexus) as url:
-            async with AppNexus(username="api-user", password="secret", base_url=url, speed=SPEED) as an:
+            async with AppNexus(username="api-user", password="secret", base_url=url, clock=ScaledClock(SPEED)) as an:
                 yield Walk(
                     vendor,
                     an,

@@ -34,6 +34,7 @@ from adops_async import (
     Priority,
     ReadWriteQuota,
     RetryPolicy,
+    ScaledClock,
     TransportError,
     VirtualClock,
 )
@@ -56,19 +57,21 @@ def quick_retry() -> RetryPolicy:
 
 
 def appnexus(url: str, **options: Any) -> AppNexus:
-    return AppNexus(username="api-user", password="secret", base_url=url, speed=SPEED, retry=quick_retry(), **options)
+    return AppNexus(
+        username="api-user", password="secret", base_url=url, clock=ScaledClock(SPEED), retry=quick_retry(), **options
+    )
 
 
 # -- an AppNexus pull under transient faults: exact, one extra request per fault ---------------------------------
 
 PULL_FAULTS = {
     "a burst of 503s": Fault("status", status=503, count=3),
-    "503s with Retry-After": Fault("status", status=503, count=2, headers={"Retry-After": "0.05"}),
+    "503s with Retry-After": Fault("status", status=503, count=2, headers={"Retry-After": "3"}),
     "502s from a proxy": Fault("status", status=502, count=2, body=BAD_GATEWAY, headers={"content-type": "text/html"}),
     "resets before the body": Fault("reset", count=2),
     "Content-Length larger than the body": Fault("truncate", count=2),
     "a body trickled past the timeout": Fault("slow", delay=0.3),
-    "a 429 storm": Fault("status", status=429, count=5, body=RATE_BODY, headers={"Retry-After": "0.05"}),
+    "a 429 storm": Fault("status", status=429, count=5, body=RATE_BODY, headers={"Retry-After": "3"}),
 }
 
 

@@ -18,7 +18,7 @@ import anyio
 import httpx
 import pytest
 
-from adops_async import Adnuntius, AppNexus, OoyalaPulse
+from adops_async import Adnuntius, AppNexus, OoyalaPulse, ScaledClock
 from adops_async.core.client import BaseClient
 from adops_async.core.errors import DecodeError, IncompleteData, TransportError
 from adops_async.core.retry import RetryPolicy
@@ -53,7 +53,9 @@ async def appnexus_report(app: AppNexusSandbox, **options: object) -> AsyncItera
     """A client on ``app`` and a report that is ready (polled until the sandbox says so)."""
     options.setdefault("retry", AT_ONCE)
     with serve(app) as url:
-        async with AppNexus(username="api-user", password="secret", base_url=url, speed=SPEED, **options) as an:
+        async with AppNexus(
+            username="api-user", password="secret", base_url=url, clock=ScaledClock(SPEED), **options
+        ) as an:
             job = await an.reports.run(report_type="network_analytics", columns=COLUMNS, report_interval="yesterday")
             assert isinstance(job, AppNexusReportJob)
             yield an, job
@@ -176,7 +178,7 @@ async def test_a_content_length_the_body_does_not_match_is_caught_without_the_tr
             password="secret",
             base_url="http://appnexus.test",
             http=http,
-            speed=SPEED,
+            clock=ScaledClock(SPEED),
             retry=AT_ONCE,
         ) as an,
     ):
@@ -306,7 +308,7 @@ async def test_fifteen_abandoned_appnexus_downloads_do_not_block_the_next_call()
     app = sandbox(rows=100)
     app.add("line-item", name="after the reports")
     with serve(app) as url:
-        async with AppNexus(username="api-user", password="secret", base_url=url, speed=SPEED) as an:
+        async with AppNexus(username="api-user", password="secret", base_url=url, clock=ScaledClock(SPEED)) as an:
             abandoned = []
             for _ in range(15):  # as many as the gate lets run at once
                 job = await an.reports.run(report_type="network_analytics", columns=COLUMNS, report_interval="today")

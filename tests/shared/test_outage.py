@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from adops_async import AppNexus, OoyalaPulse, QuotaStoreUnavailable, RedisStore
+from adops_async import AppNexus, OoyalaPulse, QuotaStoreUnavailable, RedisStore, ScaledClock
 from adops_async.sandbox import serve
 from adops_async.sandbox.appnexus import AppNexusSandbox, SandboxUser
 from adops_async.sandbox.ooyala import OoyalaSandbox
@@ -33,7 +33,13 @@ def anyio_backend() -> str:
 
 def appnexus(url: str, store: RedisStore, user: str = "api-user", password: str = "secret") -> AppNexus:
     return AppNexus(
-        username=user, password=password, base_url=url, store=store, member_key="1", reads=READS, speed=SPEED
+        username=user,
+        password=password,
+        base_url=url,
+        store=store,
+        member_key="1",
+        reads=READS,
+        clock=ScaledClock(SPEED),
     )
 
 

@@ -17,14 +17,17 @@ import anyio.to_thread
 
 from adops_async import AdOpsError, AppNexus, OoyalaPulse, PulsePro, RedisStore
 from adops_async.core.client import BaseClient
-from adops_async.gates import AnyioClock, ScaledClock
+from adops_async.gates import ScaledClock
+
+from ..sandboxes import real_time_retry
 
 
-class SkewedClock(AnyioClock):
-    """This host's clock, ``skew`` seconds off the others'."""
+class SkewedClock(ScaledClock):
+    """This host's clock at the sandbox's ``speed``, ``skew`` real seconds off the others'."""
 
-    def __init__(self, skew: float) -> None:
-        self.skew = skew
+    def __init__(self, speed: float, skew: float) -> None:
+        super().__init__(speed)
+        self.skew = skew * speed
 
     def now(self) -> float:
         return super().now() + self.skew
@@ -32,14 +35,11 @@ class SkewedClock(AnyioClock):
     async def sleep_until(self, deadline: float) -> None:
         await super().sleep_until(deadline - self.skew)
 
-    async def wait(self, event: anyio.Event, deadline: float | None) -> None:
-        await super().wait(event, None if deadline is None else deadline - self.skew)
-
 
 def build(job: dict[str, Any], store: RedisStore) -> BaseClient:
     vendor, url, speed = job["vendor"], job["url"], job.get("speed", 1.0)
     if vendor == "appnexus":
-        clock = SkewedClock(job["skew"]) if job.get("skew") else None
+        clock = SkewedClock(speed, job.get("skew", 0.0))
         return AppNexus(
             username=job["username"],
             password=job["password"],
@@ -47,8 +47,10 @@ def build(job: dict[str, Any], store: RedisStore) -> BaseClient:
             store=store,
             member_key=job["member"],
             reads=job["reads"],
-            speed=speed,
             clock=clock,
+            # A shared 15-in-flight refusal predicts the gate opens when the holder's lease lapses (30 real s): past
+            # a deadline of 300 vendor seconds at speed 60.
+            retry=real_time_retry(clock),
         )
     if vendor == "pulsepro":
         return PulsePro(api_key=job["api_key"], base_url=url, store=store, clock=ScaledClock(speed), page_size=100)

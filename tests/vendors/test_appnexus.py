@@ -18,6 +18,7 @@ from adops_async import (
     NotFound,
     PermissionDenied,
     QuotaExceeded,
+    ScaledClock,
     ServerError,
     TransportError,
     ValidationFailed,
@@ -26,12 +27,13 @@ from adops_async.sandbox import Fault, serve
 from adops_async.sandbox.appnexus import AppNexusSandbox, SandboxUser
 from adops_async.vendors.appnexus import AppNexus, LineItem
 
-from ..sandboxes import FillsTheCap
+from ..sandboxes import FillsTheCap, real_time_retry
 
 pytestmark = pytest.mark.anyio
 
 
 def client(url: str, **options: Any) -> AppNexus:
+    options.setdefault("retry", real_time_retry(options.get("clock")))
     return AppNexus(username="api-user", password="secret", base_url=url, **options)
 
 
@@ -40,7 +42,7 @@ async def test_lists_10000_line_items_each_once_without_violation_at_full_read_r
     app = AppNexusSandbox(speed=speed, reads=reads)
     ids = app.seed_line_items(10_000)
     with serve(app) as url:
-        async with client(url, reads=reads, speed=speed) as an:
+        async with client(url, reads=reads, clock=ScaledClock(speed)) as an:
             seen = [item.id async for item in an.line_items.list()]
     assert sorted(i for i in seen if i is not None) == sorted(ids)
     assert len(seen) == 10_000
@@ -60,7 +62,7 @@ async def test_500_reads_and_200_writes_from_50_tasks_keep_every_rule() -> None:
     app = FillsTheCap(speed=speed, latency=0.002)
     ids = app.seed_line_items(200, advertisers=4)
     with serve(app) as url:
-        async with client(url, speed=speed) as an:
+        async with client(url, clock=ScaledClock(speed)) as an:
 
             async def worker(n: int) -> None:
                 for k in range(10):
@@ -81,7 +83,7 @@ async def test_500_reads_and_200_writes_from_50_tasks_keep_every_rule() -> None:
 async def test_a_write_is_never_retried_after_a_read_timeout() -> None:
     app = AppNexusSandbox(speed=60)
     with serve(app) as url:
-        async with client(url, speed=60, timeout=0.03) as an:
+        async with client(url, clock=ScaledClock(60), timeout=0.03) as an:
             await an.members.list().collect()  # log in first
             app.inject(Fault("slow", path="/line-item", delay=0.06))
             with pytest.raises(TransportError):
@@ -94,7 +96,7 @@ async def test_token_expiry_mid_pull_costs_one_login_and_loses_nothing() -> None
     ids = app.seed_line_items(1_000)
     seen: list[int | None] = []
     with serve(app) as url:
-        async with client(url, speed=60) as an:
+        async with client(url, clock=ScaledClock(60)) as an:
             async for item in an.line_items.list():
                 seen.append(item.id)
                 if len(seen) == 350:
@@ -110,7 +112,7 @@ async def test_login_storm_never_more_than_10_logins_per_5_minutes() -> None:
     app = AppNexusSandbox(speed=speed)
     app.seed_line_items(10)
     with serve(app) as url:
-        async with client(url, speed=speed) as an:
+        async with client(url, clock=ScaledClock(speed)) as an:
             for _ in range(14):  # every token dies; 20 tasks notice together each time
                 app.expire_tokens()
                 async with anyio.create_task_group() as tg:
@@ -128,7 +130,7 @@ async def test_login_budget_spent_fails_clearly_without_asking_the_api() -> None
     app = AppNexusSandbox(speed=60)
     app.seed_line_items(1)
     with serve(app) as url:
-        async with client(url, speed=60, max_login_wait=0) as an:
+        async with client(url, clock=ScaledClock(60), max_login_wait=0) as an:
             for _ in range(10):
                 app.expire_tokens()
                 await an.line_items.get(11)
@@ -149,10 +151,10 @@ RATE_BODY = (
 @pytest.mark.parametrize(
     ("status", "headers", "pause"),
     [
-        (429, {"Retry-After": "0.5"}, 30),  # the 2023 page (real seconds: the compressed sandbox's vendor 30 s)
+        (429, {"Retry-After": "30"}, 30),  # the 2023 page (vendor seconds, on the client's ScaledClock too)
         (405, {}, 10),  # production before 2016 (SIMP PR #11): no Retry-After, the client's rate_wait (10 s) applies
         (200, {}, 10),  # SYSTEM + RATE_EXCEEDED inside a 200 (ANX)
-        (503, {"x-ratelimit-code": "503", "retry-after": "0.5"}, 30),  # XDOC 2025: service overwhelmed
+        (503, {"x-ratelimit-code": "503", "retry-after": "30"}, 30),  # XDOC 2025: service overwhelmed
     ],
 )
 async def test_a_rate_signal_pauses_every_task(status: int, headers: dict[str, str], pause: float) -> None:
@@ -160,7 +162,7 @@ async def test_a_rate_signal_pauses_every_task(status: int, headers: dict[str, s
     app = AppNexusSandbox(speed=speed)
     ids = app.seed_line_items(40)
     with serve(app) as url:
-        async with client(url, speed=speed) as an:
+        async with client(url, clock=ScaledClock(speed)) as an:
             await an.line_items.get(ids[0])
             app.inject(Fault("status", path="/line-item", status=status, body=RATE_BODY, headers=headers))
 
@@ -200,7 +202,7 @@ async def test_a_client_with_a_looser_gate_recovers_from_the_servers_refusals() 
     app = AppNexusSandbox(speed=120, reads=5)
     app.seed_line_items(1_000)
     with serve(app) as url:
-        async with client(url, speed=120) as an:  # believes in 100 reads per minute
+        async with client(url, clock=ScaledClock(120)) as an:  # believes in 100 reads per minute
             assert len(await an.line_items.list().collect()) == 1_000
     assert app.violations
     assert all(v.rule == "quota-reads" for v in app.violations)
@@ -222,7 +224,7 @@ async def test_every_error_id_maps_to_its_typed_error_even_in_a_200() -> None:
     app = AppNexusSandbox(speed=60)
     app.seed_line_items(1)
     with serve(app) as url:
-        async with client(url, speed=60) as an:
+        async with client(url, clock=ScaledClock(60)) as an:
             await an.line_items.get(11)
             for error_id, message, error_class in ERRORS:
                 body = f'{{"response":{{"error_id":"{error_id}","error":"{message}"}}}}'.encode()
@@ -245,7 +247,7 @@ async def test_disabled_and_expired_accounts_are_refused_for_good() -> None:
     app = AppNexusSandbox(speed=60, users=users)
     with serve(app) as url:
         for name, code in (("off", "NOAUTH_DISABLED"), ("old", "NOAUTH_EXPIRED")):
-            async with AppNexus(username=name, password="pw", base_url=url, speed=60) as an:
+            async with AppNexus(username=name, password="pw", base_url=url, clock=ScaledClock(60)) as an:
                 for _ in range(2):
                     with pytest.raises(AuthError) as caught:
                         await an.line_items.get(1)
@@ -259,7 +261,7 @@ async def test_crud_append_meta_get_many_and_any_service() -> None:
     app = AppNexusSandbox(speed=60)
     ids = app.seed_line_items(150, advertisers=2)
     with serve(app) as url:
-        async with client(url, speed=60) as an:
+        async with client(url, clock=ScaledClock(60)) as an:
             created = await an.line_items.create(LineItem(name="new", ad_types=["video"]), advertiser_id=1)
             assert created.id is not None
             assert created.name == "new"

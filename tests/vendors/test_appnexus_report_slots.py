@@ -15,7 +15,7 @@ import anyio
 import httpx
 import pytest
 
-from adops_async import GateWaitTooLong, QuotaExceeded, RedisStore
+from adops_async import GateWaitTooLong, QuotaExceeded, RedisStore, ScaledClock
 from adops_async.core.clock import VirtualClock
 from adops_async.core.jobs import JobQuota
 from adops_async.sandbox import serve
@@ -23,6 +23,7 @@ from adops_async.sandbox.appnexus import AppNexusSandbox
 from adops_async.vendors.appnexus import AppNexus, AppNexusReportJob
 
 from ..redis_server import RedisServer
+from ..sandboxes import real_time_retry
 
 pytestmark = pytest.mark.anyio
 
@@ -31,6 +32,7 @@ SPEC: dict[str, Any] = {"report_type": "network_analytics", "columns": COLUMNS, 
 
 
 def client(url: str, **options: Any) -> AppNexus:
+    options.setdefault("retry", real_time_retry(options.get("clock")))
     return AppNexus(username="api-user", password="secret", base_url=url, **options)
 
 
@@ -51,7 +53,7 @@ async def _run_reports(an: AppNexus, count: int, rows: list[int]) -> None:
 async def test_20_concurrent_reports_all_complete_with_at_most_5_pending() -> None:
     app = AppNexusSandbox(speed=600, report_delay=120, report_rows=10)
     with serve(app) as url:
-        async with client(url, speed=600) as an:
+        async with client(url, clock=ScaledClock(600)) as an:
             rows: list[int] = []
             await _run_reports(an, 20, rows)
             assert an.report_slots.held(an.clock.now()) == 0  # every job gave its place back
@@ -74,7 +76,10 @@ async def test_clients_of_one_user_share_the_report_slots_through_redis(
     store = RedisStore(redis_server.url, prefix=f"test-report-slots:{uuid.uuid4().hex}:")
     try:
         with serve(app) as url:
-            async with client(url, speed=600, store=store) as first, client(url, speed=600, store=store) as second:
+            async with (
+                client(url, clock=ScaledClock(600), store=store) as first,
+                client(url, clock=ScaledClock(600), store=store) as second,
+            ):
                 rows: list[int] = []
                 async with anyio.create_task_group() as group:
                     group.start_soon(_run_reports, first, 8, rows)
@@ -123,7 +128,7 @@ async def test_the_original_client_meets_the_throttle_the_slots_avoid() -> None:
     """Without slots (a rule of 100 places) the 6th concurrent report is refused: the sandbox does refuse."""
     app = AppNexusSandbox(speed=600, report_delay=600, report_rows=1)
     with serve(app) as url:
-        async with client(url, speed=600, report_slots=JobQuota(100)) as an:
+        async with client(url, clock=ScaledClock(600), report_slots=JobQuota(100)) as an:
             outcomes: list[BaseException | None] = []
 
             async def one() -> None:
@@ -146,7 +151,7 @@ async def test_the_original_client_meets_the_throttle_the_slots_avoid() -> None:
 async def test_a_refused_submit_gives_its_slot_back() -> None:
     app = AppNexusSandbox(speed=600, report_delay=30, report_rows=1, user_reports=0)  # the API refuses every report
     with serve(app) as url:
-        async with client(url, speed=600) as an:
+        async with client(url, clock=ScaledClock(600)) as an:
             with pytest.raises(QuotaExceeded):
                 await an.reports.run(**SPEC)
             assert an.report_slots.held(an.clock.now()) == 0  # no report exists: its place is free again
@@ -155,7 +160,7 @@ async def test_a_refused_submit_gives_its_slot_back() -> None:
 async def test_the_member_queue_delays_reports_beyond_its_cap() -> None:
     app = AppNexusSandbox(speed=600, report_delay=30, report_rows=2, member_reports=2)
     with serve(app) as url:
-        async with client(url, speed=600) as an:
+        async with client(url, clock=ScaledClock(600)) as an:
             rows: list[int] = []
             await _run_reports(an, 5, rows)
     assert rows == [2] * 5

@@ -6,20 +6,27 @@ from pathlib import Path
 
 import pytest
 
+from adops_async import ScaledClock
 from adops_async.sandbox import serve
 from adops_async.sandbox.appnexus import AppNexusSandbox, report_cell
 from adops_async.vendors.appnexus import AppNexus, ReportFailed
+
+from ..sandboxes import real_time_retry
 
 pytestmark = pytest.mark.anyio
 
 COLUMNS = ["day", "advertiser_id", "imps", "clicks"]
 
 
+def client(url: str, clock: ScaledClock) -> AppNexus:
+    return AppNexus(username="api-user", password="secret", base_url=url, clock=clock, retry=real_time_retry(clock))
+
+
 @pytest.mark.parametrize(("stacked", "rows"), [(False, 100_000), (True, 1_000)])
 async def test_report_goes_pending_then_ready_and_streams_its_rows(stacked: bool, rows: int, tmp_path: Path) -> None:
     app = AppNexusSandbox(speed=60, report_delay=20, report_rows=rows, stacked_reports=stacked)
     with serve(app) as url:
-        async with AppNexus(username="api-user", password="secret", base_url=url, speed=60) as an:
+        async with client(url, ScaledClock(60)) as an:
             job = await an.reports.run(report_type="network_analytics", columns=COLUMNS, report_interval="yesterday")
             assert job.status == "ready"
             count = 0
@@ -39,7 +46,7 @@ async def test_a_failed_report_raises_instead_of_polling_for_15_minutes() -> Non
     app = AppNexusSandbox(speed=60, report_delay=5)
     app.failed_reports = True
     with serve(app) as url:
-        async with AppNexus(username="api-user", password="secret", base_url=url, speed=60) as an:
+        async with client(url, ScaledClock(60)) as an:
             with pytest.raises(ReportFailed, match="error"):
                 await an.reports.run(report_type="network_analytics", columns=COLUMNS, report_interval="yesterday")
             with pytest.raises(ValueError, match="report_interval or start_date"):
@@ -50,7 +57,7 @@ async def test_a_large_report_is_fetched_page_by_page_behind_one_iterator() -> N
     app = AppNexusSandbox(speed=600, report_delay=5, report_rows=2_500)
     orders = [{"order_by": "day", "direction": "ASC"}, {"order_by": "advertiser_id", "direction": "ASC"}]
     with serve(app) as url:
-        async with AppNexus(username="api-user", password="secret", base_url=url, speed=600) as an:
+        async with client(url, ScaledClock(600)) as an:
             with pytest.raises(ValueError, match="orders"):
                 await an.reports.run(
                     report_type="network_analytics", columns=COLUMNS, report_interval="today", page_rows=10

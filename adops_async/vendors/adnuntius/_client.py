@@ -8,24 +8,23 @@ passed) plus a polite :class:`~adops_async.gates.MaxInFlight` of :data:`DEFAULT_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import httpx
+from typing_extensions import Unpack
 
 from ...core.auth import Auth, HeaderAuth
 from ...core.client import BaseClient
 from ...core.clock import Clock
 from ...core.gate import Gate
 from ...core.models import VendorModel
+from ...core.options import ClientOptions
 from ...core.paging import AsyncPaginator, Page, PageRequest
 from ...core.policies import Cooldown, MaxInFlight, Priority
 from ...core.priority import current_priority
 from ...core.redact import Secret
-from ...core.retry import RetryPolicy
 from ...core.shared import RedisStore, identity
-from ...observe import Observer
 from ._auth import AdnuntiusAuth, TwoFactorCodeProvider
 from ._dialect import AdnuntiusDialect
 from ._models import (
@@ -94,13 +93,10 @@ class Adnuntius(BaseClient):
         gate: replaces the default gate (``Cooldown()`` + ``MaxInFlight(max_in_flight)``).
         max_in_flight: the default gate's concurrency cap (ignored when ``gate`` is given).
         store: a :class:`~adops_async.RedisStore`, so a 429's pause holds for every process of this user.
-        retry: as for :class:`~adops_async.BaseClient`.
-        http: as for :class:`~adops_async.BaseClient`.
-        timeout: as for :class:`~adops_async.BaseClient`.
-        clock: as for :class:`~adops_async.BaseClient`.
-        observers: event subscribers (:mod:`adops_async.observe`), as for :class:`~adops_async.BaseClient`.
         page_size: ``pageSize`` for lists.
         refresh_margin: refresh the token this many seconds before it expires.
+        **options: ``http``, ``retry``, ``timeout``, ``clock``, ``max_body_size``, ``observers``: the options every
+            client takes (:class:`~adops_async.ClientOptions`), handed to :class:`~adops_async.BaseClient`.
 
     Attributes:
         context: the network id sent as ``?context=``.
@@ -152,13 +148,9 @@ class Adnuntius(BaseClient):
         gate: Gate | None = None,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         store: RedisStore | None = None,
-        retry: RetryPolicy | None = None,
-        http: httpx.AsyncClient | None = None,
-        timeout: float = 30.0,
-        clock: Clock | None = None,
         page_size: int = 100,
         refresh_margin: float = 600.0,
-        observers: Iterable[Observer] = (),
+        **options: Unpack[ClientOptions],
     ) -> None:
         if not isinstance(context, str) or not context.strip():
             raise ValueError(
@@ -181,18 +173,8 @@ class Adnuntius(BaseClient):
         if gate is None:
             # Adnuntius limits per access token, which belongs to the user (or the API key).
             shared = f"adnuntius:{identity(api_key or username or '')}" if store is not None else None
-            gate = default_gate(max_in_flight, clock=clock, store=store, key=shared)
-        super().__init__(
-            base_url=base_url,
-            dialect=dialect,
-            auth=auth,
-            gate=gate,
-            retry=retry,
-            http=http,
-            timeout=timeout,
-            clock=clock,
-            observers=observers,
-        )
+            gate = default_gate(max_in_flight, clock=options.get("clock"), store=store, key=shared)
+        super().__init__(base_url=base_url, dialect=dialect, auth=auth, gate=gate, **options)
         self.context = context
         self.reports = StatsReports(self)
         self.paging = AdnuntiusPaging(size=page_size)

@@ -9,10 +9,9 @@ the account's real limit, every rate signal of every era (429, 405 + ``RATE_EXCE
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, TypeVar, overload
 
-import httpx
+from typing_extensions import Unpack
 
 from ...core.client import BaseClient
 from ...core.clock import Clock
@@ -20,11 +19,10 @@ from ...core.gate import Gate
 from ...core.jobs import JobQuota
 from ...core.meters import MemoryStore
 from ...core.models import VendorModel
+from ...core.options import ClientOptions
 from ...core.policies import Cooldown, MaxInFlight, ReadWriteQuota
 from ...core.redact import Secret
-from ...core.retry import RetryPolicy
 from ...core.shared import RedisStore, identity
-from ...observe import Observer
 from ._auth import AppNexusAuth, LoginBudget
 from ._dialect import AppNexusDialect
 from ._models import (
@@ -106,14 +104,11 @@ class AppNexus(BaseClient):
         report_window: the default ``report_slots``' window in seconds (the API's 15 minutes).
         rate_wait: seconds every task pauses after a rate signal that gives no ``Retry-After`` (a 405 or a 200 with
             ``RATE_EXCEEDED``); the quota window is a minute, so a much shorter pause tends to be refused again.
-        speed: vendor seconds per real second, for compressed-clock sandboxes only: every vendor duration (the quota
-            window, the login window, report polling and its 15-minute ceiling, the default rate pause) is divided
-            by it. Leave at 1 against the real API.
-        http: as for :class:`~adops_async.BaseClient`.
-        retry: as for :class:`~adops_async.BaseClient`.
-        timeout: as for :class:`~adops_async.BaseClient`.
-        clock: as for :class:`~adops_async.BaseClient`.
-        observers: event subscribers (:mod:`adops_async.observe`), as for :class:`~adops_async.BaseClient`.
+        **options: ``http``, ``retry``, ``timeout``, ``clock``, ``max_body_size``, ``observers``: the options every
+            client takes (:class:`~adops_async.ClientOptions`), handed to :class:`~adops_async.BaseClient`. Every
+            duration above (the quota window, the login window, report polling and its 15-minute ceiling, the rate
+            pause) is in ``clock`` seconds: against a compressed-clock sandbox give ``clock=sandbox.client_clock()``
+            (a :class:`~adops_async.ScaledClock`) and keep the vendor's own numbers.
 
     Attributes:
         members: ``member``: the member (account) and its settings.
@@ -132,10 +127,8 @@ class AppNexus(BaseClient):
             ready and returns a job whose ``rows()`` stream it.
         report_slots: the places for reports pending on the API's side (the report throttle), which ``reports``
             waits for before submitting.
-        speed: the ``speed`` it was built with.
     """
 
-    speed: float
     members: AppNexusResource[Member]
     advertisers: AppNexusResource[Advertiser]
     insertion_orders: AppNexusResource[InsertionOrder]
@@ -170,16 +163,8 @@ class AppNexus(BaseClient):
         reports_pending: int = 5,
         report_window: float = 900.0,
         rate_wait: float = 10.0,
-        speed: float = 1.0,
-        http: httpx.AsyncClient | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
-        clock: Clock | None = None,
-        observers: Iterable[Observer] = (),
+        **options: Unpack[ClientOptions],
     ) -> None:
-        if speed <= 0:
-            raise ValueError("speed must be positive")
-        self.speed = speed
         user_key = None
         if isinstance(store, RedisStore):
             user_key = f"appnexus:user:{identity(username)}"
@@ -188,7 +173,7 @@ class AppNexus(BaseClient):
             shared = store if isinstance(store, RedisStore) else None
             report_slots = JobQuota(
                 reports_pending,
-                window=report_window / speed,
+                window=report_window,
                 store=shared,
                 key=f"{user_key}:reports" if shared else None,
             )
@@ -198,30 +183,21 @@ class AppNexus(BaseClient):
             gate = default_gate(
                 reads=reads,
                 writes=writes,
-                per=per / speed,
+                per=per,
                 max_in_flight=max_in_flight,
                 store=store,
                 key=member_key,
                 user_key=user_key,
-                clock=clock,
+                clock=options.get("clock"),
             )
-        budget = login_budget or LoginBudget(10, 300.0 / speed)
-        auth = AppNexusAuth(
-            username,
-            password,
-            budget=budget,
-            max_login_wait=None if max_login_wait is None else max_login_wait / speed,
-        )
+        budget = login_budget or LoginBudget(10, 300.0)
+        auth = AppNexusAuth(username, password, budget=budget, max_login_wait=max_login_wait)
         super().__init__(
             base_url=base_url,
-            dialect=AppNexusDialect(rate_wait=rate_wait / speed),
+            dialect=AppNexusDialect(rate_wait=rate_wait),
             auth=auth,
             gate=gate,
-            retry=retry,
-            http=http,
-            timeout=timeout,
-            clock=clock,
-            observers=observers,
+            **options,
         )
         self.members = self.resource("member", Member)
         self.advertisers = self.resource("advertiser", Advertiser)

@@ -102,8 +102,8 @@ class AppNexusReportJob(ReportJob):
         )
 
     async def wait(self, *, first: float = 2.0, longest: float = 30.0, give_up_after: float = REPORT_TIMEOUT) -> None:
-        """Poll with backoff (``first`` seconds, x1.5 each time, at most ``longest``) until ready."""
-        scale = self.client.speed
+        """Poll with backoff (``first`` seconds, x1.5 each time, at most ``longest``) until ready (clock seconds: vendor
+        seconds on a :class:`~adops_async.ScaledClock`)."""
 
         async def ready() -> bool | None:
             return True if await self.check() else None
@@ -111,9 +111,9 @@ class AppNexusReportJob(ReportJob):
         await poll(
             ready,
             self.client.clock,
-            first=first / scale,
-            longest=longest / scale,
-            give_up_after=give_up_after / scale,
+            first=first,
+            longest=longest,
+            give_up_after=give_up_after,
             what=f"AppNexus report {self.id}",
             vendor=self.client.vendor,
         )
@@ -212,7 +212,7 @@ class Reports:
             if value is not None:
                 spec[key] = list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value
         clock = self.client.clock
-        deadline = None if slot_wait is None else clock.now() + slot_wait / self.client.speed
+        deadline = None if slot_wait is None else clock.now() + slot_wait
         slot = await self.client.report_slots.acquire(clock, deadline=deadline)
         try:
             reply = await self.client.request("POST", "report", params=dict(params or {}), payload={"report": spec})

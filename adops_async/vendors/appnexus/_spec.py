@@ -141,7 +141,7 @@ APPNEXUS = VendorSpec(
             "username": "api-user",
             "password": "secret",
             "base_url": url,
-            "speed": app.clock.speed,
+            "clock": app.client_clock(),
         },
         hint='curl -d \'{"auth":{"username":"api-user","password":"secret"}}\' URL/auth',
         demo_pull="line_items",

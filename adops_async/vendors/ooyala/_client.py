@@ -8,19 +8,15 @@ number of tasks may await the client at once; they queue at the gate (FIFO withi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import httpx
+from typing_extensions import Unpack
 
 from ...core.client import BaseClient
-from ...core.clock import Clock
 from ...core.gate import Gate
 from ...core.jobs import JobQuota
+from ...core.options import ClientOptions
 from ...core.policies import Cooldown, Serial
 from ...core.redact import Secret
-from ...core.retry import RetryPolicy
 from ...core.shared import RedisStore, identity
-from ...observe import Observer
 from ._adapi import Ads, Assets
 from ._auth import ApiKeyAuth, SessionLogin
 from ._booking import Campaigns, Clients, Goals
@@ -52,11 +48,9 @@ class OoyalaPulse(BaseClient):
             the two running-report slots of :attr:`custom_reports`.
         report_slots: the running-report slots of :attr:`custom_reports` (default: two, shared through ``store``
             when one is given). Give every client of one account the same one.
-        http: as for :class:`~adops_async.BaseClient`.
-        retry: as for :class:`~adops_async.BaseClient`.
-        timeout: as for :class:`~adops_async.BaseClient`.
-        clock: as for :class:`~adops_async.BaseClient`.
-        observers: event subscribers (:mod:`adops_async.observe`), as for :class:`~adops_async.BaseClient`.
+        **options: ``http``, ``retry``, ``timeout``, ``clock``, ``max_body_size``, ``observers``: the options every
+            client takes (:class:`~adops_async.ClientOptions`), handed to :class:`~adops_async.BaseClient`.
+            ``timeout`` is 60 s unless given, and with a ``store`` at most 0.8 of its lease.
 
     Attributes:
         campaigns: Booking API campaigns (XML; ``update`` is read-modify-write).
@@ -94,12 +88,8 @@ class OoyalaPulse(BaseClient):
         base_url: str = DEFAULT_BASE_URL,
         gate: Gate | None = None,
         store: RedisStore | None = None,
-        http: httpx.AsyncClient | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: float = 60.0,
-        clock: Clock | None = None,
         report_slots: JobQuota | None = None,
-        observers: Iterable[Observer] = (),
+        **options: Unpack[ClientOptions],
     ) -> None:
         session: SessionLogin | None = None
         if api_key is not None:
@@ -113,20 +103,13 @@ class OoyalaPulse(BaseClient):
         shared = f"ooyala:{identity(api_key or username or '')}" if store is not None else None
         if gate is None:
             # The one slot belongs to the credentials: with a store, every process using them takes turns.
-            gate = Gate(Serial(store=store, key=shared), Cooldown(store=store, key=shared), clock=clock)
+            gate = Gate(Serial(store=store, key=shared), Cooldown(store=store, key=shared), clock=options.get("clock"))
+        timeout = options.setdefault("timeout", 60.0)
         if store is not None:
             # A request must end before the lease that lets it run can lapse.
-            timeout = min(timeout, store.lease * 0.8)
+            options["timeout"] = min(timeout, store.lease * 0.8)
         super().__init__(
-            base_url=base_url,
-            dialect=OoyalaDialect(legacy=session is not None),
-            auth=auth,
-            gate=gate,
-            retry=retry,
-            http=http,
-            timeout=timeout,
-            clock=clock,
-            observers=observers,
+            base_url=base_url, dialect=OoyalaDialect(legacy=session is not None), auth=auth, gate=gate, **options
         )
         if session is not None:
             session.bind(self)

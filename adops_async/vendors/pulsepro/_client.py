@@ -10,16 +10,16 @@ What is documented (PP-INTRO, docs/vendors/pulsepro.md) is built exactly: ``Auth
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal, TypeVar, overload
 
-import httpx
+from typing_extensions import Unpack
 
 from ...core.auth import HeaderAuth
 from ...core.client import BaseClient
-from ...core.clock import AnyioClock, Clock
 from ...core.gate import Gate
 from ...core.models import VendorModel, payload_of
+from ...core.options import ClientOptions
 from ...core.paging import AsyncPaginator, PagingStyle
 from ...core.policies import Cooldown, MaxInFlight, Priority, TokenBucket
 from ...core.priority import current_priority
@@ -27,7 +27,6 @@ from ...core.redact import Secret, credential
 from ...core.resources import Resource
 from ...core.retry import RETRY_STATUSES, RetryPolicy
 from ...core.shared import RedisStore, identity
-from ...observe import Observer
 from ._dialect import PulseProDialect
 from ._models import AnalyticsScore, AnalyticsTrend, CorrectiveAction, Inspection, Location, Role, User
 from ._paging import PulseProOffsetPaging, PulseProPaging
@@ -135,16 +134,15 @@ class PulsePro(BaseClient):
         store: keep the bucket and the pause after a 429 in a :class:`~adops_async.RedisStore`, shared by every
             process of the organization.
         account_key: the store's key (e.g. the organization id); without it, a hash of the API key.
-        retry: replaces :func:`spike_retry`.
-        deadline: seconds after which :func:`spike_retry` stops retrying one call (503 storms may last minutes).
+        deadline: seconds after which :func:`spike_retry` stops retrying one call (503 storms may last minutes), when
+            no ``retry`` is given.
         paging: ``"page"`` (``page``/``page_size``, following ``next``) or ``"offset"`` (``limit``/``offset``).
         page_size: items per page asked for (the server may cap it; paging counts what comes).
         paths: override collection paths (keys of :data:`DEFAULT_PATHS`).
         trailing_slash: add a ``/`` after collection and item paths (Django REST routers want one).
-        http: as for :class:`~adops_async.BaseClient`.
-        timeout: as for :class:`~adops_async.BaseClient`.
-        clock: as for :class:`~adops_async.BaseClient`.
-        observers: event subscribers (:mod:`adops_async.observe`), as for :class:`~adops_async.BaseClient`.
+        **options: ``http``, ``retry``, ``timeout``, ``clock``, ``max_body_size``, ``observers``: the options every
+            client takes (:class:`~adops_async.ClientOptions`), handed to :class:`~adops_async.BaseClient`.
+            ``retry`` replaces :func:`spike_retry`.
 
     Attributes:
         inspections: ``inspections``.
@@ -185,23 +183,18 @@ class PulsePro(BaseClient):
         max_in_flight: int = 10,
         store: RedisStore | None = None,
         account_key: str | None = None,
-        retry: RetryPolicy | None = None,
         deadline: float = 600.0,
         paging: Literal["page", "offset"] = "page",
         page_size: int = 100,
         paths: Mapping[str, str] | None = None,
         trailing_slash: bool = False,
-        http: httpx.AsyncClient | None = None,
-        timeout: float = 30.0,
-        clock: Clock | None = None,
-        observers: Iterable[Observer] = (),
+        **options: Unpack[ClientOptions],
     ) -> None:
         key = credential(api_key, "api_key", header=True).reveal()
         if not key or not key.strip():
             raise ValueError("PulsePro needs an api_key (Admin > Setup > API)")
         if paging not in ("page", "offset"):
             raise ValueError(f"paging must be 'page' or 'offset', not {paging!r}")
-        clock = clock or (gate.clock if gate is not None else AnyioClock())
         if gate is None:
             # The bucket is the organization's: every process with this key (or store key) draws from one.
             shared = f"pulsepro:{account_key or identity(key)}" if store is not None else None
@@ -209,18 +202,15 @@ class PulsePro(BaseClient):
                 TokenBucket(rate, per=per, burst=burst, store=store, key=shared),
                 MaxInFlight(max_in_flight),
                 Cooldown(store=store, key=shared),
-                clock=clock,
+                clock=options.get("clock"),
             )
+        options["retry"] = options.get("retry") or spike_retry(deadline)
         super().__init__(
             base_url=base_url,
             dialect=PulseProDialect(),
             auth=HeaderAuth(key, header=auth_header, scheme=auth_scheme, field="api_key"),
             gate=gate,
-            retry=retry or spike_retry(deadline),
-            http=http,
-            timeout=timeout,
-            clock=clock,
-            observers=observers,
+            **options,
         )
         self.paths = {**DEFAULT_PATHS, **(paths or {})}
         self.paging = (
