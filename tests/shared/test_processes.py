@@ -6,16 +6,15 @@ These tests drive processes, not coroutines, so they are plain synchronous tests
 
 from __future__ import annotations
 
-import json
-import os
+import multiprocessing
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import pytest
@@ -27,73 +26,74 @@ from adops_async.sandbox.pulsepro import PulseProSandbox
 
 from ..redis_server import RedisServer
 from ..sandboxes import FillsTheCap
+from . import worker
 
-ROOT = Path(__file__).resolve().parents[2]
 PROCESSES, TASKS = 4, 50
 
 
-def start(job: dict[str, Any]) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.shared.worker", json.dumps(job)],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+# Workers fork from a server process that has imported them once (the library, httpx, redis-py, pydantic): a fresh
+# interpreter per worker spent more CPU importing than working.
+PROCESSES_CONTEXT = multiprocessing.get_context("forkserver")
+PROCESSES_CONTEXT.set_forkserver_preload(["tests.shared.worker"])
 
 
-def ready(process: subprocess.Popen[str]) -> None:
-    """Wait until the worker has built its client."""
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert json.loads(line or "null") == {"ready": True}, process.stderr.read() if process.stderr else line
+@dataclass
+class Worker:
+    """One worker process (:func:`tests.shared.worker.serve`) and this end of its pipe."""
+
+    process: BaseProcess
+    pipe: Connection
+
+    def ready(self) -> None:
+        """Wait until the worker has built its client."""
+        assert self.pipe.poll(60), "the worker never got ready"
+        assert self.pipe.recv() == {"ready": True}
+
+    def go(self) -> None:
+        self.pipe.send("go")
+
+    def finish(self, timeout: float = 60) -> dict[str, Any]:
+        if not self.pipe.poll(timeout):
+            self.process.kill()
+            raise AssertionError("worker hung")
+        result: dict[str, Any] = self.pipe.recv()
+        self.process.join()
+        assert self.process.exitcode == 0
+        return result
 
 
-def go(process: subprocess.Popen[str]) -> None:
-    assert process.stdin is not None
-    process.stdin.write("go\n")
-    process.stdin.flush()
-
-
-def finish(process: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any]:
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, err = process.communicate()
-        raise AssertionError(f"worker hung:\n{err[-3000:]}") from None
-    assert process.returncode == 0, err[-3000:]
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    result["log"] = err
-    return result
+def start(job: dict[str, Any]) -> Worker:
+    here, there = PROCESSES_CONTEXT.Pipe()
+    process = PROCESSES_CONTEXT.Process(target=worker.serve, args=(job, there))
+    process.start()
+    there.close()
+    return Worker(process, here)
 
 
 @contextmanager
-def workers(jobs: list[dict[str, Any]]) -> Iterator[list[subprocess.Popen[str]]]:
+def workers(jobs: list[dict[str, Any]]) -> Iterator[list[Worker]]:
     """Start one worker process per job and wait until each is ready; kill whatever is left on the way out."""
-    processes = [start(job) for job in jobs]
+    started = [start(job) for job in jobs]
     try:
-        for p in processes:
-            ready(p)
-        yield processes
+        for w in started:
+            w.ready()
+        yield started
     finally:
-        for p in processes:
-            if p.poll() is None:
-                p.kill()
+        for w in started:
+            if w.process.is_alive():
+                w.process.kill()
+            w.process.join()
 
 
 def run(
     jobs: list[dict[str, Any]], during: Callable[[], None] = lambda: None, timeout: float = 60
 ) -> list[dict[str, Any]]:
     """Run the workers to the end, all starting at once; ``during`` acts on the run while they work."""
-    with workers(jobs) as processes:
-        for p in processes:
-            go(p)
+    with workers(jobs) as started:
+        for w in started:
+            w.go()
         during()
-        return [finish(p, timeout) for p in processes]
+        return [w.finish(timeout) for w in started]
 
 
 def wait_for(condition: Callable[[], bool], within: float = 30) -> None:
@@ -276,16 +276,16 @@ def test_a_killed_lease_holder_frees_the_ooyala_slot_when_its_lease_ends(
         jobs += [{**job, "lease": lease, "slices": slices(ids, 20)}] * 2
         with workers(jobs) as (victim, *others):
             app.latency = 0.6  # the victim's request is long enough to die in the middle of
-            go(victim)
+            victim.go()
             wait_for(lambda: bool(app.busy), within=10)
-            victim.send_signal(signal.SIGKILL)
+            victim.process.kill()  # SIGKILL: no cleanup, no lease given back
             # When the victim's lease runs out, by Redis: no sooner than this (read before Redis was asked).
             lease_ends = lease_end(redis_server.url, prefix, app.clock.now())
             app.latency = 0.002
-            for p in others:
-                go(p)
-            results = [finish(p) for p in others]
-    assert victim.wait() == -signal.SIGKILL
+            for w in others:
+                w.go()
+            results = [w.finish() for w in others]
+    assert victim.process.exitcode == -signal.SIGKILL
     assert app.violations == []  # the victim's request ran to its end on the server; nobody overlapped it
     for result in results:
         assert result["errors"] == []

@@ -1,15 +1,18 @@
-"""One worker OS process of the shared-quota tests: ``python -m tests.shared.worker '<json job>'``.
+"""One worker OS process of the shared-quota tests: :func:`serve` runs in a process of its own, started by
+``tests/shared/test_processes.py`` and spoken to over a pipe.
 
-It builds a vendor client whose default gate keeps its state in a RedisStore, runs ``tasks`` concurrent tasks that
-each fetch their slice of the entities, and prints one JSON line: the ids it saw, the errors it hit, and how many
-Redis round trips and HTTP requests it made. The test process owns the sandbox and judges by the sandbox's records.
+It builds a vendor client whose default gate keeps its state in a RedisStore, says it is ready, waits for "go", runs
+``tasks`` concurrent tasks that each fetch their slice of the entities, and answers with the ids it saw, the errors it
+hit, how many Redis round trips and HTTP requests it made, and what it logged. The test process owns the sandbox and
+judges by the sandbox's records.
 """
 
 from __future__ import annotations
 
-import json
+import io
 import sys
 from collections.abc import Awaitable, Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
 import anyio
@@ -73,7 +76,15 @@ async def collect_ids(items: Any) -> list[Any]:
     return [item.id async for item in items]
 
 
-async def main(job: dict[str, Any]) -> None:
+def serve(job: dict[str, Any], pipe: Connection) -> None:
+    """The worker process's whole life: what it logs (Python's last-resort handler writes to ``sys.stderr``) goes
+    back with its result."""
+    sys.stderr = log = io.StringIO()
+    result = anyio.run(work, job, pipe, backend="asyncio")
+    pipe.send({**result, "log": log.getvalue()})
+
+
+async def work(job: dict[str, Any], pipe: Connection) -> dict[str, Any]:
     store = RedisStore(
         job["redis"],
         prefix=job["prefix"],
@@ -87,8 +98,8 @@ async def main(job: dict[str, Any]) -> None:
     errors: list[str] = []
     client = build(job, store)
     async with client:
-        print(json.dumps({"ready": True}), flush=True)
-        await anyio.to_thread.run_sync(sys.stdin.readline)  # every worker starts at once, when the test says go
+        pipe.send({"ready": True})
+        await anyio.to_thread.run_sync(pipe.recv)  # every worker starts at once, when the test says go
 
         async def run(task: int) -> None:
             try:
@@ -100,8 +111,4 @@ async def main(job: dict[str, Any]) -> None:
             for task in range(len(job["slices"])):
                 tg.start_soon(run, task)
     await store.aclose()
-    print(json.dumps({"ids": ids, "errors": errors, "calls": store.calls, "requests": client.requests_sent}))
-
-
-if __name__ == "__main__":
-    anyio.run(main, json.loads(sys.argv[1]), backend="asyncio")
+    return {"ids": ids, "errors": errors, "calls": store.calls, "requests": client.requests_sent}
