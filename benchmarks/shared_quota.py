@@ -69,9 +69,9 @@ async def work(job: dict[str, Any]) -> dict[str, Any]:
             tg.cancel_scope.deadline = anyio.current_time() + job["start_at"] + RUN - time.time()
             for _ in range(TASKS):
                 tg.start_soon(task)
-    calls = store.calls if isinstance(store, RedisStore) else 0
     if isinstance(store, RedisStore):
-        await store.aclose()
+        await store.aclose()  # the settles still owed go now: counted too
+    calls = store.calls if isinstance(store, RedisStore) else 0
     return {"done": done, "requests": client.requests_sent, "redis_calls": calls}
 
 
