@@ -57,6 +57,8 @@ class SharedAdmission:
         """Metering locally (``on_store_error="local"``) while the store is down."""
         self._probe_at = 0.0
         self._epoch = ""
+        self._crowded: set[Kind] = set()
+        """Kinds whose last admitted take left the store's next opening hinging on requests in flight."""
 
     def ready_at(self, kind: Kind, now: float) -> float:
         """The earliest the store may say yes, as far as its last refusal tells (``now`` while metering locally)."""
@@ -94,11 +96,14 @@ class SharedAdmission:
         self._learn_epoch(grant.epoch, resumed=down_at is not None)
         if grant.admitted:
             turn.seq = grant.seq
-            # Where the next opening is sure, the next waiter does not ask before it; where it hinges on a request
-            # in flight, that request's release matters to every process: it will not wait for a take.
-            turn.settle_at_once = grant.next_wait is None
-            if grant.next_wait:
-                self._hint[slot.kind] = self.clock.now() + grant.next_wait
+            # Where the next opening is sure, the next waiter does not ask before it. Where it hinges on requests in
+            # flight, their releases matter to every process: until a take says otherwise, none waits for a take.
+            if grant.next_wait is None:
+                self._crowded.add(slot.kind)
+            else:
+                self._crowded.discard(slot.kind)
+                if grant.next_wait > 0:
+                    self._hint[slot.kind] = self.clock.now() + grant.next_wait
             return True
         self._hint[slot.kind] = self.clock.now() + grant.wait
         channel = self._channels.get(grant.blocker)
@@ -152,7 +157,7 @@ class SharedAdmission:
             return
         turn.now = self.clock.now()
         steps = [step for policy in self.policies for step in policy.settle_steps(turn)]
-        pressing = turn.settle_at_once or not all(step.deferrable for step in steps)
+        pressing = slot.kind in self._crowded or not all(step.deferrable for step in steps)
         self.store.owe(steps, self.speed, self.clock.now, pressing=pressing)
 
     async def send_settles(self) -> None:

@@ -58,7 +58,7 @@ class Grant:
     """The store's epoch: it changes when Redis restarted empty."""
     next_wait: float | None = 0.0
     """Admitted: clock seconds until a next take of the same steps can succeed, as far as that is sure; ``None``
-    when the sliding log's next opening hinges on a request in flight (whose release then matters to others)."""
+    when the sliding log's next opening hinges on requests in flight (whose releases then matter to others)."""
 
 
 @dataclass(frozen=True)
