@@ -91,9 +91,6 @@ class Turn:
     seq: int = 0
     seen: Observation | None = None
     """The response's observation, once there is one."""
-    settle_at_once: bool = False
-    """Its release may matter to other processes now (the store's next opening hinged on a request in flight): the
-    settle does not wait for this process's next take."""
 
 
 class Policy:
