@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 from _strict_server import serve, stats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,16 +63,20 @@ async def work(job: dict[str, Any]) -> dict[str, Any]:
             except Exception:  # a 429 is the server's to count; keep sending, as a real worker would
                 await anyio.sleep(0.01)
 
-    await anyio.sleep(max(0.0, job["start_at"] - time.time()))
+    # Every process starts at once, when the driver says, once all have imported and built their client (a fixed
+    # delay from launch was too short on a loaded machine: late workers ran out of time before their first request).
+    print(json.dumps({"ready": True}), flush=True)
+    start_at = float(await anyio.to_thread.run_sync(sys.stdin.readline))
+    await anyio.sleep(max(0.0, start_at - time.time()))
     if job["busy"]:
         # Requests still waiting at the gate when the run ends are cancelled: only admissions within RUN count.
         async with client, anyio.create_task_group() as tg:
-            tg.cancel_scope.deadline = anyio.current_time() + job["start_at"] + RUN - time.time()
+            tg.cancel_scope.deadline = anyio.current_time() + start_at + RUN - time.time()
             for _ in range(TASKS):
                 tg.start_soon(task)
-    calls = store.calls if isinstance(store, RedisStore) else 0
     if isinstance(store, RedisStore):
-        await store.aclose()
+        await store.aclose()  # the settles still owed go now: counted too
+    calls = store.calls if isinstance(store, RedisStore) else 0
     return {"done": done, "requests": client.requests_sent, "redis_calls": calls}
 
 
@@ -80,17 +85,28 @@ async def work(job: dict[str, Any]) -> dict[str, Any]:
 
 def run(url: str, redis: RedisServer, mode: str, n: int, busy: int) -> dict[str, Any]:
     before = stats(url)
-    start_at = time.time() + 1.0 + 0.4 * n  # every process starts at once, after its imports
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
     jobs = [
-        {"mode": mode, "processes": n, "url": url, "redis": redis.url, "prefix": prefix, "start_at": start_at}
-        | {"busy": i < busy}
+        {"mode": mode, "processes": n, "url": url, "redis": redis.url, "prefix": prefix, "busy": i < busy}
         for i in range(n)
     ]
     workers = [
-        subprocess.Popen([sys.executable, __file__, "--worker", json.dumps(job)], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", json.dumps(job)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for job in jobs
     ]
+    for worker in workers:
+        assert worker.stdout is not None
+        assert json.loads(worker.stdout.readline()) == {"ready": True}
+    start_at = time.time() + 0.5
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write(f"{start_at!r}\n")
+        worker.stdin.flush()
     results = [json.loads(w.communicate(timeout=120)[0]) for w in workers]
     after = stats(url)
     served, refused = after["served"] - before["served"], after["rejected"] - before["rejected"]

@@ -4,10 +4,11 @@
 -- gives "now" (tests in virtual time). Durations in ARGV are clock seconds; PX/PEXPIRE take real milliseconds.
 -- Numbers go back as strings (str): Redis would truncate a Lua number to an integer.
 --
--- ARGV[3] names the operation ("take", "settle" or "renew"). ARGV[4] is the epoch the caller last saw and ARGV[5] a
--- fresh one: KEYS[1] holds the epoch, so a Redis that restarted empty is told apart from one that was only out of
--- reach, and state that may have been lost is covered ("lost" steps run only then). Then groups of 8 fields follow:
--- a type letter and 7 arguments; each type reads its own number of KEYS, in order, from KEYS[2].
+-- ARGV[3] names the operation ("take", "settle" or "renew"; a take runs the settle steps it carries first). ARGV[4] is
+-- the epoch the caller last saw and ARGV[5] a fresh one: KEYS[1] holds the epoch, so a Redis that restarted empty is
+-- told apart from one that was only out of reach, and state that may have been lost is covered ("lost" steps run only
+-- then). Then groups of 8 fields follow: a type letter and 7 arguments; each type reads its own number of KEYS, in
+-- order, from KEYS[2].
 
 local speed = tonumber(ARGV[2])
 local now
@@ -83,6 +84,69 @@ local function extend_pause(key, wait)
     return current
 end
 
+-- Settle steps: after a response, release log entries, extend the shared pause, lower the shared bucket, free the
+-- lease. A take runs them too, first, whatever it decides: the settles of this process that travelled with it.
+if op == "settle" or op == "take" then
+    local extended = "0"
+    each(function(g, kind, k, a)
+        if kind == "R" then
+            -- The request ended `age` seconds ago (its settle may have waited for a take): it counts from then.
+            local window, member, age = tonumber(a(1)), a(2), tonumber(a(3))
+            redis.call("ZADD", KEYS[k], now - math.max(0, age), member)
+            redis.call("PEXPIRE", KEYS[k], ttl_ms(window))
+        elseif kind == "X" and op == "settle" then  -- a take's own pass 1 extends the pause it carries
+            if extend_pause(KEYS[k], tonumber(a(1))) == now + tonumber(a(1)) then
+                extended = "1"
+            end
+        elseif kind == "K" then
+            -- The vendor announced another policy: the bucket and hold kept under the old one no longer apply.
+            redis.call("HDEL", KEYS[k], "tat", "hold_left", "hold_until")
+        elseif kind == "D" then
+            -- RateLimit-Remaining r on the response to admission `seq`, seen `age` seconds ago: admissions after
+            -- `seq` may not be counted in r yet, and Reset counts from when the response was seen, not from now.
+            local interval, tolerance, burst = tonumber(a(1)), tonumber(a(2)), tonumber(a(3))
+            local remaining, reset, seq = tonumber(a(4)), tonumber(a(5)), tonumber(a(6))
+            local seen_at = now - math.max(0, tonumber(a(7)))
+            local s = redis.call("HMGET", KEYS[k], "tat", "hold_left", "hold_until", "seq")
+            local tat = math.max(num(s[1], NEVER), seen_at)
+            local left = math.max(0, remaining - (num(s[4], 0) - seq))
+            local allowed = math.max(0, math.min(burst, math.floor((seen_at + tolerance - tat) / interval + 1e-9) + 1))
+            if left < allowed then
+                redis.call("HSET", KEYS[k], "tat", math.max(num(s[1], NEVER), seen_at + tolerance - (left - 1) * interval))
+            end
+            if reset > 0 then
+                local hold_until = num(s[3], NEVER)
+                if hold_until > seen_at then
+                    redis.call("HSET", KEYS[k], "hold_left", math.min(num(s[2], 0), left),
+                        "hold_until", math.max(hold_until, seen_at + reset))
+                else
+                    redis.call("HSET", KEYS[k], "hold_left", left, "hold_until", seen_at + reset)
+                end
+            end
+            redis.call("PEXPIRE", KEYS[k], ttl_ms(tolerance + interval + 3600))
+        elseif kind == "F" then
+            if redis.call("ZREM", KEYS[k], a(1)) == 1 then
+                redis.call("PUBLISH", a(2), "freed")
+            end
+        elseif kind == "U" then
+            if redis.call("GET", KEYS[k]) == a(1) then
+                redis.call("DEL", KEYS[k])
+                redis.call("PUBLISH", a(2), "freed")
+            end
+        elseif kind == "Q" then
+            redis.call("ZREM", KEYS[k + 1], a(1))
+            redis.call("HDEL", KEYS[k + 2], a(1))
+            if redis.call("GET", KEYS[k]) == a(1) then
+                redis.call("DEL", KEYS[k])
+            end
+            redis.call("PUBLISH", a(2), "freed")
+        end
+    end)
+    if op == "settle" then
+        return {extended, epoch}
+    end
+end
+
 if op == "take" then
     -- Pass 1: when would every check admit? Nothing is written except a Serial waiter's place in the queue.
     local ready, blocker = now, ""
@@ -153,10 +217,10 @@ if op == "take" then
         end
     end)
     if ready > now then
-        return {"0", str(ready - now), blocker, epoch}
+        return {"0", str(ready - now), blocker, epoch, ""}
     end
     -- Pass 2: every check admits; take from each.
-    local out = {"1", "", "", ""}
+    local out = {"1", "", "", "", ""}
     each(function(g, kind, k, a)
         if kind == "L" then
             local window, lease, member = tonumber(a(2)), tonumber(a(3)), a(4)
@@ -185,68 +249,38 @@ if op == "take" then
             redis.call("HDEL", seen, token)
         end
     end)
-    out[2] = str(now)
-    out[4] = epoch
-    return out
-end
-
-if op == "settle" then
-    -- After a response: release log entries, extend the shared pause, lower the shared bucket, free the lease.
-    local extended = "0"
+    -- Pass 3: when the next take of these steps could go, where that is sure. It is not while the sliding log's next
+    -- opening hinges on a request in flight (its release could come any time): then the reply says "unknown".
+    local opens, known = now, true
     each(function(g, kind, k, a)
-        if kind == "R" then
-            local window, member = tonumber(a(1)), a(2)
-            redis.call("ZADD", KEYS[k], now, member)
-            redis.call("PEXPIRE", KEYS[k], ttl_ms(window))
-        elseif kind == "X" then
-            if extend_pause(KEYS[k], tonumber(a(1))) == now + tonumber(a(1)) then
-                extended = "1"
-            end
-        elseif kind == "K" then
-            -- The vendor announced another policy: the bucket and hold kept under the old one no longer apply.
-            redis.call("HDEL", KEYS[k], "tat", "hold_left", "hold_until")
-        elseif kind == "D" then
-            -- RateLimit-Remaining r on the response to admission `seq`, seen `age` seconds ago: admissions after
-            -- `seq` may not be counted in r yet, and Reset counts from when the response was seen, not from now.
-            local interval, tolerance, burst = tonumber(a(1)), tonumber(a(2)), tonumber(a(3))
-            local remaining, reset, seq = tonumber(a(4)), tonumber(a(5)), tonumber(a(6))
-            local seen_at = now - math.max(0, tonumber(a(7)))
-            local s = redis.call("HMGET", KEYS[k], "tat", "hold_left", "hold_until", "seq")
-            local tat = math.max(num(s[1], NEVER), seen_at)
-            local left = math.max(0, remaining - (num(s[4], 0) - seq))
-            local allowed = math.max(0, math.min(burst, math.floor((seen_at + tolerance - tat) / interval + 1e-9) + 1))
-            if left < allowed then
-                redis.call("HSET", KEYS[k], "tat", math.max(num(s[1], NEVER), seen_at + tolerance - (left - 1) * interval))
-            end
-            if reset > 0 then
-                local hold_until = num(s[3], NEVER)
-                if hold_until > seen_at then
-                    redis.call("HSET", KEYS[k], "hold_left", math.min(num(s[2], 0), left),
-                        "hold_until", math.max(hold_until, seen_at + reset))
+        local at = now
+        if kind == "L" then
+            local limit, window = tonumber(a(1)), tonumber(a(2))
+            local used = redis.call("ZCARD", KEYS[k])
+            if used >= limit then
+                local entry = tonumber(redis.call("ZRANGE", KEYS[k], used - limit, used - limit, "WITHSCORES")[2])
+                if entry <= now then
+                    at = entry + window
                 else
-                    redis.call("HSET", KEYS[k], "hold_left", left, "hold_until", seen_at + reset)
+                    known = false
                 end
             end
-            redis.call("PEXPIRE", KEYS[k], ttl_ms(tolerance + interval + 3600))
-        elseif kind == "F" then
-            if redis.call("ZREM", KEYS[k], a(1)) == 1 then
-                redis.call("PUBLISH", a(2), "freed")
+        elseif kind == "B" then
+            local tolerance = tonumber(a(2))
+            local s = redis.call("HMGET", KEYS[k], "tat", "hold_left", "hold_until")
+            at = num(s[1], NEVER) - tolerance
+            if num(s[3], NEVER) > now and num(s[2], 0) <= 0 then
+                at = math.max(at, tonumber(s[3]))
             end
-        elseif kind == "U" then
-            if redis.call("GET", KEYS[k]) == a(1) then
-                redis.call("DEL", KEYS[k])
-                redis.call("PUBLISH", a(2), "freed")
-            end
-        elseif kind == "Q" then
-            redis.call("ZREM", KEYS[k + 1], a(1))
-            redis.call("HDEL", KEYS[k + 2], a(1))
-            if redis.call("GET", KEYS[k]) == a(1) then
-                redis.call("DEL", KEYS[k])
-            end
-            redis.call("PUBLISH", a(2), "freed")
+        elseif kind == "C" then
+            at = num(redis.call("GET", KEYS[k]), NEVER)
         end
+        opens = math.max(opens, at)
     end)
-    return {extended, epoch}
+    out[2] = str(now)
+    out[4] = epoch
+    out[5] = known and str(opens - now) or ""
+    return out
 end
 
 if op == "renew" then

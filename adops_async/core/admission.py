@@ -4,7 +4,8 @@ The in-process scheduler (:mod:`.gate`) decides which waiter goes next; when the
 waiter then asks the store (one script for every shared policy, :mod:`.steps`) before it is admitted. This module
 holds everything about that conversation: the take, the store's epoch (a Redis that restarted empty), falling back
 to local metering while the store is down (``on_store_error="local"``) and writing back when it returns, settling
-after the response, and the lease guard that keeps a running request's shared place alive.
+after the response (with the next take where that can wait: :meth:`RedisStore.owe`), and the lease guard that keeps a
+running request's shared place alive.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class SharedAdmission:
         """Metering locally (``on_store_error="local"``) while the store is down."""
         self._probe_at = 0.0
         self._epoch = ""
+        self._crowded: set[Kind] = set()
+        """Kinds whose last admitted take left the store's next opening hinging on requests in flight."""
 
     def ready_at(self, kind: Kind, now: float) -> float:
         """The earliest the store may say yes, as far as its last refusal tells (``now`` while metering locally)."""
@@ -93,6 +96,14 @@ class SharedAdmission:
         self._learn_epoch(grant.epoch, resumed=down_at is not None)
         if grant.admitted:
             turn.seq = grant.seq
+            # Where the next opening is sure, the next waiter does not ask before it. Where it hinges on requests in
+            # flight, their releases matter to every process: until a take says otherwise, none waits for a take.
+            if grant.next_wait is None:
+                self._crowded.add(slot.kind)
+            else:
+                self._crowded.discard(slot.kind)
+                if grant.next_wait > 0:
+                    self._hint[slot.kind] = self.clock.now() + grant.next_wait
             return True
         self._hint[slot.kind] = self.clock.now() + grant.wait
         channel = self._channels.get(grant.blocker)
@@ -137,10 +148,22 @@ class SharedAdmission:
         """A waiter gave up: give its place back at once rather than blocking others until it lapses."""
         await self._write(slot, lambda p, turn: p.leave_steps(turn), "could not give back a shared place; it lapses")
 
-    async def settle(self, slot: SlotState) -> None:
-        """After the response: release the shared log entries, publish pauses and rate headers, free the lease."""
-        # Nothing that matters is lost if this fails: entries and leases expire on their own, conservatively.
-        await self._write(slot, lambda p, turn: p.settle_steps(turn), "could not settle with the shared store")
+    def settle(self, slot: SlotState) -> None:
+        """After the response: owe the store the release of the shared log entries, the pauses and rate headers to
+        publish, the lease to free. They travel with this process's next take; call :meth:`send_settles` once the
+        slot's local place is given back (a waiter it wakes takes at once, carrying them)."""
+        turn = slot.turn
+        if turn is None:
+            return
+        turn.now = self.clock.now()
+        steps = [step for policy in self.policies for step in policy.settle_steps(turn)]
+        pressing = slot.kind in self._crowded or not all(step.deferrable for step in steps)
+        self.store.owe(steps, self.speed, self.clock.now, pressing=pressing)
+
+    async def send_settles(self) -> None:
+        """Send the settles that must not wait (they free a place others may wait for, or publish a pause or rate
+        headers), unless a take of this process carried them meanwhile; the others go with the next take, or soon."""
+        await self.store.send_pressing(self.speed)
 
     async def _write(self, slot: SlotState, steps_of: Callable[[Policy, Turn], Sequence[Step]], failed: str) -> None:
         if slot.turn is None:

@@ -578,10 +578,13 @@ class Slot:
         self._hold = until
 
     async def _close(self) -> None:
-        if self.gate.shared is not None:
-            await self.gate.shared.settle(self)
+        shared = self.gate.shared
+        if shared is not None:
+            shared.settle(self)
         self.gate.release(self)
         self.turn = None
+        if shared is not None:  # after the release: a waiter it woke may carry the settle with its take
+            await shared.send_settles()
 
     def observe(self, status: int, headers: httpx.Headers) -> None:
         """Feed the response to the gate's policies (rate headers, 429/503 with Retry-After)."""

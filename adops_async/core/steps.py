@@ -6,12 +6,16 @@ and its arguments as ``a(1)``, ``a(2)``, ... . :data:`OPCODES` is the one table 
 the builders below are the only way Python makes a step, so an argument can neither be forgotten nor put in the wrong
 place, and ``tests/shared/test_steps.py`` checks the table against the script's own branches and key counts.
 
+A settle may travel with this process's next take instead of in a call of its own (the script runs a take's settle
+steps first): :data:`Opcode.deferrable` says which may wait for it, and :meth:`Step.aged` dates a step that waited.
+
 A step built with ``only_if_lost=True`` runs only when the store's epoch changed since the caller last saw it (Redis
 restarted empty): it covers state Redis may have forgotten (see :meth:`~adops_async.gates.Policy.resume_steps`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -49,13 +53,17 @@ class Opcode:
 
     code: str
     ops: frozenset[str]
-    """The script operations (``take``, ``settle``, ``renew``) whose branches handle it."""
+    """The script operations (``take``, ``settle``, ``renew``) whose branches handle it. A take runs the settle
+    steps that travel with it first, through the settle branches."""
     keys: tuple[str, ...]
     args: tuple[str, ...]
+    deferrable: bool = False
+    """A settle step that may wait (briefly) for this process's next take: what it writes is dated by its ``age``, so
+    it lands the same whenever it is sent, and it frees nothing another process waits for."""
 
 
-def _op(code: str, ops: str, keys: str, args: str = "") -> Opcode:
-    return Opcode(code, frozenset(ops.split()), tuple(keys.split()), tuple(args.split()))
+def _op(code: str, ops: str, keys: str, args: str = "", *, deferrable: bool = False) -> Opcode:
+    return Opcode(code, frozenset(ops.split()), tuple(keys.split()), tuple(args.split()), deferrable)
 
 
 OPCODES: Mapping[str, Opcode] = {
@@ -72,8 +80,8 @@ OPCODES: Mapping[str, Opcode] = {
         _op("P", "take", "log", "window count age token"),
         _op("E", "take", "bucket", "empty debt"),
         _op("H", "take", "lease", "lease_ms"),
-        # settle: after the response (or a failed or cancelled request)
-        _op("R", "settle", "log", "window token"),
+        # settle: after the response (or a failed or cancelled request); a take runs them first when they travel with it
+        _op("R", "settle", "log", "window token age", deferrable=True),
         _op("K", "settle", "bucket"),
         _op("D", "settle", "bucket", "interval tolerance burst remaining reset seq age"),
         _op("F", "settle", "flying", "token channel"),
@@ -101,6 +109,22 @@ class Step:
         if self.only_if_lost:
             padding[-1] = LOST
         return [self.code, *self.args, *padding]
+
+    @property
+    def deferrable(self) -> bool:
+        """Whether this step may wait for this process's next take (:attr:`Opcode.deferrable`)."""
+        return OPCODES[self.code].deferrable
+
+    def aged(self, by: float) -> Step:
+        """This step sent ``by`` clock seconds after it was built: what it dates by its ``age`` lies that much
+        further back (a step without an age is sent as it is)."""
+        names = OPCODES[self.code].args
+        if by <= 0 or "age" not in names:
+            return self
+        at = names.index("age")
+        args = list(self.args)
+        args[at] = float(args[at]) + by
+        return dataclasses.replace(self, args=tuple(args))
 
 
 def _step(code: str, keys: tuple[str, ...], only_if_lost: bool = False, **args: str | float) -> Step:
@@ -131,9 +155,9 @@ def log_take(log: str, *, limit: int, window: float, lease: float, token: str) -
     return _step("L", (log,), limit=limit, window=window, lease=lease, token=token)
 
 
-def log_release(log: str, *, window: float, token: str) -> Step:
-    """Settle: the request ``token`` ended now; its entry counts for one more ``window``."""
-    return _step("R", (log,), window=window, token=token)
+def log_release(log: str, *, window: float, token: str, age: float = 0.0) -> Step:
+    """Settle: the request ``token`` ended ``age`` clock seconds ago; its entry counts for ``window`` from then."""
+    return _step("R", (log,), window=window, token=token, age=age)
 
 
 def log_count(log: str, *, window: float, count: int, age: float, token: str, only_if_lost: bool = False) -> Step:
