@@ -149,9 +149,12 @@ end
 
 if op == "take" then
     -- Pass 1: when would every check admit? Nothing is written except a Serial waiter's place in the queue.
-    local ready, blocker = now, ""
+    -- `ready` is when every check surely admits; `sure` is before when none can: they differ where an opening hinges
+    -- on a request in flight, whose release may come any time (and then dates a sliding-log entry to its end).
+    local ready, blocker, sure = now, "", now
     each(function(g, kind, k, a)
         local at = now
+        local low = nil
         local applies = a(7) ~= "lost" or lost
         if kind == "P" and applies then
             -- Back after an outage: count what was (or may have been) sent meanwhile, `age` seconds ago.
@@ -178,8 +181,11 @@ if op == "take" then
             redis.call("ZREMRANGEBYSCORE", KEYS[k], "-inf", now - window)
             local used = redis.call("ZCARD", KEYS[k])
             if used >= limit then
-                local oldest = redis.call("ZRANGE", KEYS[k], used - limit, used - limit, "WITHSCORES")
-                at = tonumber(oldest[2]) + window
+                local oldest = tonumber(redis.call("ZRANGE", KEYS[k], used - limit, used - limit, "WITHSCORES")[2])
+                at = oldest + window
+                if oldest > now then
+                    low = now + window  -- in flight: its release dates it to its end, now at the earliest
+                end
             end
         elseif kind == "B" then
             local interval, tolerance = tonumber(a(1)), tonumber(a(2))
@@ -192,7 +198,7 @@ if op == "take" then
             -- Requests in flight, each until its lease ends (renewed while it runs; a dead process's lapses).
             redis.call("ZREMRANGEBYSCORE", KEYS[k], "-inf", now)
             if redis.call("ZCARD", KEYS[k]) >= tonumber(a(1)) then
-                at = tonumber(redis.call("ZRANGE", KEYS[k], 0, 0, "WITHSCORES")[2])
+                at, low = tonumber(redis.call("ZRANGE", KEYS[k], 0, 0, "WITHSCORES")[2]), now
             end
         elseif kind == "S" then
             local lease, queue, seen, tickets = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
@@ -207,17 +213,18 @@ if op == "take" then
             redis.call("PEXPIRE", tickets, ttl)
             local holder_ttl = redis.call("PTTL", lease)
             if holder_ttl > 0 or holder_ttl == -1 then
-                at = now + math.max(holder_ttl, 1) / 1000 * speed
+                at, low = now + math.max(holder_ttl, 1) / 1000 * speed, now
             elseif queue_head(queue, seen, stale) ~= token then
-                at = now + stale / 4  -- another process is next in line: look again soon (or when woken)
+                at, low = now + stale / 4, now  -- another process is next in line: look again soon (or when woken)
             end
         end
         if at > ready then
             ready, blocker = at, kind
         end
+        sure = math.max(sure, low or at)
     end)
     if ready > now then
-        return {"0", str(ready - now), blocker, epoch, ""}
+        return {"0", str(ready - now), blocker, epoch, str(sure - now)}
     end
     -- Pass 2: every check admits; take from each.
     local out = {"1", "", "", "", ""}

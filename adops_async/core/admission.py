@@ -105,13 +105,13 @@ class SharedAdmission:
                 if grant.next_wait > 0:
                     self._hint[slot.kind] = self.clock.now() + grant.next_wait
             return True
-        self._hint[slot.kind] = self.clock.now() + grant.wait
+        # Not before the store can say yes: `sure`, not `wait`, which may be a running request's whole lease.
+        self._hint[slot.kind] = self.clock.now() + grant.sure
         channel = self._channels.get(grant.blocker)
         if channel is not None:
             # Another process holds the slot: its release publishes, so wait for that (or re-ask soon, so a Serial
             # waiter that stops asking is known to have died).
             await self.store.wait_freed(channel, min(grant.wait / self.speed, Serial.STALE / 3))
-            self._hint[slot.kind] = -math.inf
         return False
 
     def _learn_epoch(self, epoch: str, *, resumed: bool) -> None:

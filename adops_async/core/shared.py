@@ -49,7 +49,11 @@ class Grant:
 
     admitted: bool
     wait: float
-    """Clock seconds until the take can succeed (0 when admitted)."""
+    """Clock seconds until the take surely succeeds (0 when admitted)."""
+    sure: float = 0.0
+    """Refused: clock seconds before which it surely fails again. Less than :attr:`wait` where the opening hinges on
+    requests in flight, whose releases may come any time: asking before ``wait`` may succeed, asking before ``sure``
+    cannot, so only ``sure`` may refuse a call at once for its deadline."""
     blocker: str = ""
     """The step type that said no (``"S"``: another process holds the Serial lease)."""
     seq: int = 0
@@ -236,7 +240,8 @@ class RedisStore:
         if admitted == b"1":
             next_wait = max(0.0, float(opens)) if opens else None
             return Grant(True, 0.0, seq=int(extra) if extra else 0, epoch=seen.decode(), next_wait=next_wait)
-        return Grant(False, max(0.0, float(value)), blocker=extra.decode(), epoch=seen.decode())
+        wait, sure = max(0.0, float(value)), max(0.0, float(opens))
+        return Grant(False, wait, sure=min(sure, wait), blocker=extra.decode(), epoch=seen.decode())
 
     async def settle(self, steps: Sequence[Step], speed: float) -> bool:
         """Release, pause and lower after a response (with the settles owed on ``speed``); ``True`` when the shared

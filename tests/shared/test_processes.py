@@ -311,15 +311,17 @@ def lease_end(redis_url: str, prefix: str, now: float) -> float:
 
 
 def test_one_429_pauses_every_process_of_the_account(redis_server: RedisServer, prefix: str) -> None:
-    speed = 20
+    # A vendor second lasts 0.2 real s: one admission per vendor second past the burst, so only a request admitted
+    # in the instant before the 429's pause reached Redis can still arrive inside the pause.
+    speed = 5
     app = PulseProSandbox(speed=speed, inspections=100)
-    ids = [item["id"] for item in app.inspections][:25]
+    ids = [item["id"] for item in app.inspections][:18]
     with serve(app) as url:
         job = {"vendor": "pulsepro", "url": f"{url}/api/v1", "redis": redis_server.url, "prefix": prefix}
-        job |= {"api_key": "test-key", "speed": speed, "slices": slices(ids, 25)}
+        job |= {"api_key": "test-key", "speed": speed, "slices": slices(ids, 18)}
 
         def refuse_one_call_past_the_burst() -> None:
-            wait_for(lambda: app.count() >= 70, within=20)  # past the burst: one call per vendor second
+            wait_for(lambda: app.count() >= 62, within=20)  # past the burst (60): one call per vendor second
             app.inject(Fault("status", status=429, headers={"Retry-After": "5"}, path="/inspections/"))
 
         results = run([job] * PROCESSES, during=refuse_one_call_past_the_burst)
@@ -330,8 +332,11 @@ def test_one_429_pauses_every_process_of_the_account(redis_server: RedisServer, 
     refused = [r for r in records if r.status == 429]
     assert len(refused) == 1
     after = [r.at - refused[0].at for r in records if r.at > refused[0].at]
+    assert len(records) == 4 * 18 + 1  # each process's 18 reads once, and the refused one again
     assert after, "nothing was sent after the pause"
-    assert min(after) >= 5.0  # no process of the account sent anything for Retry-After: 5 vendor seconds
+    # No process of the account sent anything for Retry-After: 5 vendor seconds, but the one request the shared
+    # bucket may have admitted before the pause was known.
+    assert sum(1 for wait in after if wait < 5.0) <= 1, after
 
 
 def test_a_process_with_a_clock_10_s_off_keeps_the_shared_rule(redis_server: RedisServer, prefix: str) -> None:
