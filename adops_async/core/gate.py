@@ -272,9 +272,8 @@ class Gate:
         return self._capacity is None or self._in_flight < self._capacity
 
     def _refuse_if_late(self, slot: Slot, since: float, now: float) -> None:
-        """Raise :class:`GateWaitTooLong` when ``slot`` cannot be admitted before its deadline."""
-        if slot.deadline is None:
-            return
+        """Raise :class:`GateWaitTooLong` when ``slot`` (which has a deadline) cannot be admitted before it."""
+        assert slot.deadline is not None
         ready = self._ready_at(slot.kind, now)
         retry_after = ready - now if now < ready < math.inf else None
         if now >= slot.deadline:
@@ -314,8 +313,9 @@ class Gate:
         if not awaits and not self._waiting and self._has_permit(now) and self._ready_at(slot.kind, now) <= now:
             self._admit(slot, now)
             return
-        self._refuse_if_late(slot, now, now)
-        slot.blocked = self._blocker(slot.kind, now)
+        if slot.deadline is not None:
+            self._refuse_if_late(slot, now, now)
+        slot.blocked = "queue" if self._waiting else self._blocker(slot.kind, now)
         waiter = _Waiter(slot.kind, slot.priority, next(self._seq), now, _new_event())
         self._enqueue(waiter)
         try:
@@ -326,7 +326,8 @@ class Gate:
                 if waiter.admissible:
                     now = self.clock.now()
                     continue
-                self._refuse_if_late(slot, waiter.since, now)
+                if slot.deadline is not None:
+                    self._refuse_if_late(slot, waiter.since, now)
                 if waiter.event.is_set():  # an unset event (the first, or one never set) serves again
                     waiter.event = _new_event()
                 wake = waiter.deadline
@@ -424,12 +425,16 @@ class Gate:
             self._waiting -= 1
             if waiter in self._heads:
                 self._stale = True
+            # Keep every queue's front a waiter that still waits; one that left further back goes when it is reached.
+            queue = self._queues[waiter.kind, waiter.priority]
+            while queue and not queue[0].queued:
+                queue.popleft()
 
     def _count_overtake(self, waiter: _Waiter) -> None:
         kind = waiter.kind
         older = False
         for queue in self._by_kind[kind]:
-            if _trim(queue) and queue[0].seq < waiter.seq:
+            if queue and queue[0].seq < waiter.seq:
                 older = True
                 break
         before = self._overtakes[kind]
@@ -442,11 +447,11 @@ class Gate:
         if self._overtakes[kind] >= self._max_overtakes:  # the oldest front of any priority
             oldest: _Waiter | None = None
             for queue in queues:
-                if _trim(queue) and (oldest is None or queue[0].seq < oldest.seq):
+                if queue and (oldest is None or queue[0].seq < oldest.seq):
                     oldest = queue[0]
             return oldest
         for queue in queues:  # the front of the most urgent priority (each queue is in arrival order)
-            if _trim(queue):
+            if queue:
                 return queue[0]
         return None
 
@@ -470,19 +475,24 @@ class Gate:
         if not self._heads:
             return
         free = math.inf if self._capacity is None else self._capacity - self._in_flight
+        timed = bool(self._timed) or self.shared is not None
+        deadline: float | None
         for waiter in self._heads:
             if waiter.taking:
                 free -= 1
                 continue
             if free <= 0:  # a release wakes it, or the end of the earliest hold
-                _tell(waiter, False, self._held[0][0] if self._held else None)
-                continue
-            ready = self._ready_at(waiter.kind, now)
-            if ready <= now:
-                free -= 1
-                _tell(waiter, True, None)
-            else:  # an infinite wait ends with a release, which dispatches again
-                _tell(waiter, False, ready if ready != math.inf else None)
+                admissible, deadline = False, self._held[0][0] if self._held else None
+            else:
+                ready = self._ready_at(waiter.kind, now) if timed else now
+                if ready <= now:
+                    free -= 1
+                    admissible, deadline = True, None
+                else:  # an infinite wait ends with a release, which dispatches again
+                    admissible, deadline = False, ready if ready != math.inf else None
+            if waiter.admissible is not admissible or waiter.deadline != deadline:
+                waiter.admissible, waiter.deadline = admissible, deadline
+                waiter.event.set()
 
     # -- learning from responses -------------------------------------------------------------------------------
 
@@ -550,21 +560,8 @@ def _new_event() -> anyio.Event:
     return _AsyncioEvent.made()
 
 
-def _trim(queue: deque[_Waiter]) -> bool:
-    """Drop waiters that left (admitted or cancelled) from the front; ``True`` if someone still waits."""
-    while queue and not queue[0].queued:
-        queue.popleft()
-    return bool(queue)
-
-
 def _serving_order(waiter: _Waiter) -> tuple[int, int]:
     return waiter.priority, waiter.seq
-
-
-def _tell(waiter: _Waiter, admissible: bool, deadline: float | None) -> None:
-    if waiter.admissible != admissible or waiter.deadline != deadline:
-        waiter.admissible, waiter.deadline = admissible, deadline
-        waiter.event.set()
 
 
 def _overrides(policy: Policy, step: str) -> bool:
