@@ -17,6 +17,7 @@ once, with the predicted wait as ``retry_after``; otherwise at the deadline.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import heapq
 import itertools
@@ -24,7 +25,7 @@ import logging
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -101,18 +102,22 @@ class _Counters:
     cooldowns: int = 0
 
 
-@dataclass(eq=False)
 class _Waiter:
-    kind: Kind
-    priority: Priority
-    seq: int
-    since: float
-    event: anyio.Event = field(default_factory=anyio.Event)
-    admissible: bool = False
-    deadline: float | None = None
-    queued: bool = True
-    taking: bool = False
-    """Asking the shared store: keeps its place at the head and one permit until the answer."""
+    """A request queued at the gate. Its task waits on :attr:`event`, which is set when what it was told changes."""
+
+    __slots__ = ("admissible", "deadline", "event", "kind", "priority", "queued", "seq", "since", "taking")
+
+    def __init__(self, kind: Kind, priority: Priority, seq: int, since: float, event: anyio.Event) -> None:
+        self.kind = kind
+        self.priority = priority
+        self.seq = seq
+        self.since = since
+        self.event = event
+        self.admissible = False
+        self.deadline: float | None = None
+        self.queued = True
+        self.taking = False
+        """Asking the shared store: keeps its place at the head and one permit until the answer."""
 
 
 class Gate:
@@ -144,8 +149,7 @@ class Gate:
         """The vendor's rules, in the order given (an ``aiolimiter`` limiter wrapped in :class:`ExistingLimiter`)."""
         self.clock: Clock = clock or AnyioClock()
         """Where time comes from."""
-        self.max_overtakes = max_overtakes
-        """Admissions in a row that may go ahead of an older waiter of the same kind before that waiter goes next."""
+        self._max_overtakes = max_overtakes
         self.on_cooldown = on_cooldown
         """Called (synchronously) each time a rate signal closes or extends the pause."""
         self.listeners: list[Callable[[Event], None]] = []
@@ -155,12 +159,22 @@ class Gate:
         self._cooldowns = [p for p in self.policies if isinstance(p, Cooldown)]
         self._limiters = [p for p in self.policies if isinstance(p, ExistingLimiter)]
         self._reads_headers = any(isinstance(p, TokenBucket) for p in self.policies)
+        # Only the policies that override a step are asked it: a hand-off calls none of Serial's no-op defaults.
+        self._timed = tuple(p for p in self.policies if _overrides(p, "ready_at"))
+        self._counting = tuple(p for p in self.policies if _overrides(p, "admit"))
+        self._releasing = tuple(p for p in self.policies if _overrides(p, "release"))
         self._in_flight = 0
         self._queues: dict[tuple[Kind, Priority], deque[_Waiter]] = {
             (kind, prio): deque() for kind in Kind for prio in Priority
         }
+        self._by_kind = {kind: tuple(self._queues[kind, prio] for prio in sorted(Priority)) for kind in Kind}
+        """Each kind's queues, most urgent priority first."""
         self._waiting = 0
         self._heads: list[_Waiter] = []
+        """Each kind's first waiter, in serving order; recomputed only when :attr:`_stale`."""
+        self._stale = False
+        """Whether a head may have changed since :attr:`_heads` was computed (a head left, a waiter arrived that
+        may go first, an overtake bound was reached or cleared)."""
         self._overtakes = dict.fromkeys(Kind, 0)
         self._seq = itertools.count()
         self._admitted = 0
@@ -177,6 +191,15 @@ class Gate:
         """How admission asks the shared store, when the gate has one."""
         self._held: list[tuple[float, int, Slot]] = []
         """Slots whose caller left while the vendor may still be working on their request: (until, index, slot)."""
+
+    @property
+    def max_overtakes(self) -> int:
+        """Admissions in a row that may go ahead of an older waiter of the same kind before that waiter goes next."""
+        return self._max_overtakes
+
+    @max_overtakes.setter
+    def max_overtakes(self, value: int) -> None:
+        self._max_overtakes, self._stale = value, True
 
     @property
     def waiting(self) -> int:
@@ -230,8 +253,10 @@ class Gate:
 
     def _ready_at(self, kind: Kind, now: float) -> float:
         ready = self.shared.ready_at(kind, now) if self.shared is not None else now
-        for policy in self.policies:
-            ready = max(ready, policy.ready_at(kind, now))
+        for policy in self._timed:
+            at = policy.ready_at(kind, now)
+            if at > ready:
+                ready = at
         return ready
 
     def _current_capacity(self) -> int | None:
@@ -247,9 +272,8 @@ class Gate:
         return self._capacity is None or self._in_flight < self._capacity
 
     def _refuse_if_late(self, slot: Slot, since: float, now: float) -> None:
-        """Raise :class:`GateWaitTooLong` when ``slot`` cannot be admitted before its deadline."""
-        if slot.deadline is None:
-            return
+        """Raise :class:`GateWaitTooLong` when ``slot`` (which has a deadline) cannot be admitted before it."""
+        assert slot.deadline is not None
         ready = self._ready_at(slot.kind, now)
         retry_after = ready - now if now < ready < math.inf else None
         if now >= slot.deadline:
@@ -289,38 +313,43 @@ class Gate:
         if not awaits and not self._waiting and self._has_permit(now) and self._ready_at(slot.kind, now) <= now:
             self._admit(slot, now)
             return
-        self._refuse_if_late(slot, now, now)
-        slot.blocked = self._blocker(slot.kind, now)
-        waiter = _Waiter(slot.kind, slot.priority, next(self._seq), now)
-        self._queues[slot.kind, slot.priority].append(waiter)
-        self._waiting += 1
+        if slot.deadline is not None:
+            self._refuse_if_late(slot, now, now)
+        slot.blocked = "queue" if self._waiting else self._blocker(slot.kind, now)
+        waiter = _Waiter(slot.kind, slot.priority, next(self._seq), now, _new_event())
+        self._enqueue(waiter)
         try:
             while True:
-                self._dispatch()
+                self._dispatch(now)
                 if waiter.admissible and (not awaits or await self._clear(waiter, slot)):
                     break
                 if waiter.admissible:
+                    now = self.clock.now()
                     continue
-                self._refuse_if_late(slot, waiter.since, self.clock.now())
-                waiter.event = anyio.Event()
+                if slot.deadline is not None:
+                    self._refuse_if_late(slot, waiter.since, now)
+                if waiter.event.is_set():  # an unset event (the first, or one never set) serves again
+                    waiter.event = _new_event()
                 wake = waiter.deadline
                 if slot.deadline is not None:
                     wake = slot.deadline if wake is None else min(wake, slot.deadline)
                 await self.clock.wait(waiter.event, wake)
+                now = self.clock.now()
         except BaseException as exc:
             waiter.taking = False
             self._dequeue(waiter)
-            self._dispatch()
+            self._dispatch(self.clock.now())
             if self.shared is not None and not isinstance(exc, QuotaStoreUnavailable):
                 await self.shared.leave(slot)  # a store that did not answer has no place to give back
             raise
         self._dequeue(waiter)
-        now = self.clock.now()
+        if awaits:  # the store or a limiter awaited since the waiter was judged
+            now = self.clock.now()
         self._count_overtake(waiter)
         self._counts.waits += 1
         self._counts.wait_time += now - waiter.since
         self._admit(slot, now)
-        self._dispatch()
+        self._dispatch(now)
 
     async def _clear(self, waiter: _Waiter, slot: Slot) -> bool:
         """The steps of admission that await, in the head waiter's own task: a limiter the gate shares with other
@@ -339,7 +368,7 @@ class Gate:
 
     def _admit(self, slot: Slot, now: float) -> None:
         self._in_flight += 1
-        for policy in self.policies:
+        for policy in self._counting:
             if slot.turn is None or policy.shared is None:  # a turn taken from the store is counted there
                 policy.admit(slot.kind, now)
         self._admitted += 1
@@ -353,13 +382,14 @@ class Gate:
     def release(self, slot: Slot) -> None:
         """Give ``slot``'s place back (its request ended)."""
         if slot.holding:
-            self._free(slot, self.clock.now())
-            self._dispatch()
+            now = self.clock.now()
+            self._free(slot, now)
+            self._dispatch(now)
 
     def _free(self, slot: Slot, now: float) -> None:
         slot.holding = False
         self._in_flight -= 1
-        for policy in self.policies:
+        for policy in self._releasing:
             if slot.turn is None or policy.shared is None:
                 policy.release(slot.kind, now)
 
@@ -368,74 +398,101 @@ class Gate:
         running on the vendor's server. Released once that time has passed."""
         if slot.holding:
             heapq.heappush(self._held, (until, slot.index, slot))
-            self._dispatch()
+            self._dispatch(self.clock.now())
 
     def _reap(self, now: float) -> None:
         while self._held and self._held[0][0] <= now:
             until, _, slot = heapq.heappop(self._held)
             self._free(slot, until)
 
+    def _enqueue(self, waiter: _Waiter) -> None:
+        self._queues[waiter.kind, waiter.priority].append(waiter)
+        self._waiting += 1
+        if self._stale:
+            return
+        for head in self._heads:
+            if head.kind is waiter.kind:
+                # Behind a head of the same or a more urgent priority, or while the oldest goes next (the newcomer
+                # is the youngest), it cannot be first: the heads stand.
+                if waiter.priority < head.priority and self._overtakes[waiter.kind] < self._max_overtakes:
+                    self._stale = True
+                return
+        self._stale = True  # the first of its kind
+
     def _dequeue(self, waiter: _Waiter) -> None:
         if waiter.queued:
             waiter.queued = False
             self._waiting -= 1
+            if waiter in self._heads:
+                self._stale = True
+            # Keep every queue's front a waiter that still waits; one that left further back goes when it is reached.
+            queue = self._queues[waiter.kind, waiter.priority]
+            while queue and not queue[0].queued:
+                queue.popleft()
 
     def _count_overtake(self, waiter: _Waiter) -> None:
-        older = [
-            q[0].seq
-            for (kind, _), q in self._queues.items()
-            if kind is waiter.kind and self._trim(q) and q[0].seq < waiter.seq
-        ]
-        self._overtakes[waiter.kind] = self._overtakes[waiter.kind] + 1 if older else 0
-
-    @staticmethod
-    def _trim(queue: deque[_Waiter]) -> bool:
-        """Drop waiters that left (admitted or cancelled) from the front; ``True`` if someone still waits."""
-        while queue and not queue[0].queued:
-            queue.popleft()
-        return bool(queue)
+        kind = waiter.kind
+        older = False
+        for queue in self._by_kind[kind]:
+            if queue and queue[0].seq < waiter.seq:
+                older = True
+                break
+        before = self._overtakes[kind]
+        after = self._overtakes[kind] = before + 1 if older else 0
+        if (after >= self._max_overtakes) is not (before >= self._max_overtakes):
+            self._stale = True  # the oldest goes next, or no longer has to
 
     def _head_of(self, kind: Kind) -> _Waiter | None:
-        fronts = [q[0] for (k, _), q in self._queues.items() if k is kind and self._trim(q)]
-        if not fronts:
-            return None
-        if self._overtakes[kind] >= self.max_overtakes:
-            return min(fronts, key=lambda w: w.seq)
-        return min(fronts, key=lambda w: (w.priority, w.seq))
+        queues = self._by_kind[kind]
+        if self._overtakes[kind] >= self._max_overtakes:  # the oldest front of any priority
+            oldest: _Waiter | None = None
+            for queue in queues:
+                if queue and (oldest is None or queue[0].seq < oldest.seq):
+                    oldest = queue[0]
+            return oldest
+        for queue in queues:  # the front of the most urgent priority (each queue is in arrival order)
+            if queue:
+                return queue[0]
+        return None
 
-    def _dispatch(self) -> None:
-        """Tell each kind's first waiter whether it may go now, or until when it must wait. Never awaits."""
-        now = self.clock.now()
-        self._reap(now)
+    def _find_heads(self) -> None:
         previous = self._heads
-        heads = [w for w in (self._head_of(kind) for kind in Kind) if w is not None]
-        heads.sort(key=lambda w: (w.priority, w.seq))
+        heads = [w for w in map(self._head_of, Kind) if w is not None]
+        if len(heads) > 1:
+            heads.sort(key=_serving_order)
         self._heads = heads
+        self._stale = False
         for waiter in previous:
             if waiter not in heads:
                 waiter.admissible, waiter.deadline = False, None
-        if not heads:
+
+    def _dispatch(self, now: float) -> None:
+        """Tell each kind's first waiter whether it may go now, or until when it must wait. Never awaits."""
+        if self._held:
+            self._reap(now)
+        if self._stale:
+            self._find_heads()
+        if not self._heads:
             return
-        free = float("inf") if self._capacity is None else self._capacity - self._in_flight
-        for waiter in heads:
+        free = math.inf if self._capacity is None else self._capacity - self._in_flight
+        timed = bool(self._timed) or self.shared is not None
+        deadline: float | None
+        for waiter in self._heads:
             if waiter.taking:
                 free -= 1
                 continue
             if free <= 0:  # a release wakes it, or the end of the earliest hold
-                self._tell(waiter, admissible=False, deadline=self._held[0][0] if self._held else None)
-                continue
-            ready = self._ready_at(waiter.kind, now)
-            if ready <= now:
-                free -= 1
-                self._tell(waiter, admissible=True, deadline=None)
-            else:  # an infinite wait ends with a release, which dispatches again
-                self._tell(waiter, admissible=False, deadline=ready if ready != math.inf else None)
-
-    @staticmethod
-    def _tell(waiter: _Waiter, *, admissible: bool, deadline: float | None) -> None:
-        if waiter.admissible != admissible or waiter.deadline != deadline:
-            waiter.admissible, waiter.deadline = admissible, deadline
-            waiter.event.set()
+                admissible, deadline = False, self._held[0][0] if self._held else None
+            else:
+                ready = self._ready_at(waiter.kind, now) if timed else now
+                if ready <= now:
+                    free -= 1
+                    admissible, deadline = True, None
+                else:  # an infinite wait ends with a release, which dispatches again
+                    admissible, deadline = False, ready if ready != math.inf else None
+            if waiter.admissible is not admissible or waiter.deadline != deadline:
+                waiter.admissible, waiter.deadline = admissible, deadline
+                waiter.event.set()
 
     # -- learning from responses -------------------------------------------------------------------------------
 
@@ -481,6 +538,35 @@ class Gate:
                 **(origin or {}), status=status, wait=event.wait, until=until, reason=reason, at=now
             )
             self._emit(self._paused)
+
+
+class _AsyncioEvent:
+    """The class of anyio's events on asyncio, once one was made."""
+
+    made: type[anyio.Event] | None = None
+
+
+def _new_event() -> anyio.Event:
+    """``anyio.Event()``, made without asking sniffio which library runs when an asyncio loop does: every queued
+    request makes one, and the lookup costs more than the event."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return anyio.Event()
+    if _AsyncioEvent.made is None:
+        event = anyio.Event()
+        _AsyncioEvent.made = type(event)
+        return event
+    return _AsyncioEvent.made()
+
+
+def _serving_order(waiter: _Waiter) -> tuple[int, int]:
+    return waiter.priority, waiter.seq
+
+
+def _overrides(policy: Policy, step: str) -> bool:
+    """Whether ``policy`` does something in ``step`` (``ready_at``, ``admit``, ``release``) beyond the default."""
+    return getattr(getattr(policy, step), "__func__", None) is not getattr(Policy, step)
 
 
 def _not_a_policy(value: object) -> Policy:
