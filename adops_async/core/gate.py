@@ -280,12 +280,10 @@ class Gate:
             raise GateWaitTooLong(
                 f"waited {now - since:.3g} s at the gate and reached the call's deadline", retry_after=retry_after
             )
-        if ready > slot.deadline:
-            opens = f"in {retry_after:.3g} s" if retry_after is not None else "at no time it can tell"
-            raise GateWaitTooLong(
-                f"the gate opens {opens}, after the call's deadline ({slot.deadline - now:.3g} s from now)",
-                retry_after=retry_after,
-            )
+        # An infinite wait ends when a request in flight ends, which may be any moment: only a known one refuses.
+        if slot.deadline < ready < math.inf:
+            late = f"after the call's deadline ({slot.deadline - now:.3g} s from now)"
+            raise GateWaitTooLong(f"the gate opens in {ready - now:.3g} s, {late}", retry_after=retry_after)
 
     def _blocker(self, kind: Kind, now: float) -> str:
         """What holds a request of ``kind`` back now, for :class:`~adops_async.observe.GateWaited`."""
@@ -488,8 +486,10 @@ class Gate:
                 if ready <= now:
                     free -= 1
                     admissible, deadline = True, None
-                else:  # an infinite wait ends with a release, which dispatches again
+                else:  # an infinite wait ends with a release, which dispatches again (a held slot's: its hold's end)
                     admissible, deadline = False, ready if ready != math.inf else None
+                    if self._held and (deadline is None or self._held[0][0] < deadline):
+                        deadline = self._held[0][0]
             if waiter.admissible is not admissible or waiter.deadline != deadline:
                 waiter.admissible, waiter.deadline = admissible, deadline
                 waiter.event.set()

@@ -6,6 +6,7 @@ import dataclasses
 import random
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -429,3 +430,45 @@ async def test_stats_are_a_snapshot_that_never_changes_under_the_holder() -> Non
     assert (after.acquisitions, after.in_flight) == (1, 0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         after.waits = 5  # type: ignore[misc]
+
+
+async def test_a_deadline_facing_a_budget_held_by_requests_in_flight_waits_for_their_end() -> None:
+    """A budget spent by requests still in flight opens a window after they end, which may be any moment: a call
+    whose deadline allows that is admitted then, not refused at once for a wait the gate cannot tell."""
+    async with VirtualClock().running() as clock:
+        gate = Gate(ReadWriteQuota(1, 1, per=1.0), MaxInFlight(4), clock=clock)
+        in_flight = anyio.Event()
+        admitted: list[float] = []
+
+        async def long_read() -> None:
+            async with gate.slot(Kind.READ):
+                in_flight.set()
+                await clock.sleep_until(clock.now() + 0.2)
+
+        async def read_with_deadline() -> None:
+            await in_flight.wait()
+            async with gate.slot(Kind.READ, deadline=clock.now() + 100):
+                admitted.append(clock.now())
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(long_read)
+            tg.start_soon(read_with_deadline)
+    assert admitted == [pytest.approx(1.2)]  # a window after the first read ended
+
+
+@pytest.mark.parametrize("deadline", [None, 100.0])
+async def test_a_waiter_behind_a_held_slot_goes_when_the_hold_ends(deadline: float | None) -> None:
+    """A cancelled request's slot is held until its server may be done; nothing else releases it, so the gate
+    itself wakes its waiters then (a waiter slept until the next dispatch, forever when none came)."""
+    async with VirtualClock().running() as clock:
+        gate = Gate(ReadWriteQuota(1, 1, per=1.0), MaxInFlight(4), clock=clock)
+        with anyio.CancelScope() as scope:
+            async with gate.slot(Kind.READ) as slot:
+                slot.hold_until(clock.now() + 0.5)
+                scope.cancel()
+                await anyio.lowlevel.checkpoint()
+        assert gate.stats().in_flight == 1
+        with anyio.fail_after(10):  # real seconds (the virtual clock jumps past its own waits only): a hang guard
+            async with gate.slot(Kind.READ, deadline=None if deadline is None else clock.now() + deadline):
+                admitted = clock.now()
+    assert admitted == pytest.approx(1.5)  # a window after the hold ended
