@@ -131,4 +131,14 @@ if __name__ == "__main__":
     parser.add_argument("--window", type=float, default=1.0)
     options = parser.parse_args()
     app = StrictWindowApp(options.limit, options.window)
-    uvicorn.run(app, host="127.0.0.1", port=options.port, log_level="warning", lifespan="off", access_log=False)
+    # Keep-alive past any pause of a benchmark that interleaves clients: a server closing an idle connection while
+    # the client reuses it fails that request (httpx.ReadError).
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=options.port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_keep_alive=300,
+    )

@@ -187,7 +187,7 @@ class Reply:
         return self.response.headers
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Plan:
     """What the pipeline decides about a call once, before its first attempt."""
 
@@ -224,22 +224,31 @@ class _Trace:
     method: str
     path: str
     observers: Observers | None
-    """The client's observers when it has any: events are built only then."""
+    """The client's observers when it has any: events are built only then (and only the types they take)."""
     attempt: int = 0
     gate_wait: float = 0.0
     status: int | None = None
-    """The last response's status and request id (for the call's end)."""
+    """The last response's status and request id (for the call's end and the response metadata)."""
     request_id: str | None = None
+    _origin: dict[str, Any] | None = None
+    _origin_attempt: int = -1
 
     def origin(self) -> dict[str, Any]:
-        """The fields every event of the current attempt carries."""
-        return {
-            "vendor": self.vendor,
-            "method": self.method,
-            "path": self.path,
-            "attempt": self.attempt,
-            "call": self.call,
-        }
+        """The fields every event of the current attempt carries (one dict per attempt: do not change it)."""
+        if self._origin_attempt != self.attempt or self._origin is None:
+            self._origin_attempt = self.attempt
+            self._origin = {
+                "vendor": self.vendor,
+                "method": self.method,
+                "path": self.path,
+                "attempt": self.attempt,
+                "call": self.call,
+            }
+        return self._origin
+
+    def answered(self, status: int, request_id: str | None) -> None:
+        """Remember the response the attempt got (read once for the events and the metadata)."""
+        self.status, self.request_id = status, request_id
 
 
 @dataclass
@@ -478,7 +487,7 @@ class BaseClient:
         plan = _Plan.of(call, self)
         observers = self.observers if self.observers else None
         trace = _Trace(next(_calls), self.vendor, call.method, self._template(call.url), observers)
-        if observers is not None:
+        if observers is not None and observers.wants(CallStarted):
             kind, priority = plan.kind.value, plan.priority.name
             observers.emit(CallStarted(**trace.origin(), kind=kind, priority=priority, at=plan.started))
         renewed = False
@@ -503,7 +512,7 @@ class BaseClient:
                 delay = self.retry.delay(result.failure, attempt=trace.attempt, elapsed=elapsed)
                 if delay is None:
                     raise result.error
-                if observers is not None:
+                if observers is not None and observers.wants(RetryScheduled):
                     error = result.error
                     reason = type(error).__name__
                     fields = trace.origin() | {"status": error.status, "request_id": error.request_id}
@@ -517,7 +526,7 @@ class BaseClient:
             failed = exc
             raise
         finally:
-            if observers is not None:
+            if observers is not None and observers.wants(CallEnded):
                 observers.emit(
                     CallEnded(
                         **trace.origin(),
@@ -537,7 +546,7 @@ class BaseClient:
             method=trace.method,
             path=trace.path,
             status=response.status_code,
-            request_id=self.dialect.request_id(response),
+            request_id=trace.request_id,
             attempts=trace.attempt,
             gate_wait=trace.gate_wait,
             response=response if self.raw_response else None,
@@ -590,7 +599,7 @@ class BaseClient:
                 if slot.blocked:  # it queued (the clock moves a little even when it did not)
                     trace.gate_wait += sent_at - queued_at
                 if observers is not None:
-                    if slot.blocked:
+                    if slot.blocked and observers.wants(GateWaited):
                         observers.emit(
                             GateWaited(
                                 **slot.origin or {},
@@ -601,7 +610,8 @@ class BaseClient:
                                 at=sent_at,
                             )
                         )
-                    observers.emit(RequestSent(**slot.origin or {}, at=sent_at))
+                    if observers.wants(RequestSent):
+                        observers.emit(RequestSent(**slot.origin or {}, at=sent_at))
                 if call.authenticate:
                     self.auth.apply(request, credentials)
                 bound = min(call.timeout or self.timeout, max(0.0, plan.deadline - self.clock.now()) / self._speed)
@@ -624,6 +634,7 @@ class BaseClient:
                     # The caller reads the body, maybe from an async generator of its own, so no cancel scope may
                     # span it: the stream itself ends with a read timeout once the attempt's bound has passed.
                     response.stream = _BoundedStream(response.stream, attempt_scope.deadline, bound)
+                    trace.answered(response.status_code, self.dialect.request_id(response))
                     if observers is not None:
                         self._report(observers, trace, response, None, sent_at)
                     try:
@@ -649,6 +660,7 @@ class BaseClient:
             reply, outcome = self._decode(response, plan.codec, plan.retry_safe, observed_at)
             if reply is not None:
                 self._log(request, response)
+                trace.answered(response.status_code, self.dialect.request_id(response))
                 if observers is not None:
                     self._report(observers, trace, response, None, sent_at)
                 yield reply
@@ -670,19 +682,23 @@ class BaseClient:
         now = self.clock.now()
         origin = trace.origin()
         if outcome is not None and outcome.info is None:  # no usable response: network, time bound, size cap
-            error = outcome.error
-            name = type(error).__name__
-            fields = origin | {"status": error.status, "request_id": error.request_id}
-            observers.emit(RequestFailed(**fields, error=name, elapsed=now - sent_at, at=now))
+            if observers.wants(RequestFailed):
+                error = outcome.error
+                name = type(error).__name__
+                fields = origin | {"status": error.status, "request_id": error.request_id}
+                observers.emit(RequestFailed(**fields, error=name, elapsed=now - sent_at, at=now))
             return
         assert response is not None
-        trace.status, trace.request_id = response.status_code, self.dialect.request_id(response)
+        if outcome is not None:  # a success's was read on the way out of the attempt
+            trace.answered(response.status_code, outcome.error.request_id)
         fields = origin | {"status": trace.status, "request_id": trace.request_id}
-        observers.emit(ResponseReceived(**fields, elapsed=now - sent_at, at=now))
+        if observers.wants(ResponseReceived):
+            observers.emit(ResponseReceived(**fields, elapsed=now - sent_at, at=now))
         if outcome is None:
             return
         failure = outcome.failure
-        if failure.rate_limited or (failure.status in (429, 503) and failure.retry_after is not None):
+        rate_signal = failure.rate_limited or (failure.status in (429, 503) and failure.retry_after is not None)
+        if rate_signal and observers.wants(RateSignal):
             message = outcome.error.message
             observers.emit(RateSignal(**fields, retry_after=failure.retry_after, reason=message, at=now))
 
@@ -830,6 +846,8 @@ class _BoundedStream(httpx.AsyncByteStream):
 
 async def _close(response: httpx.Response) -> None:
     """Close a response even when the caller was cancelled, so its connection is never left half read."""
+    if response.is_closed:  # a body read to its end closed it: no cancel scopes to pay for
+        return
     with anyio.CancelScope(shield=True), anyio.move_on_after(5):
         await response.aclose()
 

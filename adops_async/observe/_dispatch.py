@@ -12,7 +12,9 @@ its event loop; :meth:`Observers.aclose` (called by the client's ``aclose``) let
 (:attr:`Observers.dropped`): a slow subscriber loses events, requests never wait for it.
 
 An observer with a ``bind(client)`` method is told each client it subscribes to (the Prometheus one reads the
-client's gate for its gauges).
+client's gate for its gauges). One with an ``event_types`` attribute (a tuple of :class:`Event` classes) is given
+only events of those classes; an event no subscriber takes is not even built (the pipeline asks
+:meth:`Observers.wants` first), so observing costs only what the subscribers use.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ class Observers:
         self._closed = False
         self.on_add: Callable[[Observer], None] | None = None
         """Called with each observer :meth:`add` subscribes (the client binds it and starts hearing its gate)."""
+        self._routes: dict[type[Event], tuple[Observer, ...]] = {}
+        self._routed: list[Observer] = []
+        """The subscribers :attr:`_routes` was made for (it is made again when :attr:`observers` changed)."""
 
     def __bool__(self) -> bool:
         return bool(self.observers)
@@ -80,9 +85,25 @@ class Observers:
         """Unsubscribe ``observer``."""
         self.observers.remove(observer)
 
+    def wants(self, event_type: type[Event]) -> bool:
+        """Whether a subscriber takes events of ``event_type`` (else the pipeline need not build them)."""
+        return bool(self._route(event_type))
+
+    def _route(self, event_type: type[Event]) -> tuple[Observer, ...]:
+        """The subscribers that take ``event_type``, in calling order."""
+        if self._routed != self.observers:  # subscribed or unsubscribed since: route every type again
+            self._routes.clear()
+            self._routed = list(self.observers)
+        route = self._routes.get(event_type)
+        if route is None:
+            route = self._routes[event_type] = tuple(
+                observer for observer in self.observers if issubclass(event_type, _event_types(observer))
+            )
+        return route
+
     def emit(self, event: Event) -> None:
-        """Give ``event`` to every subscriber; never raises, never waits."""
-        for observer in self.observers:
+        """Give ``event`` to every subscriber that takes its type; never raises, never waits."""
+        for observer in self._route(type(event)):
             try:
                 result = observer(event)
             except Exception:
@@ -169,6 +190,12 @@ class _Bounded:
 
     def __init__(self, observer: Observer, awaitable: Awaitable[Any]) -> None:
         self.observer, self.awaitable = observer, awaitable
+
+
+def _event_types(observer: Observer) -> tuple[type[Event], ...]:
+    """The event classes ``observer`` takes (its ``event_types``; every event when it has none)."""
+    event_types: tuple[type[Event], ...] | None = getattr(observer, "event_types", None)
+    return event_types if event_types is not None else (Event,)
 
 
 def _discard(awaitable: Awaitable[Any]) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Literal
+from operator import attrgetter
+from typing import Any, Literal
 
 from ._events import (
     CallEnded,
@@ -23,7 +24,8 @@ __all__ = ["LogObserver"]
 # Worth a line at info level: how calls end and everything that changes how the gate lets them go.
 _INFO = (CallEnded, RetryScheduled, RateSignal, CooldownStarted, CooldownEnded, LeaseLost, QuotaStoreMode)
 _WARNING = (LeaseLost,)
-_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+_FIELDS: dict[type[Event], tuple[tuple[str, ...], attrgetter[Any]]] = {}
+"""Per event class: its field names, and a getter of their values in that order."""
 
 
 class LogObserver:
@@ -34,7 +36,9 @@ class LogObserver:
     def __init__(self, level: Literal["info", "debug"] = "info", *, logger: logging.Logger | None = None) -> None:
         if level not in ("info", "debug"):
             raise ValueError('level is "info" or "debug"')
-        self.level = level
+        self._level: Literal["info", "debug"] = level
+        self.event_types: tuple[type[Event], ...] = _INFO if level == "info" else (Event,)
+        """The events this observer logs at its level (the others are not even built for it)."""
         self.logger = logger or logging.getLogger("adops_async.events")
         if self.logger.level == logging.NOTSET or self.logger.level > _level(level):
             self.logger.setLevel(_level(level))
@@ -50,21 +54,51 @@ class LogObserver:
             observer.logger.addHandler(handler)
         return observer
 
+    @property
+    def level(self) -> Literal["info", "debug"]:
+        """``"info"`` or ``"debug"``, as given."""
+        return self._level
+
     def __call__(self, event: Event) -> None:
         at_info = isinstance(event, _INFO)
-        if not at_info and self.level != "debug":
+        if not at_info and self._level != "debug":
             return
         level = logging.WARNING if isinstance(event, _WARNING) else logging.INFO if at_info else logging.DEBUG
         if not self.logger.isEnabledFor(level):
             return
-        names = _FIELDS.get(type(event))
-        if names is None:
-            names = _FIELDS[type(event)] = tuple(f.name for f in dataclasses.fields(event))
-        fields = {name: getattr(event, name) for name in names}
-        self.logger.log(level, describe(event), extra={"adops": fields, "event": type(event).__name__})
+        kind = type(event)
+        getter = _FIELDS.get(kind)
+        if getter is None:
+            names = tuple(f.name for f in dataclasses.fields(event))
+            getter = _FIELDS[kind] = (names, attrgetter(*names))
+        fields = dict(zip(getter[0], getter[1](event), strict=True))
+        logger, extra, line = self.logger, {"adops": fields, "event": kind.__name__}, _Line(event)
+        if not isinstance(logger, logging.Logger):  # an adapter, say
+            logger.log(level, "%s", line, extra=extra)
+            return
+        # What ``logger.log`` does, but the record names this method as its source instead of walking the stack to
+        # find it (``findCaller`` takes longer than the rest), and its text is made only if a handler formats the
+        # record (``record.getMessage()``), not for a NullHandler.
+        logger.handle(logger.makeRecord(logger.name, level, __file__, _LINE, "%s", (line,), None, "__call__", extra))
 
     def __repr__(self) -> str:
         return f"observe.logging({self.level!r})"
+
+
+_LINE = LogObserver.__call__.__code__.co_firstlineno
+"""The line the log records name as their source."""
+
+
+class _Line:
+    """An event's :func:`describe` line, made when the log record is formatted."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+
+    def __str__(self) -> str:
+        return describe(self.event)
 
 
 def _level(name: str) -> int:

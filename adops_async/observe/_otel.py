@@ -29,22 +29,33 @@ __all__ = ["SpanObserver"]
 class SpanObserver:
     """Spans for calls, from the event stream (``adops_async.observe.opentelemetry()`` makes one)."""
 
+    event_types = (CallStarted, GateWaited, RetryScheduled, RateSignal, CooldownStarted, CallEnded)
+    """The events spans are made from (the others are not built for this observer)."""
+
     def __init__(self, tracer_provider: trace.TracerProvider | None = None) -> None:
         self.tracer = trace.get_tracer("adops_async", tracer_provider=tracer_provider)
         self._open: dict[int, tuple[trace.Span, Any]] = {}
+        self._starts: dict[tuple[str, str | None, str | None, str], tuple[str, dict[str, Any]]] = {}
+        """Per (vendor, method, path template, priority): the span's name and first attributes, made once (the
+        tracer copies them into each span)."""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, CallStarted):
-            span = self.tracer.start_span(
-                f"{event.method} {event.path}",
-                kind=trace.SpanKind.CLIENT,
-                attributes={
-                    "http.request.method": event.method or "",
-                    "url.template": event.path or "",
-                    "adops.vendor": event.vendor,
-                    "adops.priority": event.priority,
-                },
-            )
+            key = (event.vendor, event.method, event.path, event.priority)
+            start = self._starts.get(key)
+            if start is None:
+                if len(self._starts) >= 4096:  # path templates are few, but a vendor's may not be: stay bounded
+                    self._starts.clear()
+                start = self._starts[key] = (
+                    f"{event.method} {event.path}",
+                    {
+                        "http.request.method": event.method or "",
+                        "url.template": event.path or "",
+                        "adops.vendor": event.vendor,
+                        "adops.priority": event.priority,
+                    },
+                )
+            span = self.tracer.start_span(start[0], kind=trace.SpanKind.CLIENT, attributes=start[1])
             self._open[event.call] = (span, context.attach(trace.set_span_in_context(span)))
             return
         opened = self._open.get(event.call)

@@ -47,6 +47,8 @@ class MetricsObserver:
 
     refresh = 1.0
     """Seconds between two readings of a gate's gauges (cooldowns are read at once)."""
+    event_types = (ResponseReceived, GateWaited, CallEnded, RetryScheduled, RateSignal, CooldownStarted, CooldownEnded)
+    """The events metrics are made from (the others are not built for this observer)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         registry = registry if registry is not None else REGISTRY
@@ -87,6 +89,9 @@ class MetricsObserver:
         self._read_at: dict[str, float] = {}
         self._children: dict[tuple[str, str, str, int | None], tuple[Any, Any]] = {}
         """The labelled series of each response kind, looked up once."""
+        self._series: dict[tuple[Any, ...], Any] = {}
+        """The labelled series of the other counters and histograms, by (metric, *labels), looked up once
+        (``labels()`` takes a lock and checks every label each time)."""
 
     def bind(self, client: BaseClient) -> None:
         """Read ``client``'s gate for the gauges (called by the client when this observer subscribes)."""
@@ -110,14 +115,14 @@ class MetricsObserver:
             children[1].observe(event.elapsed)
             return
         if isinstance(event, GateWaited):
-            self.gate_waits.labels(vendor, event.blocked_by or "queue").inc()
-            self.gate_wait.labels(vendor, event.kind).observe(event.wait)
+            self._series_of(self.gate_waits, vendor, event.blocked_by or "queue").inc()
+            self._series_of(self.gate_wait, vendor, event.kind).observe(event.wait)
         elif isinstance(event, CallEnded):
-            self.calls.labels(vendor, event.error or "ok").inc()
+            self._series_of(self.calls, vendor, event.error or "ok").inc()
         elif isinstance(event, RetryScheduled):
-            self.retries.labels(vendor, event.reason).inc()
+            self._series_of(self.retries, vendor, event.reason).inc()
         elif isinstance(event, RateSignal):
-            self.rate_signals.labels(vendor, str(event.status)).inc()
+            self._series_of(self.rate_signals, vendor, str(event.status)).inc()
         elif not isinstance(event, (CooldownStarted, CooldownEnded)):
             return
         # Gauges: read at once on a cooldown, else at most every `refresh` seconds when a call ends.
@@ -125,6 +130,14 @@ class MetricsObserver:
         if not isinstance(event, CallEnded) or now - self._read_at.get(vendor, float("-inf")) >= self.refresh:
             self._read_at[vendor] = now
             self._read_gates(vendor)
+
+    def _series_of(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, looked up once."""
+        key = (metric, *labels)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = metric.labels(*labels)
+        return series
 
     def _read_gates(self, vendor: str) -> None:
         for name, ref in self._gates.get(vendor, ()):

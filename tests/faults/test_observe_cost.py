@@ -1,0 +1,149 @@
+"""Observing costs only what the subscribers use: events go to the subscribers that take their type, an event no
+subscriber takes is not built, and the built-in subscribers' shortcuts (cached spans' names and attributes, cached
+metric series, log records made without a stack walk) give the same spans, series and lines as before."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import CollectorRegistry
+
+import adops_async.core.client as client_module
+from adops_async import BaseClient, Cooldown, Gate, NotFound, Priority, VirtualClock, observe
+from adops_async.observe import CallEnded, CallStarted, Event, RequestSent, ResponseReceived
+from adops_async.observe._logging import describe
+from tests.asgi import Answer, Hit, app
+
+pytestmark = pytest.mark.anyio
+
+
+async def ok(hit: Hit) -> Answer:
+    return Answer(200, {"ok": True}, {"X-Request-Id": f"r-{hit.path}"})
+
+
+def asgi_client(clock: VirtualClock, handler: Callable[[Hit], object] = ok, **kw: Any) -> BaseClient:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app(handler)))  # type: ignore[arg-type]
+    return BaseClient(
+        base_url="http://vendor.test/api", http=http, gate=Gate(Cooldown(), clock=clock), clock=clock, **kw
+    )
+
+
+class Only:
+    """A subscriber of some event types."""
+
+    def __init__(self, *event_types: type[Event]) -> None:
+        self.event_types = event_types
+        self.seen: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.seen.append(event)
+
+
+async def test_a_subscriber_with_event_types_gets_only_those_and_one_added_later_gets_every_event() -> None:
+    ends, everything = Only(CallEnded), []
+    async with VirtualClock().running() as clock, asgi_client(clock, observers=[ends]) as client:
+        await client.request("GET", "/line-item/1")
+        client.observers.add(everything.append)
+        await client.request("GET", "/line-item/2")
+    assert [type(e) for e in ends.seen] == [CallEnded, CallEnded]
+    assert [e.request_id for e in ends.seen] == ["r-/api/line-item/1", "r-/api/line-item/2"]
+    assert [type(e) for e in everything] == [CallStarted, RequestSent, ResponseReceived, CallEnded]
+
+
+async def test_an_event_no_subscriber_takes_is_not_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+
+    def counting(event_type: type[Event]) -> type[Event]:
+        def init(self: Event, **fields: Any) -> None:
+            built.append(event_type.__name__)
+            event_type.__init__(self, **fields)
+
+        return type(event_type.__name__, (event_type,), {"__slots__": (), "__init__": init})
+
+    for event_type in (CallStarted, RequestSent, ResponseReceived, CallEnded):
+        monkeypatch.setattr(client_module, event_type.__name__, counting(event_type))
+    ends = Only(CallEnded)
+    async with VirtualClock().running() as clock, asgi_client(clock, observers=[ends]) as client:
+        reply = await client.request("GET", "/line-item/1")
+    assert built == ["CallEnded"]
+    assert reply.meta is not None
+    assert reply.meta.request_id == "r-/api/line-item/1"  # read without the events
+
+
+async def test_spans_of_calls_on_other_paths_and_priorities_keep_their_own_names_and_attributes() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    async with (
+        VirtualClock().running() as clock,
+        asgi_client(clock, observers=[observe.opentelemetry(provider)]) as client,
+    ):
+        await client.request("GET", "/line-item/1")
+        await client.request("GET", "/line-item/2", priority=Priority.BULK)
+        await client.request("POST", "/creative", payload={"a": 1})
+        await client.request("GET", "/line-item/3")
+    spans = [(s.name, dict(s.attributes or {})) for s in exporter.get_finished_spans()]
+    start = {"http.request.method": "GET", "url.template": "/line-item/{id}", "adops.vendor": "http"}
+    done = {"adops.gate_wait": 0.0, "http.response.status_code": 200}
+    assert spans == [
+        ("GET /line-item/{id}", start | {"adops.priority": "NORMAL"} | done),
+        ("GET /line-item/{id}", start | {"adops.priority": "BULK"} | done),
+        (
+            "POST /creative",
+            {"http.request.method": "POST", "url.template": "/creative", "adops.vendor": "http"}
+            | {"adops.priority": "NORMAL"}
+            | done,
+        ),
+        ("GET /line-item/{id}", start | {"adops.priority": "NORMAL"} | done),
+    ]
+
+
+async def test_metric_series_cached_per_label_set_count_each_outcome_apart() -> None:
+    answers = iter([Answer(200, {"ok": True}), Answer(404, {"error": "no"}), Answer(200, {"ok": True})])
+    registry = CollectorRegistry()
+    async with VirtualClock().running() as clock:
+
+        async def handler(hit: Hit) -> Answer:
+            return next(answers)
+
+        client = asgi_client(clock, handler, observers=[observe.prometheus(registry)])
+        async with client:
+            for _ in range(3):
+                with contextlib.suppress(NotFound):
+                    await client.request("GET", "/line-item/1")
+
+    def calls(outcome: str) -> float | None:
+        return registry.get_sample_value("adops_calls_total", {"vendor": "http", "outcome": outcome})
+
+    assert (calls("ok"), calls("NotFound")) == (2.0, 1.0)
+
+
+async def test_log_records_name_the_observer_as_source_and_format_their_line_when_read() -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("tests.observe_cost")
+    logger.addHandler(Keep())
+    logger.propagate = False
+    ends = Only(CallEnded)
+    async with (
+        VirtualClock().running() as clock,
+        asgi_client(clock, observers=[observe.logging("info", logger=logger), ends]) as client,
+    ):
+        await client.request("GET", "/line-item/1")
+    assert [r.getMessage() for r in records] == [describe(ends.seen[0])]
+    (record,) = records
+    assert (record.levelno, record.funcName, record.module) == (logging.INFO, "__call__", "_logging")
+    assert record.adops["request_id"] == "r-/api/line-item/1"  # type: ignore[attr-defined]
+    assert record.event == "CallEnded"  # type: ignore[attr-defined]
