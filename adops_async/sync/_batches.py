@@ -5,19 +5,30 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from ..core.errors import DecodeError
 from ._model import DELIVERY_COLUMNS, RAW_DAY, RAW_EXTRA, RAW_ROW, Checksum, Window, raw_text
 from ._sources import Source
 
-__all__ = ["BATCH_ROWS", "Batcher", "delivery_schema", "raw_schema"]
+__all__ = ["BATCH_ROWS", "FILE_ROWS", "POOL", "Batcher", "PartWriter", "delivery_schema", "raw_schema"]
 
 #: Rows per record batch: memory holds about one batch per window being loaded.
-BATCH_ROWS = 8192
+BATCH_ROWS = 2048
+
+#: Where the sync's Arrow buffers (batches, Parquet pages) live: the C allocator, which gives a freed batch's memory
+#: back. Arrow's default pool (mimalloc) kept some 40 MB more resident through a sync, whatever its size
+#: (``benchmarks/report_sync.py``).
+POOL = pa.system_memory_pool()
+
+#: Rows per Parquet file the sync writes at most: a file's writer holds the metadata of every row group it wrote until
+#: its close (with a row group per batch, a day of 2 M rows in one file held some 20 MB of it).
+FILE_ROWS = 64 * BATCH_ROWS
 
 _ARROW = {"DATE": pa.date32(), "VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64()}
 
@@ -64,9 +75,9 @@ def _numbers(texts: list[str | None], kind: Any, parse: Callable[[str | None], A
     """``texts`` as numbers of ``kind``: one Arrow cast for a column of plain numbers, else ``parse`` value by value
     (an empty or unreadable value is NULL, a decimal in an integer column is truncated)."""
     try:
-        return pc.cast(pa.array(texts, pa.string()), kind)
+        return pc.cast(pa.array(texts, pa.string(), memory_pool=POOL), kind, memory_pool=POOL)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([parse(text) for text in texts], kind)
+        return pa.array([parse(text) for text in texts], kind, memory_pool=POOL)
 
 
 class Batcher:
@@ -128,7 +139,7 @@ class Batcher:
                 # Stored outside its window, a row would escape the window's replacement: a duplicate later.
                 raise DecodeError(f"a row of {day} in the report of {window}", vendor=self.source.vendor, code="window")
             parsed[text] = day
-        return pa.array([parsed[text] for text in texts], pa.date32())
+        return pa.array([parsed[text] for text in texts], pa.date32(), memory_pool=POOL)
 
     def take(self) -> tuple[pa.RecordBatch, pa.RecordBatch]:
         """The rows added since the last call, as (delivery, raw) record batches; raise :class:`DecodeError` when
@@ -138,21 +149,64 @@ class Batcher:
         for name, kind in DELIVERY_COLUMNS:
             texts = self._texts(fields[name]) if name in fields else None
             if name == "day":
-                columns.append(self._days(texts) if texts is not None else pa.array([self.window.start] * size))
+                columns.append(
+                    self._days(texts)
+                    if texts is not None
+                    else pa.array([self.window.start] * size, pa.date32(), memory_pool=POOL)
+                )
             elif name == "vendor":
-                columns.append(pa.array([self.source.vendor] * size, pa.string()))
+                columns.append(pa.array([self.source.vendor] * size, pa.string(), memory_pool=POOL))
             elif name == "account":
-                columns.append(pa.array([self.account] * size, pa.string()))
+                columns.append(pa.array([self.account] * size, pa.string(), memory_pool=POOL))
             elif texts is None:
-                columns.append(pa.nulls(size, _ARROW[kind]))
+                columns.append(pa.nulls(size, _ARROW[kind], memory_pool=POOL))
             elif kind == "BIGINT":
                 columns.append(_numbers(texts, pa.int64(), _int))
             elif kind == "DOUBLE":
                 columns.append(_numbers(texts, pa.float64(), _float))
             else:
-                columns.append(pa.array([text or None for text in texts], pa.string()))
+                columns.append(pa.array([text or None for text in texts], pa.string(), memory_pool=POOL))
         delivery = pa.RecordBatch.from_arrays(columns, schema=self._delivery_schema)
         self._raw[RAW_DAY] = [self.window.start] * size
-        raw = pa.RecordBatch.from_pydict(self._raw, schema=self._raw_schema)
+        raw = pa.RecordBatch.from_arrays(
+            [pa.array(self._raw[f.name], f.type, memory_pool=POOL) for f in self._raw_schema], schema=self._raw_schema
+        )
         self._reset()
         return delivery, raw
+
+
+class PartWriter:
+    """Record batches to Parquet files ``<stem>-00000.parquet``, ``<stem>-00001.parquet``, ... in ``folder``, a row
+    group per batch and a new file every :data:`FILE_ROWS` rows; the names sort in the rows' order. A file is opened
+    at its first batch, so there is none without rows."""
+
+    def __init__(self, folder: Path, stem: str, **options: Any) -> None:
+        self.folder = folder
+        self.stem = stem
+        self.files: list[Path] = []
+        """The files written (each complete once :meth:`close` returned)."""
+        self._options = options
+        self._writer: pq.ParquetWriter | None = None
+        self._rows = 0
+
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if batch.num_rows == 0:
+            return
+        if self._writer is not None and self._rows >= FILE_ROWS:
+            self._writer.close()
+            self._writer = None
+        if self._writer is None:
+            self.files.append(self.folder / f"{self.stem}-{len(self.files):05d}.parquet")
+            self._writer = pq.ParquetWriter(self.files[-1], batch.schema, memory_pool=POOL, **self._options)
+            self._rows = 0
+        if isinstance(batch, pa.Table):
+            self._writer.write_table(batch, row_group_size=batch.num_rows)
+        else:
+            self._writer.write_batch(batch)
+        self._rows += batch.num_rows
+
+    def close(self) -> None:
+        """Finish the open file (again: nothing happens)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

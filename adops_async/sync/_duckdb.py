@@ -18,16 +18,24 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+from ._batches import PartWriter
 from ._dest import Destination, WindowLoad
 from ._model import DELIVERY_COLUMNS, RAW_DAY, RAW_EXTRA, RAW_ROW, STATE_COLUMNS, Window, WindowState, raw_dicts
 from ._sources import Source
 
-__all__ = ["MEMORY_LIMIT", "DuckDBDestination"]
+__all__ = ["DUCKDB_CONFIG", "DuckDBDestination"]
 
-#: The DuckDB buffer pool's bound while a sync writes (the whole sync's memory stays about this much above idle).
-MEMORY_LIMIT = "64MB"
+#: How the sync opens the database, for flat memory (``benchmarks/report_sync.py``, ``docs/sync.md``): a buffer pool
+#: of 16 MB (a window's insert writes its row groups to the file as it goes, so that is enough for one insert at a
+#: time, and the inserts take turns; 8 MB was not); one thread (each thread of an insert holds row groups of its
+#: own); the order rows are inserted in not kept (a raw row's place is its ``adops_row``, and keeping it makes the
+#: insert buffer rows).
+DUCKDB_CONFIG: dict[str, str | int | bool] = {
+    "memory_limit": "16MB",
+    "threads": 1,
+    "preserve_insertion_order": False,
+}
 
 
 def _quote(name: str) -> str:
@@ -46,10 +54,12 @@ class DuckDBDestination(Destination):
         if self.staging.exists():
             shutil.rmtree(self.staging)
         self.staging.mkdir(parents=True)
-        # DuckDB's buffer pool may grow to most of the machine's memory (a window's uncommitted rows stay in it):
-        # bounded, it writes them to the file (or its temp directory) instead, and memory stays flat.
-        self._connection = duckdb.connect(str(path), config={"memory_limit": MEMORY_LIMIT})
+        # DuckDB's buffer pool may grow to most of the machine's memory: bounded, it writes what it holds to the
+        # file (or its temp directory) instead, and memory stays flat.
+        self._connection = duckdb.connect(str(path), config=dict(DUCKDB_CONFIG))
         self._lock = threading.Lock()  # cursors are made one at a time from the shared connection
+        # One window's insert at a time: the buffer pool is the database's, bounded for one.
+        self.inserting = threading.Lock()
         columns = ", ".join(
             f"{_quote(n)} {t}{' NOT NULL' if n in ('day', 'vendor') else ''}" for n, t in DELIVERY_COLUMNS
         )
@@ -155,33 +165,29 @@ class _DuckDBLoad(WindowLoad):
         self._destination = destination
         self._window = window
         self._stage = Path(tempfile.mkdtemp(prefix=f"{window.vendor}_{window.start}_", dir=destination.staging))
-        self._writers: dict[str, pq.ParquetWriter] = {}
+        # Transient files DuckDB reads once, whole: no statistics to write or to keep.
+        self._writers = {name: PartWriter(self._stage, name, write_statistics=False) for name in ("delivery", "raw")}
 
     def add(self, delivery: Any, raw: Any) -> None:
-        for name, batch in (("delivery", delivery), ("raw", raw)):
-            if batch.num_rows == 0:
-                continue
-            writer = self._writers.get(name)
-            if writer is None:
-                writer = self._writers[name] = pq.ParquetWriter(self._stage / f"{name}.parquet", batch.schema)
-            writer.write_batch(batch)
+        self._writers["delivery"].add(delivery)
+        self._writers["raw"].add(raw)
 
     def commit(self, state: WindowState) -> None:
         window = self._window
         cursor = self._destination.cursor()
         try:
             self._close_writers()
-            cursor.begin()
-            span = [window.vendor, window.start, window.end]
-            cursor.execute("DELETE FROM delivery WHERE vendor = ? AND day >= ? AND day < ?", span)
-            raw = raw_table(window.vendor)
-            cursor.execute(f"DELETE FROM {raw} WHERE {RAW_DAY} >= ? AND {RAW_DAY} < ?", span[1:])
-            for name, table in (("delivery", "delivery"), ("raw", raw)):
-                if name in self._writers:
-                    staged = str(self._stage / f"{name}.parquet")
-                    cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [staged])
-            _replace_state(cursor, state)
-            cursor.commit()
+            with self._destination.inserting:
+                cursor.begin()
+                span = [window.vendor, window.start, window.end]
+                cursor.execute("DELETE FROM delivery WHERE vendor = ? AND day >= ? AND day < ?", span)
+                raw = raw_table(window.vendor)
+                cursor.execute(f"DELETE FROM {raw} WHERE {RAW_DAY} >= ? AND {RAW_DAY} < ?", span[1:])
+                for name, table in (("delivery", "delivery"), ("raw", raw)):
+                    for staged in self._writers[name].files:  # a file at a time: less held at once
+                        cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [str(staged)])
+                _replace_state(cursor, state)
+                cursor.commit()
         finally:
             cursor.close()
             shutil.rmtree(self._stage, ignore_errors=True)

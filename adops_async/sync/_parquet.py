@@ -2,8 +2,8 @@
 
 ::
 
-    delivery/vendor=appnexus/day=2024-01-01/part-0.parquet     the normalized rows (vendor and day in the path)
-    appnexus_raw/adops_day=2024-01-01/part-0.parquet           a vendor's raw rows
+    delivery/vendor=appnexus/day=2024-01-01/part-00000.parquet the normalized rows (vendor and day in the path)
+    appnexus_raw/adops_day=2024-01-01/part-00000.parquet       a vendor's raw rows
     adops_windows/appnexus_2024-01-01.parquet                  one window's state (one row)
 
 A window is written under ``.staging/`` first. Its commit deletes the window's state file (from then on the window
@@ -26,7 +26,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-from ._batches import delivery_schema
+from ._batches import POOL, PartWriter, delivery_schema
 from ._dest import Destination, WindowLoad
 from ._model import RAW_DAY, RAW_EXTRA, STATE_COLUMNS, Window, WindowState, days, raw_dicts
 from ._sources import Source
@@ -117,24 +117,24 @@ class _ParquetLoad(WindowLoad):
         self._destination = destination
         self._window = window
         self._stage = destination.staging / f"{window.vendor}_{window.start}_{secrets.token_hex(4)}"
-        self._writers: dict[Path, Any] = {}
+        self._writers: dict[Path, PartWriter] = {}
         self._delivery_schema = delivery_schema().remove(1).remove(0)  # vendor and day are the partition keys
 
     def _write(self, folder: Path, table: Any) -> None:
         writer = self._writers.get(folder)
         if writer is None:
             folder.mkdir(parents=True, exist_ok=True)
-            writer = self._writers[folder] = pq.ParquetWriter(folder / "part-0.parquet", table.schema)
-        writer.write_table(table)
+            writer = self._writers[folder] = PartWriter(folder, "part")
+        writer.add(table)
 
     def add(self, delivery: Any, raw: Any) -> None:
         for day in days(self._window.start, self._window.end):
             stamp = pa.scalar(day, pa.date32())
-            rows = delivery.filter(pc.equal(delivery.column("day"), stamp))
+            rows = pc.filter(delivery, pc.equal(delivery.column("day"), stamp, memory_pool=POOL), memory_pool=POOL)
             if rows.num_rows:
                 table = pa.Table.from_batches([rows]).drop_columns(["vendor", "day"])
                 self._write(self._stage / "delivery" / day.isoformat(), table)
-            kept = raw.filter(pc.equal(raw.column(RAW_DAY), stamp))
+            kept = pc.filter(raw, pc.equal(raw.column(RAW_DAY), stamp, memory_pool=POOL), memory_pool=POOL)
             if kept.num_rows:
                 self._write(
                     self._stage / "raw" / day.isoformat(), pa.Table.from_batches([kept]).drop_columns([RAW_DAY])

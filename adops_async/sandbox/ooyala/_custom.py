@@ -44,12 +44,21 @@ class CustomRun:
 
 class CustomReportRoutes(OoyalaCore):
     """Args (besides :class:`OoyalaCore`'s): ``custom_report_seconds`` (vendor seconds a report runs once started),
-    ``custom_report_rows`` (rows a report would have; more than 100,000 are cut to 100,000)."""
+    ``custom_report_rows`` (rows a report would have; more than the cap are cut to the cap), ``custom_row_cap`` (the
+    vendor's 100,000; lower, a test reaches it with few rows)."""
 
-    def __init__(self, *, custom_report_seconds: float = 2.0, custom_report_rows: int = 10, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        custom_report_seconds: float = 2.0,
+        custom_report_rows: int = 10,
+        custom_row_cap: int = ROW_CAP,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self.custom_report_seconds = custom_report_seconds
         self.custom_report_rows = custom_report_rows
+        self.custom_row_cap = custom_row_cap
         self.custom: dict[str, CustomRun] = {}
         """Stored custom reports by id, oldest first."""
         self.fail_custom_reports: list[str] = []
@@ -73,6 +82,11 @@ class CustomReportRoutes(OoyalaCore):
                 running += 1
         self.most_running = max(self.most_running, running)
         return mine
+
+    def custom_rows(self, run: CustomRun) -> list[list[Any]]:
+        """The rows of ``run``'s report before the cap (``custom_report_rows`` of them; a subclass may answer by the
+        report's definition, its time range)."""
+        return [[f"c{i}", f"Category {i}", 1000 + i] for i in range(self.custom_report_rows)]
 
     def _mine(self, request: Request) -> tuple[str, CustomRun | None]:
         account = self.account_of(request) or "anonymous"
@@ -102,7 +116,7 @@ class CustomReportRoutes(OoyalaCore):
             del self.custom[oldest.id]
             self.evicted.append(oldest.id)
         run = CustomRun(str(uuid.uuid4()), account, name, definition, self.clock.now())
-        run.rows = min(self.custom_report_rows, ROW_CAP)
+        run.rows = min(len(self.custom_rows(run)), self.custom_row_cap)
         if self.fail_custom_reports:
             run.failure = self.fail_custom_reports.pop(0)
         if running >= RUNNING_CAP:
@@ -144,7 +158,7 @@ class CustomReportRoutes(OoyalaCore):
             return self.error(404, "NotFoundError", "no such report")
         if run.status != "READY":
             return self.error(400, "BadRequestError", f"report {run.id} is {run.status}, not READY")
-        rows = ([f"c{i}", f"Category {i}", 1000 + i] for i in range(run.rows))
+        rows = self.custom_rows(run)[: run.rows]
         if "application/json" in request.headers.get("accept", ""):
             meta = {
                 "creationDate": int(run.created * 1000),
