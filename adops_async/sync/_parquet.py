@@ -6,10 +6,15 @@
     appnexus_raw/adops_day=2024-01-01/part-00000.parquet       a vendor's raw rows
     adops_windows/appnexus_2024-01-01.parquet                  one window's state (one row)
 
-A window is written under ``.staging/`` first. Its commit deletes the window's state file (from then on the window
-counts as incomplete), swaps each partition directory for the staged one (two renames), then writes the state file
-(a rename): the state file is the commit point, so a process killed in between leaves a window that the next run
-pulls again and that ``adops verify`` reports. One process writes a tree at a time, as with DuckDB.
+A window is written under ``.staging/<host>-<pid>-<token>/`` first, a directory of the destination's own. Its commit
+deletes the window's state file (from then on the window counts as incomplete), swaps each partition directory for the
+staged one (two renames), then writes the state file (a rename): the state file is the commit point, so a process
+killed in between leaves a window that the next run pulls again and that ``adops verify`` reports.
+
+Several processes may write one tree at once, each its own windows (two writing the same window at once would race
+for its partitions): each stages apart, removes its staging directory on close, and at open removes only what dead
+processes of the same host left staged. A DuckDB file, by contrast, has one writing process at a time
+(``docs/sync.md``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import socket
 from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -47,11 +53,13 @@ class ParquetDestination(Destination):
     def __init__(self, root: Path, sources: Mapping[str, Source]) -> None:
         self.root = root
         self.sources = dict(sources)
-        self.staging = root / ".staging"
-        if self.staging.exists():  # what a killed run left half-written
-            shutil.rmtree(self.staging)
+        host = socket.gethostname()
+        self.staging = root / ".staging" / f"{host}-{os.getpid()}-{secrets.token_hex(4)}"
         for folder in (root / "delivery", root / "adops_windows", self.staging):
             folder.mkdir(parents=True, exist_ok=True)
+        for left in self.staging.parent.iterdir():  # what a killed process of this host left half-written
+            if _dead(host, left.name):
+                shutil.rmtree(left, ignore_errors=True)
 
     def _state_file(self, vendor: str, start: date) -> Path:
         return self.root / "adops_windows" / f"{vendor}_{start.isoformat()}.parquet"
@@ -107,7 +115,7 @@ class ParquetDestination(Destination):
                     yield from raw_dicts(batch.to_pylist(), columns)
 
     def close(self) -> None:
-        pass
+        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 class _ParquetLoad(WindowLoad):
@@ -165,6 +173,20 @@ class _ParquetLoad(WindowLoad):
             self._close_writers()
         finally:
             shutil.rmtree(self._stage, ignore_errors=True)
+
+
+def _dead(host: str, name: str) -> bool:
+    """Whether staging directory ``name`` (``<host>-<pid>-<token>``) is of a process of ``host`` that has ended."""
+    owner, _, rest = name.rpartition("-")[0].rpartition("-")
+    if owner != host or not rest.isdigit():
+        return False
+    try:
+        os.kill(int(rest), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, and another user's
+        return False
+    return False
 
 
 def _swap(staged: Path, target: Path, trash: Path) -> None:
