@@ -1,4 +1,5 @@
-"""An arq worker that pulls one AppNexus report per job, on a member quota shared by every worker through Redis.
+"""An arq worker that pulls AppNexus reports on a member quota shared by every worker through Redis: one advertiser's
+report per ``pull_report`` job, or one window of the delivery sync into a shared Parquet tree per ``sync_window`` job.
 
 Run as many as you like, each with the same environment::
 
@@ -16,12 +17,14 @@ import logging
 import os
 import socket
 from contextlib import AsyncExitStack
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from arq.connections import RedisSettings
 
 from adops_async import AppNexus, RedisStore, ScaledClock
+from adops_async.sync import sync
 
 REDIS_URL = os.environ.get("ADOPS_REDIS_URL", "redis://127.0.0.1:6379/0")
 QUEUE = os.environ.get("ADOPS_QUEUE", "adops:reports")
@@ -53,6 +56,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     stack = AsyncExitStack()
     ctx["stack"] = stack
     ctx["appnexus"] = await open_appnexus(stack)
+    ctx["clients"] = {"appnexus": ctx["appnexus"]}  # the vendors ``sync_window`` can pull
     ctx["report_dir"] = Path(os.environ.get("ADOPS_REPORT_DIR", "reports"))
     ctx["report_dir"].mkdir(parents=True, exist_ok=True)
     ctx["worker"] = f"{socket.gethostname()}:{os.getpid()}"
@@ -87,8 +91,36 @@ async def pull_report(ctx: dict[str, Any], advertiser_id: int) -> dict[str, Any]
     }
 
 
+async def sync_window(ctx: dict[str, Any], vendor: str, start: str, end: str, root: str) -> dict[str, Any]:
+    """Pull every day of ``vendor``'s window [``start``, ``end``) (ISO dates, ``end`` exclusive) into the Parquet tree
+    at ``root``, whatever the days' stored state, through the library's sync (:func:`adops_async.sync.sync`): each
+    day lands whole, with its state in ``adops_windows``, or is recorded failed.
+
+    Several workers may write one tree at once, each its own windows (``enqueue.sync_windows`` gives each window one
+    job); a DuckDB file takes one writing process, so it is loaded from the tree afterwards (``README.md``).
+    """
+    first, stop = date.fromisoformat(start), date.fromisoformat(end)
+    result = await sync(
+        ctx["clients"],
+        Path(root),
+        start=first,
+        end=stop - timedelta(days=1),
+        lookback=(stop - first).days,  # every day of the window, complete or not: the enqueuer planned it
+        vendors=[vendor],
+    )
+    return {
+        "vendor": vendor,
+        "start": start,
+        "end": end,
+        "ok": result.ok,
+        "rows": result.rows().get(vendor, 0),
+        "failed": [f"{r.window}: {r.error}" for r in result.failed],
+        "worker": ctx["worker"],
+    }
+
+
 class WorkerSettings:
-    functions = (pull_report,)
+    functions = (pull_report, sync_window)
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(REDIS_URL)

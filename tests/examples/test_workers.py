@@ -1,4 +1,5 @@
-"""The arq workers example end to end: 2 worker processes on a real Redis, one AppNexus member quota between them."""
+"""The arq workers example end to end: 2 worker processes on a real Redis, one AppNexus member quota between them;
+pulling reports per advertiser, and the delivery sync's windows into one Parquet tree."""
 
 from __future__ import annotations
 
@@ -10,16 +11,21 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import anyio
+import duckdb
 import pytest
 from arq import create_pool
 from arq.connections import RedisSettings
 
+from adops_async.cli._sync import sync_sandboxes
 from adops_async.sandbox import serve
+from adops_async.sandbox._delivery import DeliveryFigures
 from adops_async.sandbox.appnexus import AppNexusSandbox, report_cell
-from examples.workers.enqueue import pull_reports
+from adops_async.sync import verify
+from examples.workers.enqueue import pull_reports, sync_windows
 from examples.workers.worker import COLUMNS
 
 from ..redis_server import RedisServer
@@ -107,3 +113,48 @@ async def test_two_workers_pull_every_report_on_one_shared_quota(redis_server: R
     reads = sorted(r.at for r in sandbox.records if r.method == "GET")
     assert max(sum(1 for t in reads if start <= t < start + 60) for start in reads) == READS
     assert sandbox.violations == []
+
+
+SYNC_SPEED = 600  # 15 vendor minutes (AppNexus' report window) in 1.5 real seconds
+SYNC_DAYS = 10
+
+
+async def test_two_workers_sync_every_window_into_one_parquet_tree(redis_server: RedisServer, tmp_path: Path) -> None:
+    sandbox = sync_sandboxes(SYNC_SPEED)["appnexus"]
+    figures: DeliveryFigures = getattr(sandbox, "delivery")  # noqa: B009
+    first = date(2024, 3, 1)
+    last = first + timedelta(days=SYNC_DAYS - 1)
+    root = tmp_path / "lake"
+    run = uuid.uuid4().hex
+    with serve(sandbox) as url:
+        env = {
+            "ADOPS_REDIS_URL": redis_server.url,
+            "ADOPS_REDIS_PREFIX": f"test-workers:{run}:",
+            "ADOPS_QUEUE": f"test-workers:{run}:queue",
+            "ADOPS_APPNEXUS_BASE_URL": url,
+            "ADOPS_APPNEXUS_USERNAME": "api-user",
+            "ADOPS_APPNEXUS_PASSWORD": "secret",
+            "ADOPS_APPNEXUS_MEMBER": "1",
+            "ADOPS_SPEED": str(SYNC_SPEED),
+        }
+        with workers(2, env, tmp_path):
+            redis = await create_pool(RedisSettings.from_dsn(redis_server.url), default_queue_name=env["ADOPS_QUEUE"])
+            try:
+                results = await sync_windows(redis, root, "appnexus", start=first, end=last, lookback=0, timeout=30)
+            finally:
+                await redis.aclose()
+
+    days = [first + timedelta(days=n) for n in range(SYNC_DAYS)]
+    assert [r for _, r in results if isinstance(r, BaseException)] == []
+    assert [(w.vendor, w.start, w.end) for w, _ in results] == [("appnexus", d, d + timedelta(days=1)) for d in days]
+    summaries = [r for _, r in results if not isinstance(r, BaseException)]
+    assert [(s["ok"], s["rows"], s["failed"]) for s in summaries] == [(True, figures.count(d), []) for d in days]
+    lake = f"read_parquet('{root}/delivery/**/*.parquet', hive_partitioning = true)"
+    found = duckdb.execute(f"SELECT vendor, day::DATE, count(*) FROM {lake} GROUP BY ALL ORDER BY ALL").fetchall()
+    assert found == [("appnexus", d, figures.count(d)) for d in days]  # every (vendor, day) once, exactly its rows
+    states = duckdb.execute(f"SELECT vendor, start, status, rows FROM '{root}/adops_windows/*.parquet' ORDER BY ALL")
+    assert states.fetchall() == [("appnexus", d, "complete", figures.count(d)) for d in days]
+    assert verify(root) == []
+    assert list((root / ".staging").iterdir()) == []  # each job's staging directory went with it
+    assert len(sandbox.reports) == SYNC_DAYS  # type: ignore[attr-defined]
+    assert sandbox.violations == []  # the 5-reports-per-15-minutes rule included, across both workers
