@@ -107,11 +107,11 @@ async def test_two_workers_pull_every_report_on_one_shared_quota(redis_server: R
         assert list(csv.DictReader((await anyio.Path(summary["path"]).read_text()).splitlines())) == expected
     assert len({s["worker"] for s in summaries}) == 2
     assert sorted(r["spec"]["filters"][0]["advertiser_id"] for r in sandbox.reports.values()) == advertisers
-    # The two workers filled a vendor minute of the member's reads between them: the quota was the limit (per-process
-    # budgets would have let 2 x READS into it, a violation). Was: more than 2 x READS reads in all, which depends on
-    # how many polls the reports took, and a loaded machine took fewer.
+    # No vendor minute held more than the member's reads, the two workers together (per-process budgets would have
+    # let 2 x READS into one). How full the minutes were is a rate, and a loaded machine makes it lower: that figure
+    # belongs to benchmarks/shared_quota.py, not to a test.
     reads = sorted(r.at for r in sandbox.records if r.method == "GET")
-    assert max(sum(1 for t in reads if start <= t < start + 60) for start in reads) == READS
+    assert max(sum(1 for t in reads if start <= t < start + 60) for start in reads) <= READS
     assert sandbox.violations == []
 
 
