@@ -142,10 +142,12 @@ def test_4_processes_share_one_appnexus_member_quota(redis_server: RedisServer, 
     # A vendor minute lasts two real seconds; 40 reads a minute keeps the machine (sandbox and 4 workers on 2 cores)
     # well below its own limit, so the rule, not the CPU, sets the pace. Every real millisecond the machine adds to a
     # request still costs 0.03 vendor seconds of the minute, where against the real API it costs nothing.
-    speed, reads = 30, 40
+    # 30 tasks a process: 120 reads are three full minutes of the member's quota, so every process waits on the
+    # shared log twice; more tasks would add only vendor minutes of the same waiting.
+    speed, reads, tasks = 30, 40, 30
     users = {f"worker-{n}": SandboxUser(f"pw-{n}-secret", 958) for n in range(PROCESSES)}
     app = AppNexusSandbox(speed=speed, reads=reads, users=users)
-    ids = app.seed_line_items(10 * TASKS, advertisers=TASKS)  # one small page per task
+    ids = app.seed_line_items(10 * tasks, advertisers=tasks)  # one small page per task
     advertisers = sorted({item["advertiser_id"] for item in app.data["line-item"].values()})
     with serve(app) as url:
         jobs = [
@@ -168,7 +170,7 @@ def test_4_processes_share_one_appnexus_member_quota(redis_server: RedisServer, 
         def dump_mid_run() -> None:
             # The member's sliding log lapses two real seconds after its last entry (a vendor minute at speed 30):
             # read the keys while the run writes them, as well as after it.
-            wait_for(lambda: app.count("GET") >= PROCESSES * TASKS // 2)
+            wait_for(lambda: app.count("GET") >= PROCESSES * tasks // 2)
             written.append(dump(redis_server.url, prefix))
 
         results = run(jobs, during=dump_mid_run)
@@ -177,7 +179,7 @@ def test_4_processes_share_one_appnexus_member_quota(redis_server: RedisServer, 
         assert result["errors"] == []
         assert sorted(result["ids"]) == sorted(ids)  # each entity exactly once per process
     reads_at = sorted(r.at for r in app.records if r.method == "GET")
-    assert len(reads_at) == PROCESSES * TASKS
+    assert len(reads_at) == PROCESSES * tasks
     # The rule lets read k+40 go one vendor minute after read k, no sooner; the mean of those cycles is the rate.
     cycles = [later - earlier for earlier, later in zip(reads_at, reads_at[reads:], strict=False)]
     assert min(cycles) > 60.0
@@ -227,19 +229,21 @@ def test_4_processes_of_one_appnexus_user_keep_15_in_flight_between_them(
 
 
 def test_4_processes_share_one_pulsepro_bucket(redis_server: RedisServer, prefix: str) -> None:
-    speed, per_task = 30, 1  # 200 calls: a burst of 60, then one per vendor second
-    app = PulseProSandbox(speed=speed, inspections=PROCESSES * TASKS)
-    ids = [item["id"] for item in app.inspections][: TASKS * per_task]
+    # 100 calls: a burst of 60, then 40 at one per vendor second, shared by the 4 processes; more calls would add
+    # only vendor seconds of the same waiting.
+    speed, per_task, tasks = 30, 1, 25
+    app = PulseProSandbox(speed=speed, inspections=PROCESSES * tasks)
+    ids = [item["id"] for item in app.inspections][: tasks * per_task]
     with serve(app) as url:
         job = {"vendor": "pulsepro", "url": f"{url}/api/v1", "redis": redis_server.url, "prefix": prefix}
-        results = run([{**job, "api_key": "test-key", "speed": speed, "slices": slices(ids, TASKS)}] * PROCESSES)
+        results = run([{**job, "api_key": "test-key", "speed": speed, "slices": slices(ids, tasks)}] * PROCESSES)
     assert app.rate_violations == 0
     assert not [r for r in app.records if r.status == 429]
     for result in results:
         assert result["errors"] == []
         assert sorted(result["ids"]) == sorted(ids)
     times = sorted(r.at for r in app.records if r.status == 200)
-    assert len(times) == PROCESSES * TASKS * per_task
+    assert len(times) == PROCESSES * tasks * per_task
     # How fast the burst and the refill are used is a wall-clock figure on a real socket: benchmarks/shared_quota.py
     # measures the shared rate; tests/vendors/test_pulsepro_rate.py proves the schedule exactly in virtual time.
     assert_no_secret_in_redis(redis_server.url, prefix, ["test-key"], expect="pulsepro:")
