@@ -1,4 +1,5 @@
-"""``adops sync`` and ``adops verify`` as subprocesses: a 30-day backfill killed with ``kill -9`` and run again."""
+"""``adops sync`` and ``adops verify``: a 15-day backfill killed with ``kill -9`` and run again, as subprocesses; their
+usage errors through :func:`adops_async.cli.main` in this process (no Python start each)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 
+from adops_async.cli import main
 from adops_async.cli._sync import SANDBOX_ROWS
 from adops_async.sandbox._delivery import DeliveryFigures
 
 ROOT = Path(__file__).resolve().parents[2]
 START = date(2024, 5, 1)
-DAYS = 30
+DAYS = 15  # 45 windows: the run is killed after 20 have landed, and the second run pulls the rest
 VENDORS = ("appnexus", "ooyala", "adnuntius")
 
 
@@ -97,10 +100,25 @@ def test_a_backfill_killed_with_sigkill_and_run_again_holds_every_vendor_day_onc
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-def test_sync_lists_failed_windows_and_exits_non_zero_and_verify_needs_a_destination(tmp_path: Path) -> None:
-    bad = adops("sync", "--to", str(tmp_path / "x.duckdb"), "--sandbox", "--start", "2024-05-03", "--end", "2024-05-01")
-    assert bad.returncode == 2
-    assert "after end" in bad.stderr
-    missing = adops("verify", "--to", str(tmp_path / "none.duckdb"))
-    assert missing.returncode == 2
-    assert "nothing there" in missing.stderr
+def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """``adops *args`` through main() in this process: its exit status and standard error."""
+    try:
+        code = main(list(args))
+    except SystemExit as exit:  # argparse's own errors
+        code = int(exit.code or 0)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+def test_sync_lists_failed_windows_and_exits_non_zero_and_verify_needs_a_destination(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = in_process(
+        capsys, "sync", "--to", str(tmp_path / "x.duckdb"), "--sandbox", "--start", "2024-05-03", "--end", "2024-05-01"
+    )
+    assert code == 2
+    assert "after end" in err
+    code, err = in_process(capsys, "verify", "--to", str(tmp_path / "none.duckdb"))
+    assert code == 2
+    assert "nothing there" in err
