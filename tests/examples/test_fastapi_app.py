@@ -162,19 +162,22 @@ def documented_command(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             server.wait(10)
 
 
-async def test_the_documented_sandbox_command_serves_every_vendor_and_keeps_uvicorns_log(tmp_path: Path) -> None:
+def test_the_documented_sandbox_command_serves_every_vendor_and_keeps_uvicorns_log(tmp_path: Path) -> None:
+    # The service under test is another process (its event loop is uvicorn's, not this test's): a plain synchronous
+    # test, run once, as the tests of processes in tests/shared/test_processes.py are.
     with documented_command(tmp_path) as (url, log):
-        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-            response = await http.get("/campaigns")
+        with httpx.Client(base_url=url, timeout=60) as http:
+            response = http.get("/campaigns")
             assert response.status_code == 200, response.text
             by_vendor: dict[str, int] = {}
             for campaign in response.json():
                 by_vendor[campaign["vendor"]] = by_vendor.get(campaign["vendor"], 0) + 1
             assert by_vendor == {"appnexus": 40, "adnuntius": 50, "ooyala": 40}
-            assert (await http.post("/reports/adnuntius")).status_code == 202
-            with anyio.fail_after(30):
-                while (status := (await http.get("/reports/adnuntius/status")).json())["status"] != "done":  # noqa: ASYNC110
-                    await anyio.sleep(0.05)  # the report runs in another process: poll its status endpoint
+            assert http.post("/reports/adnuntius").status_code == 202
+            deadline = time.monotonic() + 30
+            while (status := http.get("/reports/adnuntius/status").json())["status"] != "done":
+                assert time.monotonic() < deadline, status
+                time.sleep(0.05)  # the report runs in another process: poll its status endpoint
             assert status == {"status": "done", "rows": 5_000}
             with (tmp_path / "adnuntius.csv").open(newline="") as f:
                 assert sum(1 for _ in csv.DictReader(f)) == 5_000
