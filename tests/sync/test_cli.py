@@ -1,5 +1,5 @@
-"""``adops sync`` and ``adops verify``: a 15-day backfill killed with ``kill -9`` and run again, as subprocesses; their
-usage errors through :func:`adops_async.cli.main` in this process (no Python start each)."""
+"""``adops sync`` and ``adops verify``: a 30-day backfill killed with ``kill -9`` and run again, as subprocesses (the
+issue's acceptance); their usage errors through :func:`adops_async.cli.main` in this process (no Python start each)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from adops_async.sandbox._delivery import DeliveryFigures
 
 ROOT = Path(__file__).resolve().parents[2]
 START = date(2024, 5, 1)
-DAYS = 15  # 45 windows: the run is killed after 20 have landed, and the second run pulls the rest
+DAYS = 30  # 90 windows: the run is killed after 20 have landed, and the second run pulls the rest
 VENDORS = ("appnexus", "ooyala", "adnuntius")
 
 
