@@ -251,6 +251,17 @@ class _Trace:
         self.status, self.request_id = status, request_id
 
 
+@dataclass(slots=True)
+class _Held:
+    """A streamed call's success, its gate slot still held while the caller reads the body."""
+
+    slot: Slot
+    call: Call
+    plan: _Plan
+    trace: _Trace
+    previous: _Outcome | None
+
+
 @dataclass
 class _Outcome:
     """What one attempt left behind once its gate slot closed."""
@@ -431,8 +442,8 @@ class BaseClient:
 
         ``options`` are the fields of :class:`Call` (``params``, ``payload``, ``content``, ``priority``, ...).
         """
-        async with self._exchange(Call(method.upper(), url, **options)) as reply:
-            return reply
+        reply, _ = await self._exchange(Call(method.upper(), url, **options))
+        return reply
 
     @asynccontextmanager
     async def stream(self, method: str, url: str, **options: Unpack[CallOptions]) -> AsyncIterator[httpx.Response]:
@@ -441,18 +452,39 @@ class BaseClient:
         Retries happen before the body is handed over, never after; a body that breaks off while it is read raises
         :class:`TransportError` with the status and request id that had already arrived.
         """
-        call = Call(method.upper(), url, stream=True, **options)
-        async with self._exchange(call) as reply:
+        reply, held = await self._exchange(Call(method.upper(), url, stream=True, **options))
+        assert held is not None
+        response = reply.response
+        failed: BaseException | None = None
+        try:
             try:
-                yield reply.response
-            except httpx.TransportError as exc:
-                # The body broke off mid-download: a typed error, never a silently short report.
-                response = reply.response
-                error = self._transport_failure(response.request, exc, retry_safe=False).error
-                context = error.context()
-                context["status"] = response.status_code
-                context["request_id"] = self.dialect.request_id(response)
-                raise TransportError(error.message, **context) from None
+                try:
+                    try:
+                        yield response
+                    except httpx.TransportError as exc:
+                        # The body broke off mid-download: a typed error, never a silently short report.
+                        broken = self._transport_failure(response.request, exc, retry_safe=False).error
+                        context = broken.context()
+                        context["status"] = response.status_code
+                        context["request_id"] = self.dialect.request_id(response)
+                        raise TransportError(broken.message, **context) from None
+                    finally:
+                        await _close(response)
+                except BaseException as exc:
+                    if not await held.slot.__aexit__(type(exc), exc, exc.__traceback__):
+                        raise
+                else:
+                    await held.slot.__aexit__(None, None, None)
+            except (QuotaStoreUnavailable, GateWaitTooLong) as exc:
+                error = self._gate_error(exc, held.call, response.request, held.trace, held.previous)
+                if error is None:
+                    raise
+                raise error from None
+        except BaseException as exc:
+            failed = exc
+            raise
+        finally:
+            self._ended(held.trace, held.plan, failed)
 
     # -- the pipeline ------------------------------------------------------------------------------------------
 
@@ -479,10 +511,12 @@ class BaseClient:
             headers=headers,
         )
 
-    @asynccontextmanager
-    async def _exchange(self, call: Call) -> AsyncIterator[Reply]:
+    async def _exchange(self, call: Call) -> tuple[Reply, _Held | None]:
         """The retry loop around :meth:`_attempt`: renew credentials once when the vendor rejects them, retry where
-        the policy says it is safe, else raise the attempt's typed error."""
+        the policy says it is safe, else raise the attempt's typed error.
+
+        A plain coroutine, not a context manager: a call that is not streamed pays for neither. A streamed success
+        comes back with its slot still held (:class:`_Held`); :meth:`stream` releases it and ends the call."""
         self._check_open()
         plan = _Plan.of(call, self)
         observers = self.observers if self.observers else None
@@ -493,16 +527,19 @@ class BaseClient:
         renewed = False
         failed: BaseException | None = None
         previous: _Outcome | None = None
+        held: _Held | None = None
         try:
             while True:
                 trace.attempt += 1
                 credentials = await self.auth.prepare(self) if call.authenticate else None
-                async with self._attempt(call, plan, credentials, trace, previous) as result:
-                    if isinstance(result, Reply):
-                        result.meta = self._meta(result.response, trace)
-                        record(result.meta)
-                        yield result
-                        return
+                result = await self._attempt(call, plan, credentials, trace, previous)
+                if not isinstance(result, _Outcome):
+                    reply, slot = result
+                    reply.meta = self._meta(reply.response, trace)
+                    record(reply.meta)
+                    if slot is not None:
+                        held = _Held(slot, call, plan, trace, previous)
+                    return reply, held
                 info = result.info
                 renew = info is not None and info.renew_auth and call.authenticate and not renewed
                 if renew and await self.auth.renew(self, credentials):
@@ -526,19 +563,25 @@ class BaseClient:
             failed = exc
             raise
         finally:
-            if observers is not None and observers.wants(CallEnded):
-                observers.emit(
-                    CallEnded(
-                        **trace.origin(),
-                        attempts=trace.attempt,
-                        gate_wait=trace.gate_wait,
-                        elapsed=self.clock.now() - plan.started,
-                        error=type(failed).__name__ if failed is not None else None,
-                        status=getattr(failed, "status", None) if failed is not None else trace.status,
-                        request_id=getattr(failed, "request_id", None) if failed is not None else trace.request_id,
-                        at=self.clock.now(),
-                    )
+            if held is None:
+                self._ended(trace, plan, failed)
+
+    def _ended(self, trace: _Trace, plan: _Plan, failed: BaseException | None) -> None:
+        """The call's end event (when an observer takes it): how many attempts, how long, and how it ended."""
+        observers = trace.observers
+        if observers is not None and observers.wants(CallEnded):
+            observers.emit(
+                CallEnded(
+                    **trace.origin(),
+                    attempts=trace.attempt,
+                    gate_wait=trace.gate_wait,
+                    elapsed=self.clock.now() - plan.started,
+                    error=type(failed).__name__ if failed is not None else None,
+                    status=getattr(failed, "status", None) if failed is not None else trace.status,
+                    request_id=getattr(failed, "request_id", None) if failed is not None else trace.request_id,
+                    at=self.clock.now(),
                 )
+            )
 
     def _meta(self, response: httpx.Response, trace: _Trace) -> ResponseMeta:
         return ResponseMeta(
@@ -569,17 +612,16 @@ class BaseClient:
             templates[url] = template
         return template
 
-    @asynccontextmanager
     async def _attempt(
         self, call: Call, plan: _Plan, credentials: Any, trace: _Trace, previous: _Outcome | None = None
-    ) -> AsyncIterator[Reply | _Outcome]:
+    ) -> tuple[Reply, Slot | None] | _Outcome:
         """One HTTP attempt: the reply, or the failure the retry loop decides on. When the gate cannot admit a retry
         (``previous`` failed) before the call's deadline, the previous attempt's error is raised: the vendor's own
         failure says more than the gate's prediction.
 
         In order: wait at the gate (never past the call's deadline), put the credentials on (inside the slot), send
         and read the body within the attempt's wall-clock bound, let the gate observe the response, release the slot,
-        decode. A streamed success is yielded inside the slot, which the caller holds while it reads the body.
+        decode. A streamed success comes back with its slot, still held: the caller holds it while it reads the body.
         """
         request = self._build(call)
         response: httpx.Response | None = None
@@ -594,7 +636,8 @@ class BaseClient:
             slot.origin = trace.origin()
         try:
             queued_at = self.clock.now()
-            async with slot:
+            await slot.__aenter__()
+            try:  # ``async with slot``, written out: a streamed success leaves with the slot held
                 sent_at = self.clock.now()
                 if slot.blocked:  # it queued (the clock moves a little even when it did not)
                     trace.gate_wait += sent_at - queued_at
@@ -637,21 +680,17 @@ class BaseClient:
                     trace.answered(response.status_code, self.dialect.request_id(response))
                     if observers is not None:
                         self._report(observers, trace, response, None, sent_at)
-                    try:
-                        yield Reply(response)
-                    finally:
-                        await _close(response)
-                    return
+                    return Reply(response), slot
+            except BaseException as exc:
+                if not await slot.__aexit__(type(exc), exc, exc.__traceback__):
+                    raise
+            else:
+                await slot.__aexit__(None, None, None)
         except (QuotaStoreUnavailable, GateWaitTooLong) as exc:
-            if exc.vendor:  # raised by a nested call inside a streamed body: already has its context
+            error = self._gate_error(exc, call, request, trace, previous)
+            if error is None:
                 raise
-            if observers is not None and isinstance(exc, LeaseLostError):
-                observers.emit(LeaseLost(**trace.origin(), at=self.clock.now()))
-            if isinstance(exc, GateWaitTooLong) and previous is not None:
-                raise previous.error from None
-            # Raised by the gate, which knows no vendor: say which call could not be metered (and was not sent).
-            url = self.redactor.url(request.url)
-            raise _with_call_context(exc, vendor=self.vendor, method=call.method, url=url) from None
+            raise error from None
         if self.gate.waiting:
             # Let the request we just made way for go out before we spend CPU decoding this one.
             await anyio.lowlevel.checkpoint()
@@ -663,12 +702,25 @@ class BaseClient:
                 trace.answered(response.status_code, self.dialect.request_id(response))
                 if observers is not None:
                     self._report(observers, trace, response, None, sent_at)
-                yield reply
-                return
+                return reply, None
         assert outcome is not None
         if observers is not None:
             self._report(observers, trace, response, outcome, sent_at)
-        yield outcome
+        return outcome
+
+    def _gate_error(
+        self, exc: AdOpsError, call: Call, request: httpx.Request, trace: _Trace, previous: _Outcome | None
+    ) -> AdOpsError | None:
+        """What to raise for a gate failure (a wait too long, a shared store lost); ``None``: ``exc`` as it is."""
+        if exc.vendor:  # raised by a nested call inside a streamed body: already has its context
+            return None
+        if trace.observers is not None and isinstance(exc, LeaseLostError):
+            trace.observers.emit(LeaseLost(**trace.origin(), at=self.clock.now()))
+        if isinstance(exc, GateWaitTooLong) and previous is not None:
+            return previous.error
+        # Raised by the gate, which knows no vendor: say which call could not be metered (and was not sent).
+        url = self.redactor.url(request.url)
+        return _with_call_context(exc, vendor=self.vendor, method=call.method, url=url)
 
     def _report(
         self,
