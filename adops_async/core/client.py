@@ -251,6 +251,17 @@ class _Trace:
         self.status, self.request_id = status, request_id
 
 
+@dataclass(slots=True)
+class _Held:
+    """A streamed call's success, its gate slot still held while the caller reads the body."""
+
+    slot: Slot
+    call: Call
+    plan: _Plan
+    trace: _Trace
+    previous: _Outcome | None
+
+
 @dataclass
 class _Outcome:
     """What one attempt left behind once its gate slot closed."""
@@ -431,8 +442,8 @@ class BaseClient:
 
         ``options`` are the fields of :class:`Call` (``params``, ``payload``, ``content``, ``priority``, ...).
         """
-        async with self._exchange(Call(method.upper(), url, **options)) as reply:
-            return reply
+        reply, _ = await self._exchange(Call(method.upper(), url, **options))
+        return reply
 
     @asynccontextmanager
     async def stream(self, method: str, url: str, **options: Unpack[CallOptions]) -> AsyncIterator[httpx.Response]:
@@ -441,18 +452,39 @@ class BaseClient:
         Retries happen before the body is handed over, never after; a body that breaks off while it is read raises
         :class:`TransportError` with the status and request id that had already arrived.
         """
-        call = Call(method.upper(), url, stream=True, **options)
-        async with self._exchange(call) as reply:
+        reply, held = await self._exchange(Call(method.upper(), url, stream=True, **options))
+        assert held is not None
+        response = reply.response
+        failed: BaseException | None = None
+        try:
             try:
-                yield reply.response
-            except httpx.TransportError as exc:
-                # The body broke off mid-download: a typed error, never a silently short report.
-                response = reply.response
-                error = self._transport_failure(response.request, exc, retry_safe=False).error
-                context = error.context()
-                context["status"] = response.status_code
-                context["request_id"] = self.dialect.request_id(response)
-                raise TransportError(error.message, **context) from None
+                try:
+                    try:
+                        yield response
+                    except httpx.TransportError as exc:
+                        # The body broke off mid-download: a typed error, never a silently short report.
+                        broken = self._transport_failure(response.request, exc, retry_safe=False).error
+                        context = broken.context()
+                        context["status"] = response.status_code
+                        context["request_id"] = self.dialect.request_id(response)
+                        raise TransportError(broken.message, **context) from None
+                    finally:
+                        await _close(response)
+                except BaseException as exc:
+                    if not await held.slot.__aexit__(type(exc), exc, exc.__traceback__):
+                        raise
+                else:
+                    await held.slot.__aexit__(None, None, None)
+            except (QuotaStoreUnavailable, GateWaitTooLong) as exc:
+                error = self._gate_error(exc, held.call, response.request, held.trace, held.previous)
+                if error is None:
+                    raise
+                raise error from None
+        except BaseException as exc:
+            failed = exc
+            raise
+        finally:
+            self._ended(held.trace, held.plan, failed)
 
     # -- the pipeline ------------------------------------------------------------------------------------------
 
@@ -479,10 +511,12 @@ class BaseClient:
             headers=headers,
         )
 
-    @asynccontextmanager
-    async def _exchange(self, call: Call) -> AsyncIterator[Reply]:
+    async def _exchange(self, call: Call) -> tuple[Reply, _Held | None]:
         """The retry loop around :meth:`_attempt`: renew credentials once when the vendor rejects them, retry where
-        the policy says it is safe, else raise the attempt's typed error."""
+        the policy says it is safe, else raise the attempt's typed error.
+
+        A plain coroutine, not a context manager: a call that is not streamed pays for neither. A streamed success
+        comes back with its slot still held (:class:`_Held`); :meth:`stream` releases it and ends the call."""
         self._check_open()
         plan = _Plan.of(call, self)
         observers = self.observers if self.observers else None
@@ -493,16 +527,19 @@ class BaseClient:
         renewed = False
         failed: BaseException | None = None
         previous: _Outcome | None = None
+        held: _Held | None = None
         try:
             while True:
                 trace.attempt += 1
                 credentials = await self.auth.prepare(self) if call.authenticate else None
-                async with self._attempt(call, plan, credentials, trace, previous) as result:
-                    if isinstance(result, Reply):
-                        result.meta = self._meta(result.response, trace)
-                        record(result.meta)
-                        yield result
-                        return
+                result = await self._attempt(call, plan, credentials, trace, previous)
+                if not isinstance(result, _Outcome):
+                    reply, slot = result
+                    reply.meta = self._meta(reply.response, trace)
+                    record(reply.meta)
+                    if slot is not None:
+                        held = _Held(slot, call, plan, trace, previous)
+                    return reply, held
                 info = result.info
                 renew = info is not None and info.renew_auth and call.authenticate and not renewed
                 if renew and await self.auth.renew(self, credentials):
@@ -526,19 +563,25 @@ class BaseClient:
             failed = exc
             raise
         finally:
-            if observers is not None and observers.wants(CallEnded):
-                observers.emit(
-                    CallEnded(
-                        **trace.origin(),
-                        attempts=trace.attempt,
-                        gate_wait=trace.gate_wait,
-                        elapsed=self.clock.now() - plan.started,
-                        error=type(failed).__name__ if failed is not None else None,
-                        status=getattr(failed, "status", None) if failed is not None else trace.status,
-                        request_id=getattr(failed, "request_id", None) if failed is not None else trace.request_id,
-                        at=self.clock.now(),
-                    )
+            if held is None:
+                self._ended(trace, plan, failed)
+
+    def _ended(self, trace: _Trace, plan: _Plan, failed: BaseException | None) -> None:
+        """The call's end event (when an observer takes it): how many attempts, how long, and how it ended."""
+        observers = trace.observers
+        if observers is not None and observers.wants(CallEnded):
+            observers.emit(
+                CallEnded(
+                    **trace.origin(),
+                    attempts=trace.attempt,
+                    gate_wait=trace.gate_wait,
+                    elapsed=self.clock.now() - plan.started,
+                    error=type(failed).__name__ if failed is not None else None,
+                    status=getattr(failed, "status", None) if failed is not None else trace.status,
+                    request_id=getattr(failed, "request_id", None) if failed is not None else trace.request_id,
+                    at=self.clock.now(),
                 )
+            )
 
     def _meta(self, response: httpx.Response, trace: _Trace) -> ResponseMeta:
         return ResponseMeta(
@@ -569,17 +612,16 @@ class BaseClient:
             templates[url] = template
         return template
 
-    @asynccontextmanager
     async def _attempt(
         self, call: Call, plan: _Plan, credentials: Any, trace: _Trace, previous: _Outcome | None = None
-    ) -> AsyncIterator[Reply | _Outcome]:
+    ) -> tuple[Reply, Slot | None] | _Outcome:
         """One HTTP attempt: the reply, or the failure the retry loop decides on. When the gate cannot admit a retry
         (``previous`` failed) before the call's deadline, the previous attempt's error is raised: the vendor's own
         failure says more than the gate's prediction.
 
         In order: wait at the gate (never past the call's deadline), put the credentials on (inside the slot), send
         and read the body within the attempt's wall-clock bound, let the gate observe the response, release the slot,
-        decode. A streamed success is yielded inside the slot, which the caller holds while it reads the body.
+        decode. A streamed success comes back with its slot, still held: the caller holds it while it reads the body.
         """
         request = self._build(call)
         response: httpx.Response | None = None
@@ -594,7 +636,8 @@ class BaseClient:
             slot.origin = trace.origin()
         try:
             queued_at = self.clock.now()
-            async with slot:
+            await slot.__aenter__()
+            try:  # ``async with slot``, written out: a streamed success leaves with the slot held
                 sent_at = self.clock.now()
                 if slot.blocked:  # it queued (the clock moves a little even when it did not)
                     trace.gate_wait += sent_at - queued_at
@@ -614,14 +657,23 @@ class BaseClient:
                         observers.emit(RequestSent(**slot.origin or {}, at=sent_at))
                 if call.authenticate:
                     self.auth.apply(request, credentials)
-                bound = min(call.timeout or self.timeout, max(0.0, plan.deadline - self.clock.now()) / self._speed)
+                bound = min(call.timeout or self.timeout, max(0.0, plan.deadline - sent_at) / self._speed)
                 streamed = False
                 with anyio.CancelScope(deadline=anyio.current_time() + bound) as attempt_scope:
-                    sent = await self._send(call, request, slot, attempt_scope)
-                    if isinstance(sent, httpx.TransportError):
-                        outcome = self._transport_failure(request, sent, plan.retry_safe)
+                    self._root.requests_sent += 1
+                    try:  # sent here, not in a coroutine of its own: one frame less to resume at every await
+                        response = await self.http.send(request, stream=True, follow_redirects=call.follow_redirects)
+                    except httpx.TransportError as exc:
+                        outcome = self._transport_failure(request, exc, plan.retry_safe)
+                    except anyio.get_cancelled_exc_class():
+                        # A caller cancelled from outside while the request is on the wire leaves at once, but the
+                        # slot keeps its place until the attempt's bound: as far as the client can know, the vendor
+                        # is still working on the request.
+                        if not attempt_scope.cancel_called:
+                            left = max(0.0, attempt_scope.deadline - anyio.current_time())
+                            slot.hold_until(self.clock.now() + left * self._speed)
+                        raise
                     else:
-                        response = sent
                         observed_at = self.clock.now()
                         slot.observe(response.status_code, response.headers)
                         self.auth.observe(response)
@@ -637,21 +689,17 @@ class BaseClient:
                     trace.answered(response.status_code, self.dialect.request_id(response))
                     if observers is not None:
                         self._report(observers, trace, response, None, sent_at)
-                    try:
-                        yield Reply(response)
-                    finally:
-                        await _close(response)
-                    return
+                    return Reply(response), slot
+            except BaseException as exc:
+                if not await slot.__aexit__(type(exc), exc, exc.__traceback__):
+                    raise
+            else:
+                await slot.__aexit__(None, None, None)
         except (QuotaStoreUnavailable, GateWaitTooLong) as exc:
-            if exc.vendor:  # raised by a nested call inside a streamed body: already has its context
+            error = self._gate_error(exc, call, request, trace, previous)
+            if error is None:
                 raise
-            if observers is not None and isinstance(exc, LeaseLostError):
-                observers.emit(LeaseLost(**trace.origin(), at=self.clock.now()))
-            if isinstance(exc, GateWaitTooLong) and previous is not None:
-                raise previous.error from None
-            # Raised by the gate, which knows no vendor: say which call could not be metered (and was not sent).
-            url = self.redactor.url(request.url)
-            raise _with_call_context(exc, vendor=self.vendor, method=call.method, url=url) from None
+            raise error from None
         if self.gate.waiting:
             # Let the request we just made way for go out before we spend CPU decoding this one.
             await anyio.lowlevel.checkpoint()
@@ -663,12 +711,25 @@ class BaseClient:
                 trace.answered(response.status_code, self.dialect.request_id(response))
                 if observers is not None:
                     self._report(observers, trace, response, None, sent_at)
-                yield reply
-                return
+                return reply, None
         assert outcome is not None
         if observers is not None:
             self._report(observers, trace, response, outcome, sent_at)
-        yield outcome
+        return outcome
+
+    def _gate_error(
+        self, exc: AdOpsError, call: Call, request: httpx.Request, trace: _Trace, previous: _Outcome | None
+    ) -> AdOpsError | None:
+        """What to raise for a gate failure (a wait too long, a shared store lost); ``None``: ``exc`` as it is."""
+        if exc.vendor:  # raised by a nested call inside a streamed body: already has its context
+            return None
+        if trace.observers is not None and isinstance(exc, LeaseLostError):
+            trace.observers.emit(LeaseLost(**trace.origin(), at=self.clock.now()))
+        if isinstance(exc, GateWaitTooLong) and previous is not None:
+            return previous.error
+        # Raised by the gate, which knows no vendor: say which call could not be metered (and was not sent).
+        url = self.redactor.url(request.url)
+        return _with_call_context(exc, vendor=self.vendor, method=call.method, url=url)
 
     def _report(
         self,
@@ -701,25 +762,6 @@ class BaseClient:
         if rate_signal and observers.wants(RateSignal):
             message = outcome.error.message
             observers.emit(RateSignal(**fields, retry_after=failure.retry_after, reason=message, at=now))
-
-    async def _send(
-        self, call: Call, request: httpx.Request, slot: Slot, attempt_scope: anyio.CancelScope
-    ) -> httpx.Response | httpx.TransportError:
-        """Send and wait for the response's headers (or the transport failure that came instead).
-
-        A caller cancelled from outside while the request is on the wire leaves at once, but the slot keeps its place
-        until the attempt's bound: as far as the client can know, the vendor is still working on the request.
-        """
-        self._root.requests_sent += 1
-        try:
-            return await self.http.send(request, stream=True, follow_redirects=call.follow_redirects)
-        except httpx.TransportError as exc:
-            return exc
-        except anyio.get_cancelled_exc_class():
-            if not attempt_scope.cancel_called:
-                left = max(0.0, attempt_scope.deadline - anyio.current_time())
-                slot.hold_until(self.clock.now() + left * self._speed)
-            raise
 
     async def _read_body(self, response: httpx.Response, retry_safe: bool) -> _Outcome | None:
         """Read the body into ``response.content`` and close the response; the failure, if the read failed or the
