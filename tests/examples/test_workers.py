@@ -73,23 +73,28 @@ def workers(count: int, env: Mapping[str, str], logs: Path) -> Iterator[None]:
                 process.wait()
 
 
+def worker_env(redis_server: RedisServer, url: str, speed: float) -> dict[str, str]:
+    """The workers' settings: the sandbox's AppNexus, and a queue and key prefix of this run's own on the session's
+    Redis."""
+    run = uuid.uuid4().hex
+    return {
+        "ADOPS_REDIS_URL": redis_server.url,
+        "ADOPS_REDIS_PREFIX": f"test-workers:{run}:",
+        "ADOPS_QUEUE": f"test-workers:{run}:queue",
+        "ADOPS_APPNEXUS_BASE_URL": url,
+        "ADOPS_APPNEXUS_USERNAME": "api-user",
+        "ADOPS_APPNEXUS_PASSWORD": "secret",
+        "ADOPS_APPNEXUS_MEMBER": "1",
+        "ADOPS_SPEED": str(speed),
+    }
+
+
 async def test_two_workers_pull_every_report_on_one_shared_quota(redis_server: RedisServer, tmp_path: Path) -> None:
     sandbox = AppNexusSandbox(speed=SPEED, reads=READS, report_delay=10, report_rows=ROWS)
     advertisers = [sandbox.add("advertiser", name=f"Advertiser {n}")["id"] for n in range(12)]
-    run = uuid.uuid4().hex  # a queue and key prefix of its own on the session's Redis
     with serve(sandbox) as url:
-        env = {
-            "ADOPS_REDIS_URL": redis_server.url,
-            "ADOPS_REDIS_PREFIX": f"test-workers:{run}:",
-            "ADOPS_QUEUE": f"test-workers:{run}:queue",
-            "ADOPS_APPNEXUS_BASE_URL": url,
-            "ADOPS_APPNEXUS_USERNAME": "api-user",
-            "ADOPS_APPNEXUS_PASSWORD": "secret",
-            "ADOPS_APPNEXUS_MEMBER": "1",
-            "ADOPS_APPNEXUS_READS": str(READS),
-            "ADOPS_SPEED": str(SPEED),
-            "ADOPS_REPORT_DIR": str(tmp_path / "reports"),
-        }
+        env = worker_env(redis_server, url, SPEED)
+        env |= {"ADOPS_APPNEXUS_READS": str(READS), "ADOPS_REPORT_DIR": str(tmp_path / "reports")}
         with workers(2, env, tmp_path):
             redis = await create_pool(RedisSettings.from_dsn(redis_server.url), default_queue_name=env["ADOPS_QUEUE"])
             try:
@@ -125,18 +130,8 @@ async def test_two_workers_sync_every_window_into_one_parquet_tree(redis_server:
     first = date(2024, 3, 1)
     last = first + timedelta(days=SYNC_DAYS - 1)
     root = tmp_path / "lake"
-    run = uuid.uuid4().hex
     with serve(sandbox) as url:
-        env = {
-            "ADOPS_REDIS_URL": redis_server.url,
-            "ADOPS_REDIS_PREFIX": f"test-workers:{run}:",
-            "ADOPS_QUEUE": f"test-workers:{run}:queue",
-            "ADOPS_APPNEXUS_BASE_URL": url,
-            "ADOPS_APPNEXUS_USERNAME": "api-user",
-            "ADOPS_APPNEXUS_PASSWORD": "secret",
-            "ADOPS_APPNEXUS_MEMBER": "1",
-            "ADOPS_SPEED": str(SYNC_SPEED),
-        }
+        env = worker_env(redis_server, url, SYNC_SPEED)
         with workers(2, env, tmp_path):
             redis = await create_pool(RedisSettings.from_dsn(redis_server.url), default_queue_name=env["ADOPS_QUEUE"])
             try:
