@@ -8,7 +8,6 @@ The tests wait for the sandbox to hold the requests (its own in-flight state) be
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 
 import anyio
 import pytest
@@ -19,6 +18,7 @@ from adops_async.sandbox.appnexus import AppNexusSandbox
 from adops_async.sandbox.ooyala import OoyalaSandbox
 
 from ..redis_server import RedisServer
+from ..waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -26,13 +26,6 @@ LATENCY = 0.3
 """Real seconds each request spends on the sandbox: the window in which the caller is cancelled."""
 BOUND = 1.0
 """The clients' attempt bound: a cancelled request keeps its place this long."""
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Poll the sandbox's own state (the requests it is handling) until ``condition`` holds."""
-    with anyio.fail_after(10):
-        while not condition():  # noqa: ASYNC110 - the sandbox runs in its server thread: no event to wait on
-            await anyio.sleep(0.005)
 
 
 def arrived(app: AppNexusSandbox) -> int:
@@ -48,7 +41,7 @@ async def cancel_15_then_send_15(app: AppNexusSandbox, an: AppNexus, item: int) 
     async with anyio.create_task_group() as group:
         for _ in range(15):
             group.start_soon(an.line_items.get, item)
-        await until(lambda: arrived(app) == 16)  # the login-first read and all 15
+        await until(lambda: arrived(app) == 16, within=10)  # the login-first read and all 15
         group.cancel_scope.cancel()
     assert sum(app._in_flight.values()) > 0  # the callers left while the server still works on their requests
     with anyio.fail_after(10):
@@ -83,7 +76,7 @@ async def cancel_one_then_call(app: OoyalaSandbox, pulse: OoyalaPulse) -> None:
     assert campaign.id is not None
     async with anyio.create_task_group() as group:
         group.start_soon(pulse.campaigns.get, campaign.id)
-        await until(lambda: bool(app.busy))
+        await until(lambda: bool(app.busy), within=10)
         group.cancel_scope.cancel()
     assert app.busy  # the server is still on the cancelled call
     with anyio.fail_after(10):
