@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import itertools
+import ssl
 from collections.abc import Callable
 
 import anyio
@@ -346,3 +347,18 @@ async def test_a_download_that_breaks_off_raises_a_typed_error() -> None:
     assert caught.value.url is not None
     assert caught.value.url.endswith("/report")
     assert rows == 50_000  # what arrived was delivered, and the missing end was reported, not swallowed
+
+
+def test_clients_that_make_their_own_httpx_client_load_the_ca_bundle_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # httpx loads the CA bundle for every AsyncClient (tens of ms of CPU each); the clients share one TLS context.
+    loads: list[object] = []
+    load = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
+        loads.append(self)
+        load(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    clients = [BaseClient(base_url="https://vendor.example") for _ in range(20)]
+    assert len(loads) <= 1  # one load, or none when an earlier test made the context
+    assert len({id(client.http) for client in clients}) == 20  # each client still owns its own connection pool
