@@ -47,7 +47,9 @@ async def test_a_log_full_of_another_process_requests_opens_a_window_after_they_
             async with first.slot(Kind.READ), first.slot(Kind.READ):
                 holding.set()
                 await clock.sleep_until(clock.now() + 0.3)
-            ended.append(clock.now())
+                # The reads end here. Releasing them is a round trip to Redis, during which virtual time may run on
+                # to the other process's admission: a time taken after the block would be that, not the reads' end.
+                ended.append(clock.now())
 
         async def one_read() -> None:
             # Asked while the first process's reads are in flight. Virtual time may run on during a round trip to
