@@ -23,6 +23,7 @@ import heapq
 import itertools
 import logging
 import math
+import operator
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -355,6 +356,7 @@ class Gate:
         if slot.deadline is not None:
             self._refuse_if_late(slot, now, now)
         slot.blocked = "queue" if self._waiting else self._blocker(slot.kind, now)
+        slot.queued_at = now
         waiter = _Waiter(slot.kind, slot.priority, next(self._seq), now)
         self._enqueue(waiter)
         try:
@@ -544,14 +546,15 @@ class Gate:
 
     # -- learning from responses -------------------------------------------------------------------------------
 
-    def observe(self, slot: Slot, status: int, headers: httpx.Headers) -> None:
-        """Feed ``slot``'s response to the policies (rate headers, 429/503 with Retry-After)."""
-        now = self.clock.now()
+    def observe(self, slot: Slot, status: int, headers: httpx.Headers, *, at: float | None = None) -> None:
+        """Feed ``slot``'s response to the policies (rate headers, 429/503 with Retry-After); ``at``: the clock time
+        it arrived (default: now)."""
+        now = self.clock.now() if at is None else at
         if status == 429:
             self._counts.responses_429 += 1
         elif status == 503:
             self._counts.responses_503 += 1
-        before = [c.until for c in self._cooldowns]
+        before = list(map(_until, self._cooldowns))
         seen = Observation(status, headers, now, self._admitted - slot.index)
         if slot.turn is not None:
             slot.turn.seen = seen
@@ -610,6 +613,10 @@ def _new_event() -> anyio.Event:
     return _AsyncioEvent.made()
 
 
+_until = operator.attrgetter("until")
+"""A cooldown's end (read in C: every response is observed)."""
+
+
 def _serving_order(waiter: _Waiter) -> tuple[int, int]:
     return waiter.priority, waiter.seq
 
@@ -640,6 +647,7 @@ class Slot:
         "limited",
         "origin",
         "priority",
+        "queued_at",
         "turn",
     )
 
@@ -669,6 +677,8 @@ class Slot:
         """The call this slot is for (vendor, method, path, attempt, call), carried into the gate's events."""
         self.blocked = ""
         """What held the slot back when it started waiting (empty: it did not wait)."""
+        self.queued_at = 0.0
+        """Clock time the slot started waiting (when :attr:`blocked` says it did)."""
 
     async def __aenter__(self) -> Slot:
         await self.gate.acquire(self)
@@ -723,6 +733,7 @@ class Slot:
         if shared is not None:  # after the release: a waiter it woke may carry the settle with its take
             await shared.send_settles()
 
-    def observe(self, status: int, headers: httpx.Headers) -> None:
-        """Feed the response to the gate's policies (rate headers, 429/503 with Retry-After)."""
-        self.gate.observe(self, status, headers)
+    def observe(self, status: int, headers: httpx.Headers, *, at: float | None = None) -> None:
+        """Feed the response to the gate's policies (rate headers, 429/503 with Retry-After); ``at``: the clock time
+        it arrived (default: now)."""
+        self.gate.observe(self, status, headers, at=at)
