@@ -31,7 +31,9 @@ class Clock(Protocol):
         """Return once :meth:`now` has reached ``deadline``."""
 
     async def wait(self, event: anyio.Event, deadline: float | None) -> None:
-        """Return when ``event`` is set or ``deadline`` (if any) has passed, whichever comes first."""
+        """Return when ``event`` is set or ``deadline`` (if any) has passed, whichever comes first.
+
+        The gate asks this only of waits with a deadline: a wait that only a wake-up can end needs no clock."""
 
 
 class AnyioClock:

@@ -92,9 +92,13 @@ class Dialect:
 
     def request_id(self, response: httpx.Response) -> str | None:
         """The vendor's request id of a response (for support tickets), or ``None``."""
+        headers = response.headers
+        # One pass over the raw names, where each ``name in headers`` would make its own: a call without an id (the
+        # usual case for some vendors) asks for every name.
+        present = {name.lower() for name, _ in headers.raw}
         for name in self.request_id_headers:
-            if name in response.headers:
-                return response.headers[name]
+            if name.lower().encode() in present:
+                return headers[name]
         return None
 
     def error_for(self, response: httpx.Response, data: Any) -> ErrorInfo | None:

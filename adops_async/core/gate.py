@@ -23,6 +23,7 @@ import heapq
 import itertools
 import logging
 import math
+import operator
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,21 +104,56 @@ class _Counters:
 
 
 class _Waiter:
-    """A request queued at the gate. Its task waits on :attr:`event`, which is set when what it was told changes."""
+    """A request queued at the gate. Its task waits to be woken (:meth:`wake`) when what it was told changes."""
 
-    __slots__ = ("admissible", "deadline", "event", "kind", "priority", "queued", "seq", "since", "taking")
+    __slots__ = ("admissible", "deadline", "event", "future", "kind", "priority", "queued", "seq", "since", "taking")
 
-    def __init__(self, kind: Kind, priority: Priority, seq: int, since: float, event: anyio.Event) -> None:
+    def __init__(self, kind: Kind, priority: Priority, seq: int, since: float) -> None:
         self.kind = kind
         self.priority = priority
         self.seq = seq
         self.since = since
-        self.event = event
+        self.event: anyio.Event | None = None
+        """What a wait with a time limit waits on (through the clock, which sets it at the limit); made on the first
+        such wait, and kept while it was not set."""
+        self.future: asyncio.Future[None] | None = None
+        """What an asyncio task waits on when only a wake-up can end its wait (no clock timer needed)."""
         self.admissible = False
         self.deadline: float | None = None
         self.queued = True
         self.taking = False
         """Asking the shared store: keeps its place at the head and one permit until the answer."""
+
+    def wake(self) -> None:
+        """Make the waiting task look again (a task that is not waiting looks before it waits)."""
+        future = self.future
+        if future is not None:
+            self.future = None
+            if not future.done():  # a cancelled task's future is done: its task leaves anyway
+                future.set_result(None)
+        elif self.event is not None:
+            self.event.set()
+
+    async def wait(self, clock: Clock, until: float | None) -> None:
+        """Wait until woken, or until clock time ``until`` (if any) has passed."""
+        if until is None:
+            try:
+                self.future = future = asyncio.get_running_loop().create_future()
+            except RuntimeError:  # not asyncio: an event, which needs no clock either
+                pass
+            else:
+                try:
+                    await future
+                finally:
+                    self.future = None
+                return
+        event = self.event
+        if event is None or event.is_set():  # an unset event (one never set) serves again
+            self.event = event = _new_event()
+        if until is None:
+            await event.wait()
+        else:
+            await clock.wait(event, until)
 
 
 class Gate:
@@ -163,6 +199,7 @@ class Gate:
         self._timed = tuple(p for p in self.policies if _overrides(p, "ready_at"))
         self._counting = tuple(p for p in self.policies if _overrides(p, "admit"))
         self._releasing = tuple(p for p in self.policies if _overrides(p, "release"))
+        self._observing = tuple(p for p in self.policies if _overrides(p, "observe"))
         self._in_flight = 0
         self._queues: dict[tuple[Kind, Priority], deque[_Waiter]] = {
             (kind, prio): deque() for kind in Kind for prio in Priority
@@ -189,6 +226,10 @@ class Gate:
             SharedAdmission(self.store, shared, self.clock, self._mode_changed) if self.store is not None else None
         )
         """How admission asks the shared store, when the gate has one."""
+        self._clocked = bool(self._timed) or self.shared is not None
+        """Whether a waiter's turn may hang on the time (a policy's ``ready_at``, the shared store's)."""
+        self._awaits = self.shared is not None or bool(self._limiters)
+        """Whether admission awaits (the shared store, a limiter shared with other code): never on the fast path."""
         self._held: list[tuple[float, int, Slot]] = []
         """Slots whose caller left while the vendor may still be working on their request: (until, index, slot)."""
 
@@ -268,7 +309,8 @@ class Gate:
             self._emit(QuotaStoreMode(mode="local" if self.shared.local else "shared", at=self.clock.now()))
 
     def _has_permit(self, now: float) -> bool:
-        self._reap(now)
+        if self._held:
+            self._reap(now)
         return self._capacity is None or self._in_flight < self._capacity
 
     def _refuse_if_late(self, slot: Slot, since: float, now: float) -> None:
@@ -307,14 +349,15 @@ class Gate:
     async def acquire(self, slot: Slot) -> None:
         """Wait for ``slot``'s turn and admit it (what ``async with slot`` does first)."""
         now = self.clock.now()
-        awaits = self.shared is not None or self._limiters
+        awaits = self._awaits
         if not awaits and not self._waiting and self._has_permit(now) and self._ready_at(slot.kind, now) <= now:
             self._admit(slot, now)
             return
         if slot.deadline is not None:
             self._refuse_if_late(slot, now, now)
         slot.blocked = "queue" if self._waiting else self._blocker(slot.kind, now)
-        waiter = _Waiter(slot.kind, slot.priority, next(self._seq), now, _new_event())
+        slot.queued_at = now
+        waiter = _Waiter(slot.kind, slot.priority, next(self._seq), now)
         self._enqueue(waiter)
         try:
             while True:
@@ -326,12 +369,10 @@ class Gate:
                     continue
                 if slot.deadline is not None:
                     self._refuse_if_late(slot, waiter.since, now)
-                if waiter.event.is_set():  # an unset event (the first, or one never set) serves again
-                    waiter.event = _new_event()
                 wake = waiter.deadline
                 if slot.deadline is not None:
                     wake = slot.deadline if wake is None else min(wake, slot.deadline)
-                await self.clock.wait(waiter.event, wake)
+                await waiter.wait(self.clock, wake)
                 now = self.clock.now()
         except BaseException as exc:
             waiter.taking = False
@@ -379,10 +420,19 @@ class Gate:
 
     def release(self, slot: Slot) -> None:
         """Give ``slot``'s place back (its request ended)."""
-        if slot.holding:
+        if not slot.holding:
+            return
+        if self._releasing or self._held or (self._waiting and self._clocked):
             now = self.clock.now()
             self._free(slot, now)
             self._dispatch(now)
+            return
+        # Nothing here reads the time: no policy meters the release, no hold can end, and a waiter's turn (if one
+        # waits) hangs on permits alone.
+        slot.holding = False
+        self._in_flight -= 1
+        if self._waiting:
+            self._dispatch(-math.inf)
 
     def _free(self, slot: Slot, now: float) -> None:
         slot.holding = False
@@ -440,22 +490,22 @@ class Gate:
         if (after >= self._max_overtakes) is not (before >= self._max_overtakes):
             self._stale = True  # the oldest goes next, or no longer has to
 
-    def _head_of(self, kind: Kind) -> _Waiter | None:
-        queues = self._by_kind[kind]
-        if self._overtakes[kind] >= self._max_overtakes:  # the oldest front of any priority
-            oldest: _Waiter | None = None
-            for queue in queues:
-                if queue and (oldest is None or queue[0].seq < oldest.seq):
-                    oldest = queue[0]
-            return oldest
-        for queue in queues:  # the front of the most urgent priority (each queue is in arrival order)
-            if queue:
-                return queue[0]
-        return None
-
     def _find_heads(self) -> None:
         previous = self._heads
-        heads = [w for w in map(self._head_of, Kind) if w is not None]
+        heads: list[_Waiter] = []
+        for kind, queues in self._by_kind.items():
+            if self._overtakes[kind] >= self._max_overtakes:  # the oldest front of any priority
+                oldest: _Waiter | None = None
+                for queue in queues:
+                    if queue and (oldest is None or queue[0].seq < oldest.seq):
+                        oldest = queue[0]
+                if oldest is not None:
+                    heads.append(oldest)
+                continue
+            for queue in queues:  # the front of the most urgent priority (each queue is in arrival order)
+                if queue:
+                    heads.append(queue[0])
+                    break
         if len(heads) > 1:
             heads.sort(key=_serving_order)
         self._heads = heads
@@ -473,7 +523,7 @@ class Gate:
         if not self._heads:
             return
         free = math.inf if self._capacity is None else self._capacity - self._in_flight
-        timed = bool(self._timed) or self.shared is not None
+        timed = self._clocked
         deadline: float | None
         for waiter in self._heads:
             if waiter.taking:
@@ -492,25 +542,28 @@ class Gate:
                         deadline = self._held[0][0]
             if waiter.admissible is not admissible or waiter.deadline != deadline:
                 waiter.admissible, waiter.deadline = admissible, deadline
-                waiter.event.set()
+                waiter.wake()
 
     # -- learning from responses -------------------------------------------------------------------------------
 
-    def observe(self, slot: Slot, status: int, headers: httpx.Headers) -> None:
-        """Feed ``slot``'s response to the policies (rate headers, 429/503 with Retry-After)."""
-        now = self.clock.now()
+    def observe(self, slot: Slot, status: int, headers: httpx.Headers, *, at: float | None = None) -> None:
+        """Feed ``slot``'s response to the policies (rate headers, 429/503 with Retry-After); ``at``: the clock time
+        it arrived (default: now)."""
+        now = self.clock.now() if at is None else at
         if status == 429:
             self._counts.responses_429 += 1
         elif status == 503:
             self._counts.responses_503 += 1
-        before = [c.until for c in self._cooldowns]
+        before = list(map(_until, self._cooldowns))
         seen = Observation(status, headers, now, self._admitted - slot.index)
         if slot.turn is not None:
             slot.turn.seen = seen
-        for policy in self.policies:
+        for policy in self._observing:
             policy.observe(seen)
-        if any(c.until > old for c, old in zip(self._cooldowns, before, strict=False)):
-            self._cooled(now, status, f"HTTP {status}", slot.origin)
+        for cooldown, until in zip(self._cooldowns, before, strict=True):
+            if cooldown.until > until:
+                self._cooled(now, status, f"HTTP {status}", slot.origin)
+                break
         if self.listeners and self._reads_headers:
             state = parse_rate_limit(headers)
             if state is not None and (state.remaining is not None or state.limit is not None):
@@ -528,7 +581,7 @@ class Gate:
         for queue in self._queues.values():
             for waiter in queue:
                 if waiter.queued and not waiter.taking:
-                    waiter.event.set()
+                    waiter.wake()
         event = CooldownEvent(until=until, wait=until - now, status=status, reason=reason)
         logger.info("gate closed for %.3f s (%s)", event.wait, reason)
         if self.on_cooldown is not None:
@@ -560,12 +613,17 @@ def _new_event() -> anyio.Event:
     return _AsyncioEvent.made()
 
 
+_until = operator.attrgetter("until")
+"""A cooldown's end (read in C: every response is observed)."""
+
+
 def _serving_order(waiter: _Waiter) -> tuple[int, int]:
     return waiter.priority, waiter.seq
 
 
 def _overrides(policy: Policy, step: str) -> bool:
-    """Whether ``policy`` does something in ``step`` (``ready_at``, ``admit``, ``release``) beyond the default."""
+    """Whether ``policy`` does something in ``step`` (``ready_at``, ``admit``, ``release``, ``observe``) beyond the
+    default."""
     return getattr(getattr(policy, step), "__func__", None) is not getattr(Policy, step)
 
 
@@ -589,6 +647,7 @@ class Slot:
         "limited",
         "origin",
         "priority",
+        "queued_at",
         "turn",
     )
 
@@ -618,6 +677,8 @@ class Slot:
         """The call this slot is for (vendor, method, path, attempt, call), carried into the gate's events."""
         self.blocked = ""
         """What held the slot back when it started waiting (empty: it did not wait)."""
+        self.queued_at = 0.0
+        """Clock time the slot started waiting (when :attr:`blocked` says it did)."""
 
     async def __aenter__(self) -> Slot:
         await self.gate.acquire(self)
@@ -672,6 +733,7 @@ class Slot:
         if shared is not None:  # after the release: a waiter it woke may carry the settle with its take
             await shared.send_settles()
 
-    def observe(self, status: int, headers: httpx.Headers) -> None:
-        """Feed the response to the gate's policies (rate headers, 429/503 with Retry-After)."""
-        self.gate.observe(self, status, headers)
+    def observe(self, status: int, headers: httpx.Headers, *, at: float | None = None) -> None:
+        """Feed the response to the gate's policies (rate headers, 429/503 with Retry-After); ``at``: the clock time
+        it arrived (default: now)."""
+        self.gate.observe(self, status, headers, at=at)
