@@ -77,15 +77,18 @@ class LogObserver:
                 names = tuple(f.name for f in dataclasses.fields(event))
                 getter = _FIELDS[kind] = (names, attrgetter(*names))
             fields = dict(zip(getter[0], getter[1](event), strict=True))
-        logger, extra, line = self.logger, {"adops": fields, "event": kind.__name__}, _Line(event)
+        logger, line = self.logger, _Line(event)
         if not isinstance(logger, logging.Logger):  # an adapter, say
-            logger.log(level, "%s", line, extra=extra)
+            logger.log(level, "%s", line, extra={"adops": fields, "event": kind.__name__})
             return
         # What ``logger.log`` does, but the record names this method as its source instead of walking the stack to
-        # find it (``findCaller`` takes longer than the rest), and its text is made only if a handler formats the
-        # record (``record.getMessage()`` is ``str(line)``: the message is the line object itself, with no
-        # arguments to interpolate).
-        logger.handle(logger.makeRecord(logger.name, level, __file__, _LINE, line, (), None, "__call__", extra))
+        # find it (``findCaller`` takes longer than the rest), its text is made only if a handler formats the record
+        # (``record.getMessage()`` is ``str(line)``: the message is the line object itself, with no arguments to
+        # interpolate), and the two extra attributes go straight into the record.
+        record = logger.makeRecord(logger.name, level, __file__, _LINE, line, (), None, "__call__")
+        attributes = record.__dict__
+        attributes["adops"], attributes["event"] = fields, kind.__name__
+        logger.handle(record)
 
     def __repr__(self) -> str:
         return f"observe.logging({self.level!r})"

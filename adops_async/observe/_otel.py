@@ -42,16 +42,49 @@ class SpanObserver:
         tracer copies them into each span)."""
 
     def __call__(self, event: Event) -> None:
+        # Starting and ending are written out here, not in methods of their own: each runs once per call, and a
+        # Python call costs as much as what it would wrap.
         if isinstance(event, CallStarted):
-            self._start(event)
+            key = (event.vendor, event.method, event.path, event.priority)
+            start = self._starts.get(key)
+            if start is None:
+                if len(self._starts) >= 4096:  # path templates are few, but a vendor's may not be: stay bounded
+                    self._starts.clear()
+                start = self._starts[key] = (
+                    f"{event.method} {event.path}",
+                    {
+                        "http.request.method": event.method or "",
+                        "url.template": event.path or "",
+                        "adops.vendor": event.vendor,
+                        "adops.priority": event.priority,
+                    },
+                )
+            span = self.tracer.start_span(start[0], kind=_CLIENT, attributes=start[1])
+            self._open[event.call] = (span, context.attach(trace.set_span_in_context(span)))
+            return
+        if isinstance(event, CallEnded):
+            ended = self._open.pop(event.call, None)
+            if ended is None:
+                return
+            span = ended[0]
+            # One ``set_attribute`` per key: the SDK checks a mapping given to ``set_attributes`` as a whole before
+            # each of its values, which costs more than a second call for the two attributes every span gets.
+            span.set_attribute("adops.gate_wait", event.gate_wait)
+            if event.status is not None:
+                span.set_attribute("http.response.status_code", event.status)
+            if event.attempts > 1:
+                span.set_attribute("http.request.resend_count", event.attempts - 1)
+            if event.error is not None:
+                span.set_attribute("error.type", event.error)
+                span.set_status(trace.Status(trace.StatusCode.ERROR))
+            span.end()
+            context.detach(ended[1])
             return
         opened = self._open.get(event.call)
         if opened is None:
             return
         span = opened[0]
-        if isinstance(event, CallEnded):
-            self._end(event, span, opened[1])
-        elif isinstance(event, GateWaited):
+        if isinstance(event, GateWaited):
             span.add_event("gate.wait", {"adops.wait": event.wait, "adops.blocked_by": event.blocked_by})
         elif isinstance(event, RetryScheduled):
             span.add_event("retry", {"adops.delay": event.delay, "adops.reason": event.reason})
@@ -59,39 +92,6 @@ class SpanObserver:
             span.add_event("rate_signal", {"http.response.status_code": event.status or 0})
         elif isinstance(event, CooldownStarted):
             span.add_event("cooldown", {"adops.wait": event.wait})
-
-    def _start(self, event: CallStarted) -> None:
-        key = (event.vendor, event.method, event.path, event.priority)
-        start = self._starts.get(key)
-        if start is None:
-            if len(self._starts) >= 4096:  # path templates are few, but a vendor's may not be: stay bounded
-                self._starts.clear()
-            start = self._starts[key] = (
-                f"{event.method} {event.path}",
-                {
-                    "http.request.method": event.method or "",
-                    "url.template": event.path or "",
-                    "adops.vendor": event.vendor,
-                    "adops.priority": event.priority,
-                },
-            )
-        span = self.tracer.start_span(start[0], kind=_CLIENT, attributes=start[1])
-        self._open[event.call] = (span, context.attach(trace.set_span_in_context(span)))
-
-    def _end(self, event: CallEnded, span: trace.Span, token: Any) -> None:
-        del self._open[event.call]
-        # One ``set_attribute`` per key: the SDK checks a mapping given to ``set_attributes`` as a whole before each
-        # of its values, which costs more than a second call for the two attributes every span gets.
-        span.set_attribute("adops.gate_wait", event.gate_wait)
-        if event.status is not None:
-            span.set_attribute("http.response.status_code", event.status)
-        if event.attempts > 1:
-            span.set_attribute("http.request.resend_count", event.attempts - 1)
-        if event.error is not None:
-            span.set_attribute("error.type", event.error)
-            span.set_status(trace.Status(trace.StatusCode.ERROR))
-        span.end()
-        context.detach(token)
 
     def __repr__(self) -> str:
         return "observe.opentelemetry()"
