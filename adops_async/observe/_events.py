@@ -4,9 +4,9 @@ Every event says which call it belongs to (:attr:`Event.call`, a number unique i
 method, the path as a template (ids replaced by ``{id}``, see :func:`path_template`), the attempt and, once a
 response arrived, its status and request id. No event holds a URL's query, a header or a body: nothing secret.
 
-Events are frozen dataclasses whose fields live in the instance's ``__dict__``, written at once by
+Events are frozen dataclasses whose fields live in the instance's ``__dict__``, filled in one pass by
 :func:`_quick_init` (a frozen dataclass's own ``__init__`` sets each field through ``object.__setattr__``, which
-cost more than half of what an observed call spends on its events).
+made an event cost about twice as much to build).
 """
 
 from __future__ import annotations

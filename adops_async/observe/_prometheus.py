@@ -87,8 +87,8 @@ class MetricsObserver:
             "adops_gate_cooldown_seconds", "Seconds until the gate reopens", ["vendor", "gate"], registry=registry
         )
         self._gates: dict[str, list[tuple[str, weakref.ref[Gate]]]] = {}
-        self._next_read: dict[str, float] = {}
-        """Per vendor: when a call's end reads its gates' gauges again."""
+        self._read_at: dict[str, float] = {}
+        """Per vendor: when its gates' gauges were last read."""
         self._children: dict[tuple[str, str | None, str | None, int | None], tuple[Any, Any]] = {}
         """The labelled series of each response kind, looked up once."""
         self._calls: dict[tuple[str, str | None], Any] = {}
@@ -126,8 +126,7 @@ class MetricsObserver:
                 calls = self._calls[outcome] = self.calls.labels(vendor, event.error or "ok")
             calls.inc()
             # Gauges: read at most every `refresh` seconds when a call ends (at once on the events below).
-            now = time.monotonic()
-            if now < self._next_read.get(vendor, _NEVER):
+            if time.monotonic() - self._read_at.get(vendor, _NEVER) < self.refresh:
                 return
         elif isinstance(event, GateWaited):
             self._series_of(self.gate_waits, vendor, event.blocked_by or "queue").inc()
@@ -138,7 +137,7 @@ class MetricsObserver:
             self._series_of(self.rate_signals, vendor, str(event.status)).inc()
         elif not isinstance(event, (CooldownStarted, CooldownEnded)):
             return
-        self._next_read[vendor] = time.monotonic() + self.refresh
+        self._read_at[vendor] = time.monotonic()
         self._read_gates(vendor)
 
     def _series_of(self, metric: Any, *labels: str) -> Any:
