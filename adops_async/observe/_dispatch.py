@@ -87,7 +87,8 @@ class Observers:
 
     def wants(self, event_type: type[Event]) -> bool:
         """Whether a subscriber takes events of ``event_type`` (else the pipeline need not build them)."""
-        return bool(self._route(event_type))
+        route = self._routes.get(event_type) if self._routed == self.observers else None
+        return bool(route if route is not None else self._route(event_type))
 
     def _route(self, event_type: type[Event]) -> tuple[Observer, ...]:
         """The subscribers that take ``event_type``, in calling order."""
@@ -103,7 +104,8 @@ class Observers:
 
     def emit(self, event: Event) -> None:
         """Give ``event`` to every subscriber that takes its type; never raises, never waits."""
-        for observer in self._route(type(event)):
+        route = self._routes.get(type(event)) if self._routed == self.observers else None
+        for observer in route if route is not None else self._route(type(event)):
             try:
                 result = observer(event)
             except Exception:

@@ -8,6 +8,7 @@ from operator import attrgetter
 from typing import Any, Literal
 
 from ._events import (
+    FIELDS_IN_DICT,
     CallEnded,
     CooldownEnded,
     CooldownStarted,
@@ -40,6 +41,8 @@ class LogObserver:
         self.event_types: tuple[type[Event], ...] = _INFO if level == "info" else (Event,)
         """The events this observer logs at its level (the others are not even built for it)."""
         self.logger = logger or logging.getLogger("adops_async.events")
+        self._levels: dict[type[Event], int] = {}
+        """Per event class: the level its lines are logged at, 0 for none (worked out at its first event)."""
         if self.logger.level == logging.NOTSET or self.logger.level > _level(level):
             self.logger.setLevel(_level(level))
 
@@ -60,26 +63,32 @@ class LogObserver:
         return self._level
 
     def __call__(self, event: Event) -> None:
-        at_info = isinstance(event, _INFO)
-        if not at_info and self._level != "debug":
-            return
-        level = logging.WARNING if isinstance(event, _WARNING) else logging.INFO if at_info else logging.DEBUG
-        if not self.logger.isEnabledFor(level):
-            return
         kind = type(event)
-        getter = _FIELDS.get(kind)
-        if getter is None:
-            names = tuple(f.name for f in dataclasses.fields(event))
-            getter = _FIELDS[kind] = (names, attrgetter(*names))
-        fields = dict(zip(getter[0], getter[1](event), strict=True))
-        logger, extra, line = self.logger, {"adops": fields, "event": kind.__name__}, _Line(event)
+        level = self._levels.get(kind)
+        if level is None:
+            level = self._levels[kind] = _level_of(kind, self._level)
+        if not level or not self.logger.isEnabledFor(level):
+            return
+        if kind in FIELDS_IN_DICT:
+            fields = event.__dict__.copy()
+        else:  # a subclass of an event made elsewhere: read its fields one by one
+            getter = _FIELDS.get(kind)
+            if getter is None:
+                names = tuple(f.name for f in dataclasses.fields(event))
+                getter = _FIELDS[kind] = (names, attrgetter(*names))
+            fields = dict(zip(getter[0], getter[1](event), strict=True))
+        logger, line = self.logger, _Line(event)
         if not isinstance(logger, logging.Logger):  # an adapter, say
-            logger.log(level, "%s", line, extra=extra)
+            logger.log(level, "%s", line, extra={"adops": fields, "event": kind.__name__})
             return
         # What ``logger.log`` does, but the record names this method as its source instead of walking the stack to
-        # find it (``findCaller`` takes longer than the rest), and its text is made only if a handler formats the
-        # record (``record.getMessage()``), not for a NullHandler.
-        logger.handle(logger.makeRecord(logger.name, level, __file__, _LINE, "%s", (line,), None, "__call__", extra))
+        # find it (``findCaller`` takes longer than the rest), its text is made only if a handler formats the record
+        # (``record.getMessage()`` is ``str(line)``: the message is the line object itself, with no arguments to
+        # interpolate), and the two extra attributes go straight into the record.
+        record = logger.makeRecord(logger.name, level, __file__, _LINE, line, (), None, "__call__")
+        attributes = record.__dict__
+        attributes["adops"], attributes["event"] = fields, kind.__name__
+        logger.handle(record)
 
     def __repr__(self) -> str:
         return f"observe.logging({self.level!r})"
@@ -103,6 +112,15 @@ class _Line:
 
 def _level(name: str) -> int:
     return logging.DEBUG if name == "debug" else logging.INFO
+
+
+def _level_of(kind: type[Event], observer_level: str) -> int:
+    """The level ``kind``'s lines are logged at by an observer at ``observer_level``; 0: not logged."""
+    if issubclass(kind, _WARNING):
+        return logging.WARNING
+    if issubclass(kind, _INFO):
+        return logging.INFO
+    return logging.DEBUG if observer_level == "debug" else 0
 
 
 def describe(event: Event) -> str:

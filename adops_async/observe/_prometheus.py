@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MetricsObserver"]
 
+_NEVER = float("-inf")
 _WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, float("inf"))
 
 
@@ -87,8 +88,11 @@ class MetricsObserver:
         )
         self._gates: dict[str, list[tuple[str, weakref.ref[Gate]]]] = {}
         self._read_at: dict[str, float] = {}
-        self._children: dict[tuple[str, str, str, int | None], tuple[Any, Any]] = {}
+        """Per vendor: when its gates' gauges were last read."""
+        self._children: dict[tuple[str, str | None, str | None, int | None], tuple[Any, Any]] = {}
         """The labelled series of each response kind, looked up once."""
+        self._calls: dict[tuple[str, str | None], Any] = {}
+        """The labelled series of each call outcome, looked up once."""
         self._series: dict[tuple[Any, ...], Any] = {}
         """The labelled series of the other counters and histograms, by (metric, *labels), looked up once
         (``labels()`` takes a lock and checks every label each time)."""
@@ -104,32 +108,37 @@ class MetricsObserver:
     def __call__(self, event: Event) -> None:
         vendor = event.vendor
         if isinstance(event, ResponseReceived):
-            key = (vendor, event.method or "", event.path or "", event.status)
+            key = (vendor, event.method, event.path, event.status)
             children = self._children.get(key)
             if children is None:
+                method, path = event.method or "", event.path or ""
                 children = self._children[key] = (
-                    self.requests.labels(*key[:3], str(event.status)),
-                    self.latency.labels(*key[:3]),
+                    self.requests.labels(vendor, method, path, str(event.status)),
+                    self.latency.labels(vendor, method, path),
                 )
             children[0].inc()
             children[1].observe(event.elapsed)
             return
-        if isinstance(event, GateWaited):
+        if isinstance(event, CallEnded):
+            outcome = (vendor, event.error)
+            calls = self._calls.get(outcome)
+            if calls is None:
+                calls = self._calls[outcome] = self.calls.labels(vendor, event.error or "ok")
+            calls.inc()
+            # Gauges: read at most every `refresh` seconds when a call ends (at once on the events below).
+            if time.monotonic() - self._read_at.get(vendor, _NEVER) < self.refresh:
+                return
+        elif isinstance(event, GateWaited):
             self._series_of(self.gate_waits, vendor, event.blocked_by or "queue").inc()
             self._series_of(self.gate_wait, vendor, event.kind).observe(event.wait)
-        elif isinstance(event, CallEnded):
-            self._series_of(self.calls, vendor, event.error or "ok").inc()
         elif isinstance(event, RetryScheduled):
             self._series_of(self.retries, vendor, event.reason).inc()
         elif isinstance(event, RateSignal):
             self._series_of(self.rate_signals, vendor, str(event.status)).inc()
         elif not isinstance(event, (CooldownStarted, CooldownEnded)):
             return
-        # Gauges: read at once on a cooldown, else at most every `refresh` seconds when a call ends.
-        now = time.monotonic()
-        if not isinstance(event, CallEnded) or now - self._read_at.get(vendor, float("-inf")) >= self.refresh:
-            self._read_at[vendor] = now
-            self._read_gates(vendor)
+        self._read_at[vendor] = time.monotonic()
+        self._read_gates(vendor)
 
     def _series_of(self, metric: Any, *labels: str) -> Any:
         """``metric.labels(*labels)``, looked up once."""

@@ -5,6 +5,8 @@ metric series, log records made without a stack walk) give the same spans, serie
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -147,3 +149,26 @@ async def test_log_records_name_the_observer_as_source_and_format_their_line_whe
     assert (record.levelno, record.funcName, record.module) == (logging.INFO, "__call__", "_logging")
     assert record.adops["request_id"] == "r-/api/line-item/1"  # type: ignore[attr-defined]
     assert record.event == "CallEnded"  # type: ignore[attr-defined]
+
+
+def test_events_made_by_their_quick_init_are_the_frozen_dataclasses_they_declare() -> None:
+    event_classes = [getattr(observe, name) for name in observe.__all__]
+    event_classes = [c for c in event_classes if isinstance(c, type) and issubclass(c, Event)]
+    assert len(event_classes) == 14
+    for event_class in event_classes:
+        names = [f.name for f in dataclasses.fields(event_class)]
+        event = event_class(vendor="appnexus", call=7)
+        assert list(vars(event)) == names  # every field, in order: what the log observer copies as record.adops
+        assert (event.vendor, event.call, event.attempt) == ("appnexus", 7, 0)
+        twin = event_class(call=7, vendor="appnexus")
+        assert event == twin
+        assert hash(event) == hash(twin)
+        assert dataclasses.replace(event, vendor="ooyala") == event_class(vendor="ooyala", call=7)
+        assert repr(event).startswith(f"{event_class.__name__}(vendor='appnexus', method=None")
+        assert list(inspect.signature(event_class).parameters) == names
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            event.vendor = "ooyala"
+        with pytest.raises(TypeError):
+            event_class(vendor="appnexus", nonsense=1)
+        with pytest.raises(TypeError):
+            event_class("appnexus")
