@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 
 import nox
 
@@ -18,14 +19,16 @@ nox.options.default_venv_backend = "uv|virtualenv"
 def tests(session: nox.Session) -> None:
     """The test suite, every async test on asyncio and trio. Fails when nothing is collected (pytest exit 5).
 
-    Four pytest-xdist workers on a 2-core machine: most end-to-end tests wait on sockets, subprocesses and a
-    sandbox's clock rather than compute, so two workers per core keep both cores busy. Each worker starts its own
+    Three pytest-xdist workers per core (6 on the 2-core machine, at most 12): most end-to-end tests wait on sockets,
+    subprocesses and a sandbox's clock rather than compute (the suite's CPU time is about its wall time on 2 cores
+    with 4 workers: half the machine idle), so three per core keep both cores busy. Each worker starts its own
     redis-server (the session fixture in tests/conftest.py). ``nox -s tests -- -n 0`` runs in one process.
     """
     session.install("-e", ".[test]")
     # pytest keeps its assertion rewrite of each test module as bytecode; where the environment turns bytecode writing
     # off, every worker rewrites every module on every run (3 s of CPU each). An empty value turns it back on.
-    session.run("pytest", "-n", "4", "--dist", "worksteal", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": ""})
+    workers = str(min(12, 3 * (os.cpu_count() or 1)))
+    session.run("pytest", "-n", workers, "--dist", "worksteal", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": ""})
 
 
 @nox.session(python=["3.10", "3.11", "3.12", "3.13"])
