@@ -212,22 +212,8 @@ def _quick_init(cls: type[Event]) -> None:
     FIELDS_IN_DICT.add(cls)
 
 
-for _event_class in (
-    Event,
-    CallStarted,
-    GateWaited,
-    RequestSent,
-    ResponseReceived,
-    RequestFailed,
-    RetryScheduled,
-    CallEnded,
-    RateSignal,
-    CooldownStarted,
-    CooldownEnded,
-    BudgetSynced,
-    LeaseLost,
-    QuotaStoreMode,
-):
+_event_classes: list[type[Event]] = [Event, *Event.__subclasses__()]  # every event class derives from Event directly
+for _event_class in _event_classes:
     _quick_init(_event_class)
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
