@@ -555,7 +555,7 @@ class BaseClient:
         plan = _Plan.of(call, self)
         observers = self.observers if self.observers else None
         trace = _Trace(next(_calls), self.dialect.vendor, call.method, self._template(call.url), observers)
-        if observers is not None and observers.wants(CallStarted):
+        if observers is not None and (route := observers.routes[CallStarted]):
             started = _new_event(CallStarted)  # see _new_event
             started.__init__(  # type: ignore[misc]
                 vendor=trace.vendor,
@@ -567,7 +567,7 @@ class BaseClient:
                 priority=plan.priority._name_,
                 at=plan.started,
             )
-            observers.emit(started)
+            observers.emit(started, route)
         renewed = False
         failed: BaseException | None = None
         previous: _Outcome | None = None
@@ -613,7 +613,7 @@ class BaseClient:
     def _ended(self, trace: _Trace, plan: _Plan, failed: BaseException | None) -> None:
         """The call's end event (when an observer takes it): how many attempts, how long, and how it ended."""
         observers = trace.observers
-        if observers is not None and observers.wants(CallEnded):
+        if observers is not None and (route := observers.routes[CallEnded]):
             now = self.clock.now()
             error, status, request_id = None, trace.status, trace.request_id
             if failed is not None:
@@ -634,7 +634,7 @@ class BaseClient:
                 request_id=request_id,
                 at=now,
             )
-            observers.emit(ended)
+            observers.emit(ended, route)
 
     def _meta(self, response: httpx.Response, trace: _Trace) -> ResponseMeta:
         # In field order, positional: vendor, method, path, status, request id, attempts, gate wait, response.
@@ -687,7 +687,7 @@ class BaseClient:
             deadline = min(deadline, self.clock.now() + self.max_wait)
         slot = self.gate.slot(plan.kind, plan.priority, deadline=deadline)
         if observers is not None:
-            slot.origin = trace.origin()
+            slot.origin = trace.origin
         try:
             await slot.__aenter__()
             try:  # ``async with slot``, written out: a streamed success leaves with the slot held
@@ -698,7 +698,7 @@ class BaseClient:
                     if slot.blocked and observers.wants(GateWaited):
                         observers.emit(
                             GateWaited(
-                                **slot.origin or {},
+                                **trace.origin(),
                                 wait=sent_at - slot.queued_at,
                                 kind=plan.kind._value_,
                                 priority=plan.priority._name_,
@@ -706,8 +706,8 @@ class BaseClient:
                                 at=sent_at,
                             )
                         )
-                    if observers.wants(RequestSent):
-                        observers.emit(RequestSent(**slot.origin or {}, at=sent_at))
+                    if observers.routes[RequestSent]:
+                        observers.emit(RequestSent(**trace.origin(), at=sent_at))
                 if call.authenticate:
                     self.auth.apply(request, credentials)
                 bound = min(call.timeout or self.timeout, max(0.0, plan.deadline - sent_at) / self._speed)
@@ -812,7 +812,7 @@ class BaseClient:
         if outcome is not None:  # a success's was read on the way out of the attempt
             trace.answered(response.status_code, outcome.error.request_id)
         status, request_id = trace.status, trace.request_id
-        if observers.wants(ResponseReceived):
+        if route := observers.routes[ResponseReceived]:
             received = _new_event(ResponseReceived)  # see _new_event
             received.__init__(  # type: ignore[misc]
                 vendor=trace.vendor,
@@ -825,7 +825,7 @@ class BaseClient:
                 elapsed=now - sent_at,
                 at=now,
             )
-            observers.emit(received)
+            observers.emit(received, route)
         if outcome is None:
             return
         failure = outcome.failure

@@ -416,7 +416,7 @@ class Gate:
         self._counts.acquisitions += 1
         if self._paused is not None and now >= self._paused.until:
             paused, self._paused = self._paused, None
-            self._emit(CooldownEnded(**(slot.origin or {}), duration=now - paused.at, reason=paused.reason, at=now))
+            self._emit(CooldownEnded(**_origin(slot), duration=now - paused.at, reason=paused.reason, at=now))
 
     def release(self, slot: Slot) -> None:
         """Give ``slot``'s place back (its request ended)."""
@@ -562,15 +562,19 @@ class Gate:
             policy.observe(seen)
         for cooldown, until in zip(self._cooldowns, before, strict=True):
             if cooldown.until > until:
-                self._cooled(now, status, f"HTTP {status}", slot.origin)
+                self._cooled(now, status, f"HTTP {status}", _origin(slot))
                 break
         if self.listeners and self._reads_headers:
             state = parse_rate_limit(headers)
             if state is not None and (state.remaining is not None or state.limit is not None):
-                origin = slot.origin or {}
                 self._emit(
                     BudgetSynced(
-                        **origin, status=status, remaining=state.remaining, limit=state.limit, reset=state.reset, at=now
+                        **_origin(slot),
+                        status=status,
+                        remaining=state.remaining,
+                        limit=state.limit,
+                        reset=state.reset,
+                        at=now,
                     )
                 )
 
@@ -591,6 +595,11 @@ class Gate:
                 **(origin or {}), status=status, wait=event.wait, until=until, reason=reason, at=now
             )
             self._emit(self._paused)
+
+
+def _origin(slot: Slot) -> dict[str, Any]:
+    """The fields ``slot``'s call puts in the gate's events (none when no client said)."""
+    return slot.origin() if slot.origin is not None else {}
 
 
 class _AsyncioEvent:
@@ -673,8 +682,9 @@ class Slot:
         self.limited = False
         """Whether the service's own limiters (:class:`ExistingLimiter`) already let this slot through."""
         self._lease: LeaseGuard | None = None
-        self.origin: dict[str, Any] | None = None
-        """The call this slot is for (vendor, method, path, attempt, call), carried into the gate's events."""
+        self.origin: Callable[[], dict[str, Any]] | None = None
+        """Gives the fields of the call this slot is for (vendor, method, path, attempt, call), carried into the
+        gate's events; called only when the gate makes one."""
         self.blocked = ""
         """What held the slot back when it started waiting (empty: it did not wait)."""
         self.queued_at = 0.0

@@ -13,8 +13,8 @@ its event loop; :meth:`Observers.aclose` (called by the client's ``aclose``) let
 
 An observer with a ``bind(client)`` method is told each client it subscribes to (the Prometheus one reads the
 client's gate for its gauges). One with an ``event_types`` attribute (a tuple of :class:`Event` classes) is given
-only events of those classes; an event no subscriber takes is not even built (the pipeline asks
-:meth:`Observers.wants` first), so observing costs only what the subscribers use.
+only events of those classes; an event no subscriber takes is not even built (the pipeline looks its route up in
+:attr:`Observers.routes` first), so observing costs only what the subscribers use.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import types
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -48,8 +49,10 @@ class Observers:
     """
 
     def __init__(self, observers: Iterable[Observer] = (), *, buffer: int = 1024, timeout: float = 5.0) -> None:
-        self.observers: list[Observer] = list(observers)
-        """The subscribers, in calling order."""
+        self._observers: tuple[Observer, ...] = tuple(observers)
+        self.routes = _Routes(self._observers)
+        """Per event class, the subscribers that take it, in calling order (looked up by the pipeline before it
+        builds an event: an empty route means nobody wants it)."""
         self.buffer = buffer
         """Async events held at most before new ones are dropped."""
         self.timeout = timeout
@@ -65,49 +68,42 @@ class Observers:
         self._closed = False
         self.on_add: Callable[[Observer], None] | None = None
         """Called with each observer :meth:`add` subscribes (the client binds it and starts hearing its gate)."""
-        self._routes: dict[type[Event], tuple[Observer, ...]] = {}
-        self._routed: list[Observer] = []
-        """The subscribers :attr:`_routes` was made for (it is made again when :attr:`observers` changed)."""
+
+    @property
+    def observers(self) -> tuple[Observer, ...]:
+        """The subscribers, in calling order (:meth:`add` and :meth:`remove` change them)."""
+        return self._observers
 
     def __bool__(self) -> bool:
-        return bool(self.observers)
+        return bool(self._observers)
 
     def __len__(self) -> int:
-        return len(self.observers)
+        return len(self._observers)
 
     def add(self, observer: Observer) -> None:
         """Subscribe one more callable."""
-        self.observers.append(observer)
+        self._observers = (*self._observers, observer)
+        self.routes = _Routes(self._observers)
         if self.on_add is not None:
             self.on_add(observer)
 
     def remove(self, observer: Observer) -> None:
-        """Unsubscribe ``observer``."""
-        self.observers.remove(observer)
+        """Unsubscribe ``observer`` (:class:`ValueError` when it is not subscribed)."""
+        observers = list(self._observers)
+        observers.remove(observer)
+        self._observers = tuple(observers)
+        self.routes = _Routes(self._observers)
 
     def wants(self, event_type: type[Event]) -> bool:
         """Whether a subscriber takes events of ``event_type`` (else the pipeline need not build them)."""
-        route = self._routes.get(event_type) if self._routed == self.observers else None
-        return bool(route if route is not None else self._route(event_type))
+        return bool(self.routes[event_type])
 
-    def _route(self, event_type: type[Event]) -> tuple[Observer, ...]:
-        """The subscribers that take ``event_type``, in calling order."""
-        if self._routed != self.observers:  # subscribed or unsubscribed since: route every type again
-            self._routes.clear()
-            self._routed = list(self.observers)
-        route = self._routes.get(event_type)
-        if route is None:
-            route = self._routes[event_type] = tuple(
-                observer for observer in self.observers if issubclass(event_type, _event_types(observer))
-            )
-        return route
-
-    def emit(self, event: Event) -> None:
-        """Give ``event`` to every subscriber that takes its type; never raises, never waits."""
-        route = self._routes.get(type(event)) if self._routed == self.observers else None
-        for observer in route if route is not None else self._route(type(event)):
+    def emit(self, event: Event, route: Route | None = None) -> None:
+        """Give ``event`` to every subscriber that takes its type (``route``: :attr:`routes` of its type, when the
+        caller looked it up already); never raises, never waits."""
+        for observer, call in self.routes[type(event)] if route is None else route:
             try:
-                result = observer(event)
+                result = call(event)
             except Exception:
                 self._failed(observer, "raised")
                 continue
@@ -185,6 +181,38 @@ class Observers:
             self.dropped += 1
             _discard(item.awaitable)
         self._pending.clear()
+
+
+Route = tuple[tuple[Observer, Callable[[Event], Any]], ...]
+"""The subscribers that take one event class, in calling order: each with what to call (see :func:`_call_of`)."""
+
+
+class _Routes(dict[type[Event], Route]):
+    """Per event class, the subscribers (of a fixed tuple) that take it: each class is routed at its first event,
+    then looked up like any dict (a changed subscriber list gets new routes, see :meth:`Observers.add`)."""
+
+    __slots__ = ("observers",)
+
+    def __init__(self, observers: tuple[Observer, ...]) -> None:
+        super().__init__()
+        self.observers = observers
+
+    def __missing__(self, event_type: type[Event]) -> Route:
+        route = self[event_type] = tuple(
+            (o, _call_of(o)) for o in self.observers if issubclass(event_type, _event_types(o))
+        )
+        return route
+
+
+def _call_of(observer: Observer) -> Callable[[Event], Any]:
+    """What to call for ``observer``: an object whose class defines ``__call__`` in Python has it bound once here
+    (calling the object itself looks ``__call__`` up again at every event, twice the cost of the call); any other
+    callable is called as it is."""
+    call = inspect.getattr_static(type(observer), "__call__", None)
+    if isinstance(call, types.FunctionType):
+        bound: Callable[[Event], Any] = call.__get__(observer)
+        return bound
+    return observer
 
 
 class _Bounded:

@@ -57,7 +57,7 @@ def test_every_option_reaches_the_pipeline(cls: type[BaseClient], settings: dict
     assert client.clock is clock
     assert client.gate.clock is clock  # the vendor's default gate is built on the same clock
     assert client.max_body_size == 123
-    assert client.observers.observers == [heard]
+    assert client.observers.observers == (heard,)
 
 
 @pytest.mark.parametrize(("cls", "settings"), CLIENTS, ids=IDS)

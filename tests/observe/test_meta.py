@@ -67,7 +67,7 @@ async def test_adops_observers_reach_clients_built_and_given_and_leave_given_one
         async with given:
             async with AdOps(pulsepro=given, observers=[heard.append]) as ops:
                 await given.inspections.get(2)
-            assert given.observers.observers == []
+            assert given.observers.observers == ()
             await given.inspections.get(3)  # after AdOps closed: not heard
     ended = [e for e in heard if isinstance(e, CallEnded)]
     assert [(e.vendor, e.status) for e in ended] == [("pulsepro", 200), ("pulsepro", 200)]
