@@ -38,7 +38,10 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
-    """What every event carries. Fields a source cannot know are ``None`` (or ``0`` for :attr:`attempt`)."""
+    """What every event carries. Fields a source cannot know are ``None`` (or ``0`` for :attr:`attempt`).
+
+    ``str(event)`` is one readable line (``appnexus GET /line-item/{id} 200 ok attempts=1 ...``): the log
+    subscriber's message."""
 
     vendor: str = ""
     """The client's vendor (``"appnexus"``, ...); empty for a gate event no client has claimed yet."""
@@ -58,7 +61,7 @@ class Event:
     """Time on the client's clock when it happened."""
 
     def __str__(self) -> str:
-        return describe(self)
+        return describe(self)  # defined below, once every event class it tells apart exists
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -170,3 +170,30 @@ def test_events_made_by_their_quick_init_are_the_frozen_dataclasses_they_declare
             event_class(vendor="appnexus", nonsense=1)
         with pytest.raises(TypeError):
             event_class("appnexus")
+
+
+async def test_a_subscriber_that_unsubscribes_itself_mid_event_stops_there_and_the_others_still_hear_it() -> None:
+    first, last = Only(CallEnded), Only(CallEnded)
+
+    class Once(Only):
+        def __call__(self, event: Event) -> None:
+            super().__call__(event)
+            client.observers.remove(self)  # from inside the delivery of this very event
+
+    once = Once(CallEnded)
+    async with (
+        VirtualClock().running() as clock,
+        asgi_client(clock, observers=[first, once, last]) as client,
+    ):
+        await client.request("GET", "/line-item/1")
+        await client.request("GET", "/line-item/2")
+    assert (len(first.seen), len(once.seen), len(last.seen)) == (2, 1, 2)
+    assert client.observers.observers == (first, last)
+
+
+def test_str_of_every_event_is_its_log_line() -> None:
+    for event_type in [Event, *Event.__subclasses__()]:
+        event = event_type(vendor="appnexus", method="GET", path="/line-item/{id}", status=200, request_id="r-1")
+        assert str(event) == describe(event)
+        assert str(event).startswith("appnexus GET /line-item/{id}")
+        assert str(event).endswith("request_id=r-1")
