@@ -70,7 +70,8 @@ __all__ = [
 
 
 def logging(level: Literal["info", "debug"] = "info", *, logger: Any = None) -> LogObserver:
-    """Readable, structured log lines on the logger ``adops_async.events`` (or ``logger``).
+    """Readable, structured log lines on the logger ``adops_async.events`` (or ``logger``, a logger or a
+    :class:`logging.LoggerAdapter`).
 
     ``info``: one line per call that ended (method, path template, status, attempts, gate wait, latency, request
     id) and per retry, cooldown, rate signal, lost lease or quota store change. ``debug``: every event. Each line

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import types
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -50,7 +49,7 @@ class Observers:
 
     def __init__(self, observers: Iterable[Observer] = (), *, buffer: int = 1024, timeout: float = 5.0) -> None:
         self._observers: tuple[Observer, ...] = tuple(observers)
-        self.routes = _Routes(self._observers)
+        self.routes = _Routes(self._observers, self._failed)
         """Per event class, the subscribers that take it, in calling order (looked up by the pipeline before it
         builds an event: an empty route means nobody wants it)."""
         self.buffer = buffer
@@ -83,7 +82,7 @@ class Observers:
     def add(self, observer: Observer) -> None:
         """Subscribe one more callable."""
         self._observers = (*self._observers, observer)
-        self.routes = _Routes(self._observers)
+        self.routes = _Routes(self._observers, self._failed)
         if self.on_add is not None:
             self.on_add(observer)
 
@@ -92,18 +91,18 @@ class Observers:
         observers = list(self._observers)
         observers.remove(observer)
         self._observers = tuple(observers)
-        self.routes = _Routes(self._observers)
+        self.routes = _Routes(self._observers, self._failed)
 
     def wants(self, event_type: type[Event]) -> bool:
         """Whether a subscriber takes events of ``event_type`` (else the pipeline need not build them)."""
         return bool(self.routes[event_type])
 
-    def emit(self, event: Event, route: Route | None = None) -> None:
+    def emit(self, event: Event, route: tuple[Observer, ...] | None = None) -> None:
         """Give ``event`` to every subscriber that takes its type (``route``: :attr:`routes` of its type, when the
         caller looked it up already); never raises, never waits."""
-        for observer, call in self.routes[type(event)] if route is None else route:
+        for observer in self.routes[type(event)] if route is None else route:
             try:
-                result = call(event)
+                result = observer(event)
             except Exception:
                 self._failed(observer, "raised")
                 continue
@@ -183,36 +182,32 @@ class Observers:
         self._pending.clear()
 
 
-Route = tuple[tuple[Observer, Callable[[Event], Any]], ...]
-"""The subscribers that take one event class, in calling order: each with what to call (see :func:`_call_of`)."""
-
-
-class _Routes(dict[type[Event], Route]):
+class _Routes(dict[type[Event], tuple[Observer, ...]]):
     """Per event class, the subscribers (of a fixed tuple) that take it: each class is routed at its first event,
     then looked up like any dict (a changed subscriber list gets new routes, see :meth:`Observers.add`)."""
 
-    __slots__ = ("observers",)
+    __slots__ = ("failed", "observers")
 
-    def __init__(self, observers: tuple[Observer, ...]) -> None:
+    def __init__(self, observers: tuple[Observer, ...], failed: Callable[[Observer, str], None]) -> None:
         super().__init__()
         self.observers = observers
+        self.failed = failed
 
-    def __missing__(self, event_type: type[Event]) -> Route:
-        route = self[event_type] = tuple(
-            (o, _call_of(o)) for o in self.observers if issubclass(event_type, _event_types(o))
-        )
+    def __missing__(self, event_type: type[Event]) -> tuple[Observer, ...]:
+        route = self[event_type] = tuple(o for o in self.observers if _takes(o, event_type, self.failed))
         return route
 
 
-def _call_of(observer: Observer) -> Callable[[Event], Any]:
-    """What to call for ``observer``: an object whose class defines ``__call__`` in Python has it bound once here
-    (calling the object itself looks ``__call__`` up again at every event, twice the cost of the call); any other
-    callable is called as it is."""
-    call = inspect.getattr_static(type(observer), "__call__", None)
-    if isinstance(call, types.FunctionType):
-        bound: Callable[[Event], Any] = call.__get__(observer)
-        return bound
-    return observer
+def _takes(observer: Observer, event_type: type[Event], failed: Callable[[Observer, str], None]) -> bool:
+    """Whether ``observer`` takes ``event_type``: one of its ``event_types`` (a tuple, or any iterable, of event
+    classes), or any event when it has none. One whose ``event_types`` cannot be read is given every event (a
+    subscriber loses nothing to its own mistake) and logged once, as a subscriber that raised is."""
+    try:
+        event_types = getattr(observer, "event_types", None)
+        return event_types is None or issubclass(event_type, tuple(event_types))
+    except Exception:
+        failed(observer, "has event_types that are not event classes, so it is given every event")
+        return True
 
 
 class _Bounded:
@@ -220,12 +215,6 @@ class _Bounded:
 
     def __init__(self, observer: Observer, awaitable: Awaitable[Any]) -> None:
         self.observer, self.awaitable = observer, awaitable
-
-
-def _event_types(observer: Observer) -> tuple[type[Event], ...]:
-    """The event classes ``observer`` takes (its ``event_types``; every event when it has none)."""
-    event_types: tuple[type[Event], ...] | None = getattr(observer, "event_types", None)
-    return event_types if event_types is not None else (Event,)
 
 
 def _discard(awaitable: Awaitable[Any]) -> None:

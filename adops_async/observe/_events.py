@@ -31,17 +31,13 @@ __all__ = [
     "RequestSent",
     "ResponseReceived",
     "RetryScheduled",
-    "describe",
     "path_template",
 ]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
-    """What every event carries. Fields a source cannot know are ``None`` (or ``0`` for :attr:`attempt`).
-
-    ``str(event)`` is one readable line (``appnexus GET /line-item/{id} 200 ok attempts=1 ...``): the log
-    subscriber's message."""
+    """What every event carries. Fields a source cannot know are ``None`` (or ``0`` for :attr:`attempt`)."""
 
     vendor: str = ""
     """The client's vendor (``"appnexus"``, ...); empty for a gate event no client has claimed yet."""
@@ -59,9 +55,6 @@ class Event:
     """Which call the event belongs to (unique in the process), 0 for none: correlates a call's events."""
     at: float = 0.0
     """Time on the client's clock when it happened."""
-
-    def __str__(self) -> str:
-        return describe(self)  # defined below, once every event class it tells apart exists
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,36 +215,6 @@ def _quick_init(cls: type[Event]) -> None:
 _event_classes: list[type[Event]] = [Event, *Event.__subclasses__()]  # every event class derives from Event directly
 for _event_class in _event_classes:
     _quick_init(_event_class)
-
-
-def describe(event: Event) -> str:
-    """One line: what happened, to which call, then its numbers (``GET /line-item/{id} 200 attempts=1 ...``)."""
-    head = " ".join(str(part) for part in (event.vendor, event.method, event.path) if part)
-    if isinstance(event, CallEnded):
-        outcome = event.error or "ok"
-        text = f"{head} {event.status or ''} {outcome} attempts={event.attempts} gate_wait={event.gate_wait:.3f}s"
-        text += f" elapsed={event.elapsed:.3f}s"
-    elif isinstance(event, RetryScheduled):
-        text = f"{head} retry in {event.delay:.3f}s after {event.reason} {event.status or ''} attempt={event.attempt}"
-    elif isinstance(event, GateWaited):
-        text = f"{head} waited {event.wait:.3f}s at the gate ({event.blocked_by or 'queue'}, {event.priority})"
-    elif isinstance(event, CooldownStarted):
-        text = f"{head} gate closed for {event.wait:.3f}s ({event.reason})"
-    elif isinstance(event, CooldownEnded):
-        text = f"{head} gate open again after {event.duration:.3f}s ({event.reason})"
-    elif isinstance(event, RateSignal):
-        after = f" retry_after={event.retry_after:g}s" if event.retry_after is not None else ""
-        text = f"{head} rate signal {event.status or ''}{after}"
-    elif isinstance(event, QuotaStoreMode):
-        text = f"{head} quota store mode: {event.mode}"
-    else:
-        text = f"{head} {type(event).__name__}"
-        if event.status is not None:
-            text += f" {event.status}"
-    if event.request_id:
-        text += f" request_id={event.request_id}"
-    return " ".join(text.split())
-
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 _HEX = re.compile(r"(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{8,}")

@@ -2,12 +2,10 @@
 
 Attributes follow the HTTP client semantic conventions: ``http.request.method``, ``url.template``,
 ``http.response.status_code``, ``http.request.resend_count`` (retries, when there were any) and ``error.type``;
-``adops.vendor`` names the vendor, ``adops.priority`` the call's priority and ``adops.gate_wait`` the seconds it
-waited at the gate. Like ``http.request.resend_count``, an attribute that would only say its default is left out
-(each costs the tracer about as much as a span event): no gate wait on a call that never waited, no priority on a
-``NORMAL`` call. Each gate wait (with the call's priority), retry, rate signal and cooldown the call met is a span
-event. The span is the current span while the call runs, so spans made inside it (httpx instrumentation) are its
-children across every retry.
+``adops.vendor`` names the vendor, ``adops.priority`` the call's priority, ``adops.gate_wait`` the seconds waited at
+the gate. Each gate wait (with the call's priority), retry, rate signal and cooldown the call met is a span event.
+The span is the current span while the call runs, so spans made inside it (httpx instrumentation) are its children
+across every retry.
 """
 
 from __future__ import annotations
@@ -53,14 +51,15 @@ class SpanObserver:
             if start is None:
                 if len(self._starts) >= 4096:  # path templates are few, but a vendor's may not be: stay bounded
                     self._starts.clear()
-                attributes = {
-                    "http.request.method": event.method or "",
-                    "url.template": event.path or "",
-                    "adops.vendor": event.vendor,
-                }
-                if event.priority != "NORMAL":
-                    attributes["adops.priority"] = event.priority
-                start = self._starts[key] = (f"{event.method} {event.path}", attributes)
+                start = self._starts[key] = (
+                    f"{event.method} {event.path}",
+                    {
+                        "http.request.method": event.method or "",
+                        "url.template": event.path or "",
+                        "adops.vendor": event.vendor,
+                        "adops.priority": event.priority,
+                    },
+                )
             span = self.tracer.start_span(start[0], kind=_CLIENT, attributes=start[1])
             self._open[event.call] = (span, context.attach(trace.set_span_in_context(span)))
             return
@@ -70,9 +69,8 @@ class SpanObserver:
                 return
             span = ended[0]
             # One ``set_attribute`` per key: the SDK checks a mapping given to ``set_attributes`` as a whole before
-            # each of its values, which costs more than a second call.
-            if event.gate_wait:
-                span.set_attribute("adops.gate_wait", event.gate_wait)
+            # each of its values, which costs more than a second call for the two attributes every span gets.
+            span.set_attribute("adops.gate_wait", event.gate_wait)
             if event.status is not None:
                 span.set_attribute("http.response.status_code", event.status)
             if event.attempts > 1:

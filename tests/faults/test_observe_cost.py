@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 import adops_async.core.client as client_module
 from adops_async import BaseClient, Cooldown, Gate, NotFound, Priority, VirtualClock, observe
 from adops_async.observe import CallEnded, CallStarted, Event, RequestSent, ResponseReceived
-from adops_async.observe._events import describe
+from adops_async.observe._logging import describe
 from tests.asgi import Answer, Hit, app
 
 pytestmark = pytest.mark.anyio
@@ -94,15 +94,17 @@ async def test_spans_of_calls_on_other_paths_and_priorities_keep_their_own_names
         await client.request("GET", "/line-item/3")
     spans = [(s.name, dict(s.attributes or {})) for s in exporter.get_finished_spans()]
     start = {"http.request.method": "GET", "url.template": "/line-item/{id}", "adops.vendor": "http"}
-    done = {"http.response.status_code": 200}  # no gate wait attribute: none of them waited
+    done = {"adops.gate_wait": 0.0, "http.response.status_code": 200}
     assert spans == [
-        ("GET /line-item/{id}", start | done),  # NORMAL priority: not said
+        ("GET /line-item/{id}", start | {"adops.priority": "NORMAL"} | done),
         ("GET /line-item/{id}", start | {"adops.priority": "BULK"} | done),
         (
             "POST /creative",
-            {"http.request.method": "POST", "url.template": "/creative", "adops.vendor": "http"} | done,
+            {"http.request.method": "POST", "url.template": "/creative", "adops.vendor": "http"}
+            | {"adops.priority": "NORMAL"}
+            | done,
         ),
-        ("GET /line-item/{id}", start | done),
+        ("GET /line-item/{id}", start | {"adops.priority": "NORMAL"} | done),
     ]
 
 
@@ -191,9 +193,61 @@ async def test_a_subscriber_that_unsubscribes_itself_mid_event_stops_there_and_t
     assert client.observers.observers == (first, last)
 
 
-def test_str_of_every_event_is_its_log_line() -> None:
-    for event_type in [Event, *Event.__subclasses__()]:
-        event = event_type(vendor="appnexus", method="GET", path="/line-item/{id}", status=200, request_id="r-1")
-        assert str(event) == describe(event)
-        assert str(event).startswith("appnexus GET /line-item/{id}")
-        assert str(event).endswith("request_id=r-1")
+class ListedTypes(Only):
+    """``event_types`` as a list: a plain mistake, read as the classes it names."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.event_types = [CallEnded]  # type: ignore[assignment]
+
+
+class BrokenTypes(Only):
+    """``event_types`` that cannot be read at all: given every event, the failure logged once."""
+
+    @property  # type: ignore[override]
+    def event_types(self) -> tuple[type[Event], ...]:
+        raise RuntimeError("observer bug")
+
+    @event_types.setter
+    def event_types(self, value: tuple[type[Event], ...]) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("make", "heard"), [(ListedTypes, [CallEnded]), (BrokenTypes, [CallStarted, CallEnded])])
+async def test_an_observer_with_unusable_event_types_never_fails_a_call(
+    make: Callable[[], Only], heard: list[type[Event]], caplog: pytest.LogCaptureFixture
+) -> None:
+    observer = make()
+    async with VirtualClock().running() as clock, asgi_client(clock, observers=[observer]) as client:
+        reply = await client.request("GET", "/line-item/1")
+    assert reply.data == {"ok": True}
+    assert [type(e) for e in observer.seen if type(e) in (CallStarted, CallEnded)] == heard
+    warned = [r for r in caplog.records if r.name == "adops_async.observe"]
+    assert len(warned) == (1 if make is BrokenTypes else 0)
+
+
+async def test_a_logger_adapter_shapes_the_line_and_its_extras_join_the_events_fields() -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    base = logging.getLogger("tests.observe.adapter")
+    base.propagate = False
+    base.addHandler(Keep())
+
+    class Tenant(logging.LoggerAdapter):  # type: ignore[type-arg]
+        def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+            kwargs["extra"] = self.extra  # what the standard library's adapter does: its extras replace the call's
+            return f"[{(self.extra or {})['tenant']}] {msg}", kwargs
+
+    ends = Only(CallEnded)
+    log = observe.logging(logger=Tenant(base, {"tenant": "t1"}))
+    async with VirtualClock().running() as clock, asgi_client(clock, observers=[ends, log]) as client:
+        await client.request("GET", "/line-item/1")
+    (record,) = records
+    assert record.getMessage() == f"[t1] {describe(ends.seen[0])}"
+    assert record.tenant == "t1"  # type: ignore[attr-defined]
+    assert record.adops["request_id"] == "r-/api/line-item/1"  # type: ignore[attr-defined]
+    assert record.event == "CallEnded"  # type: ignore[attr-defined]

@@ -49,6 +49,7 @@ async def test_a_span_per_call_with_http_conventions_retries_and_the_gate_wait()
         "http.request.method": "GET",
         "url.template": "/line-item/{id}",
         "adops.vendor": "http",
+        "adops.priority": "NORMAL",
         "http.response.status_code": 200,
         "http.request.resend_count": 1,
         "adops.gate_wait": 1.5,  # the cooldown before the first attempt; the retry slept out the 503's own pause
@@ -57,7 +58,7 @@ async def test_a_span_per_call_with_http_conventions_retries_and_the_gate_wait()
     assert dict(first.events[0].attributes or {}) == {
         "adops.wait": 1.5,
         "adops.blocked_by": "Cooldown",
-        "adops.priority": "NORMAL",  # the span leaves a NORMAL priority out; the wait it explains says it
+        "adops.priority": "NORMAL",
     }
     assert first.status.status_code is StatusCode.UNSET
     assert (second.attributes or {})["error.type"] == "NotFound"
